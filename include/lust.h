@@ -1,0 +1,14 @@
+/*
+ * lust.h - liblust, the Little Unix Server Toolkit: everything in one include.
+ *
+ * Each module has its own header under lust/, usable alone; this one includes them all.
+ * Link with `pkg-config --cflags --libs lust` or CMake's `find_package(lust)` + `lust::lust`.
+ */
+#ifndef LUST_H
+#define LUST_H
+
+#include <lust/common.h>
+#include <lust/version.h>
+#include <lust/error.h>
+
+#endif

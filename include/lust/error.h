@@ -1,0 +1,34 @@
+/*
+ * lust/error.h - the human sentence behind the last failure.
+ *
+ * Every fallible liblust function returns 0 (or a non-negative value) on success and -errno on
+ * failure, as sd-daemon does. The number is for code; the sentence, with the path or user
+ * named, is for the operator:
+ *
+ *     int r = lust_pidfile_open(path, &pf);
+ *     if (r < 0)
+ *         fprintf(stderr, "%s\n", lust_error());   // "pid file /run/web.pid: Permission denied"
+ *
+ * The sentence is kept per thread, so threads never see each other's failures and no lock is
+ * taken. A successful call does not clear it: read it right after the failure it explains.
+ */
+#ifndef LUST_ERROR_H
+#define LUST_ERROR_H
+
+#include <lust/common.h>
+
+LUST_BEGIN_DECLS
+
+/**
+ * lust_error - the sentence describing the calling thread's last liblust failure.
+ *
+ * Returns a string owned by liblust, valid until the next liblust call on the same thread, and
+ * "" when this thread has seen no failure yet. Never NULL, never fails, never changes errno.
+ * Thread-safe (each thread has its own). A child made by fork() inherits the copy of the
+ * thread that forked. Not for use in a signal handler.
+ */
+LUST_API const char *lust_error(void);
+
+LUST_END_DECLS
+
+#endif

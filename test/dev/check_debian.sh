@@ -1,0 +1,54 @@
+#!/bin/bash
+# check_debian.sh SOURCE_DIR - the packaging check that CI runs (as root).
+# Builds liblust1 and liblust-dev from a scratch copy of the tree (dpkg-buildpackage writes into
+# the parent folder), requires lintian to report no errors, enforces debian/liblust1.symbols
+# against the built library (a removed or unlisted symbol fails even while 1.0.0 is in
+# development), installs both packages, builds and runs a consumer with pkg-config alone, then
+# purges them and checks that nothing is left.
+set -euo pipefail
+src=$(cd "${1:-.}" && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: the packaging check installs packages; run as root"; exit 77; }
+
+tmp=$(mktemp -d)
+cleanup() {
+    apt-get purge -y liblust-dev liblust1 > /dev/null 2>&1 || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+cmake_version=$(sed -n 's/^project(lust VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+deb_version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
+if [ "$cmake_version" != "$deb_version" ]; then
+    echo "FAIL: debian/changelog is at $deb_version but CMakeLists.txt at $cmake_version"
+    exit 1
+fi
+
+mkdir "$tmp/liblust-$deb_version"
+git -C "$src" ls-files -z | (cd "$src" && xargs -0 cp --parents -t "$tmp/liblust-$deb_version")
+cd "$tmp/liblust-$deb_version"
+echo "--- dpkg-buildpackage -us -uc -b"
+dpkg-buildpackage -us -uc -b > "$tmp/build.log" 2>&1 || { tail -60 "$tmp/build.log"; exit 1; }
+grep -E 'dpkg-gensymbols|warning' "$tmp/build.log" || true
+
+echo "--- lintian"
+lintian --fail-on error --tag-display-limit 0 "$tmp"/*.deb
+
+echo "--- symbols file against the built library"
+# dpkg-gensymbols only reports a missing symbol when the package version is above the symbol's;
+# a version above 1.0.0 makes it compare for real, and -c4 fails on any difference at all.
+dpkg-gensymbols -v"$deb_version+ci" -c4 -pliblust1 -Pdebian/liblust1 -O"$tmp/symbols.out"
+
+echo "--- install, consume, purge"
+apt-get install -y "$tmp"/liblust1_*.deb "$tmp"/liblust-dev_*.deb > "$tmp/install.log" 2>&1 ||
+    { cat "$tmp/install.log"; exit 1; }
+cc -std=c99 -Wall -Werror -o "$tmp/consumer" "$src/test/consumer/consumer.c" \
+    $(pkg-config --cflags --libs lust)
+"$tmp/consumer" /usr/lib/
+apt-get purge -y liblust-dev liblust1 > "$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; exit 1; }
+left=$(ls /usr/include/lust.h /usr/include/lust /usr/lib/*/liblust.so* /usr/lib/*/pkgconfig/lust.pc \
+    /usr/lib/*/cmake/lust 2>/dev/null || true)
+if [ -n "$left" ]; then
+    echo "FAIL: files left after purge: $left"
+    exit 1
+fi
+echo "packaging OK: liblust1 and liblust-dev $deb_version built, lintian-clean, installed, consumed, purged"
