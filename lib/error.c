@@ -19,7 +19,7 @@
 
 static _Thread_local char error_text[LUST__ERROR_MAX];
 
-static int record(int err, int with_strerror, const char *fmt, va_list ap)
+int lust__vfail(int err, int with_strerror, const char *fmt, va_list ap)
 {
     int saved = errno;
     if (err < 0)
@@ -42,7 +42,7 @@ int lust__fail(int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int r = record(err, 1, fmt, ap);
+    int r = lust__vfail(err, 1, fmt, ap);
     va_end(ap);
     return r;
 }
@@ -51,9 +51,14 @@ int lust__fail_plain(int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int r = record(err, 0, fmt, ap);
+    int r = lust__vfail(err, 0, fmt, ap);
     va_end(ap);
     return r;
+}
+
+void lust__error_clear(void)
+{
+    error_text[0] = '\0';
 }
 
 const char *lust_error(void)

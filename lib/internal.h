@@ -23,4 +23,11 @@ LUST__HIDDEN int lust__fail(int err, const char *fmt, ...) LUST__PRINTF(2, 3);
 /* The same, without the ": strerror(err)" suffix, for sentences that say it all. */
 LUST__HIDDEN int lust__fail_plain(int err, const char *fmt, ...) LUST__PRINTF(2, 3);
 
+/* lust__fail() with a va_list; with_strerror chooses between the two forms above. */
+LUST__HIDDEN int lust__vfail(int err, int with_strerror, const char *fmt, va_list ap)
+    LUST__PRINTF(3, 0);
+
+/* Forget the calling thread's sentence, so a caller can tell whether a callee set one. */
+LUST__HIDDEN void lust__error_clear(void);
+
 #endif

@@ -59,6 +59,14 @@ START_TEST(an_overlong_sentence_is_cut_not_overflowed)
 }
 END_TEST
 
+START_TEST(clear_forgets_the_sentence)
+{
+    lust__fail(ENOENT, "x");
+    lust__error_clear();
+    ck_assert_str_eq(lust_error(), "");
+}
+END_TEST
+
 static void *fail_in_thread(void *arg)
 {
     (void)arg;
@@ -100,6 +108,7 @@ static Suite *error_suite(void)
     tcase_add_test(tc, fail_plain_keeps_the_sentence_as_given);
     tcase_add_test(tc, fail_leaves_errno_alone);
     tcase_add_test(tc, an_overlong_sentence_is_cut_not_overflowed);
+    tcase_add_test(tc, clear_forgets_the_sentence);
     tcase_add_test(tc, each_thread_has_its_own_sentence);
     tcase_add_test(tc, version_fields_agree);
     suite_add_tcase(s, tc);
