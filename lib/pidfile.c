@@ -40,14 +40,6 @@ struct lust_pidfile {
 static pthread_mutex_t held_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct lust_pidfile *held;
 
-static void held_add(struct lust_pidfile *pf)
-{
-    pthread_mutex_lock(&held_mutex);
-    pf->next = held;
-    held = pf;
-    pthread_mutex_unlock(&held_mutex);
-}
-
 static void held_remove(struct lust_pidfile *pf)
 {
     pthread_mutex_lock(&held_mutex);
@@ -61,14 +53,20 @@ static void held_remove(struct lust_pidfile *pf)
 }
 
 /* Does this process hold the file (dev, ino) through a handle? A handle inherited across fork
- * does not count: the child holds no lock. */
-static int held_by_self(const struct stat *st)
+ * does not count: the child holds no lock. Call with held_mutex held. */
+static int held_by_self_locked(const struct stat *st)
 {
     pid_t self = getpid();
-    int found = 0;
+    for (const struct lust_pidfile *p = held; p != NULL; p = p->next)
+        if (p->pid == self && p->dev == st->st_dev && p->ino == st->st_ino)
+            return 1;
+    return 0;
+}
+
+static int held_by_self(const struct stat *st)
+{
     pthread_mutex_lock(&held_mutex);
-    for (const struct lust_pidfile *p = held; p != NULL && !found; p = p->next)
-        found = p->pid == self && p->dev == st->st_dev && p->ino == st->st_ino;
+    int found = held_by_self_locked(st);
     pthread_mutex_unlock(&held_mutex);
     return found;
 }
@@ -186,7 +184,7 @@ static int try_open(const char *path, struct lust_pidfile *pf, pid_t *holder)
         int r = check_trusted(path, &st, 0);
         if (r < 0)
             return r; /* refuse a device or FIFO before opening it */
-        if (held_by_self(&st)) {
+        if (held_by_self_locked(&st)) {
             if (holder != NULL)
                 *holder = getpid();
             return lust__fail_plain(EEXIST, "pid file %s is already held by this process", path);
@@ -263,16 +261,23 @@ int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_t *holder
     if (pf == NULL)
         return lust__fail(ENOMEM, "pid file %s", path);
     memcpy(pf->path, path, len + 1);
+    /* POSIX locks belong to the process, so two threads opening the same path would both
+     * "win". Opening under the list's mutex makes the second one see the first's entry. */
+    pthread_mutex_lock(&held_mutex);
     int r = 1;
     for (int i = 0; i < OPEN_ATTEMPTS && r == 1; i++)
         r = try_open(path, pf, holder);
     if (r == 1)
         r = lust__fail_plain(EAGAIN, "pid file %s keeps changing under us", path);
+    if (r == 0) {
+        pf->next = held;
+        held = pf;
+    }
+    pthread_mutex_unlock(&held_mutex);
     if (r < 0) {
         free(pf);
         return r;
     }
-    held_add(pf);
     *out = pf;
     return 0;
 }

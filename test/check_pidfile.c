@@ -1,6 +1,8 @@
 /* test/check_pidfile.c - pid files: locking, the kernel's word on the holder, hostile files. */
 #include "lust_test.h"
 
+#include <pthread.h>
+
 #include <lust.h>
 
 #include "pidfile_helpers.h"
@@ -161,6 +163,103 @@ START_TEST(fifty_racers_one_winner_and_every_loser_names_it)
         ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     close(results[0]);
+}
+END_TEST
+
+/* A `stop` removing the file while a `start` opens it: the start must never end up holding an
+ * inode that is no longer at the path (a second start would then create a new file and run
+ * beside it). Each iteration checks, while holding, that the path still names our file. */
+#define CHURN_ROUNDS  10000
+#define CHURN_OPENERS 3
+
+static int churn_open(void)
+{
+    for (int i = 0; i < CHURN_ROUNDS; i++) {
+        struct lust_pidfile *pf = NULL;
+        int r = lust_pidfile_open(pidpath, &pf, NULL);
+        if (r == -EEXIST || r == -EAGAIN)
+            continue;
+        if (r < 0)
+            return 1;
+        struct stat mine, there;
+        if (fstat(lust_pidfile_fd(pf), &mine) < 0 || stat(pidpath, &there) < 0 ||
+            mine.st_ino != there.st_ino)
+            return 2;
+        if (lust_pidfile_release(pf) < 0)
+            return 3;
+    }
+    return 0;
+}
+
+START_TEST(a_concurrent_remove_never_leaves_a_start_holding_an_unlinked_file)
+{
+    pid_t kids[CHURN_OPENERS + 1]; /* the last one removes */
+    for (int i = 0; i <= CHURN_OPENERS; i++) {
+        kids[i] = fork();
+        ck_assert_int_ge(kids[i], 0);
+        if (kids[i] == 0) {
+            if (i < CHURN_OPENERS)
+                _exit(churn_open());
+            for (int j = 0; j < 2 * CHURN_ROUNDS; j++) {
+                int r = lust_pidfile_remove(pidpath);
+                if (r < 0 && r != -EBUSY)
+                    _exit(4);
+            }
+            _exit(0);
+        }
+    }
+    for (int i = 0; i <= CHURN_OPENERS; i++) {
+        int st;
+        ck_assert_int_eq(waitpid(kids[i], &st, 0), kids[i]);
+        ck_assert(WIFEXITED(st));
+        ck_assert_int_eq(WEXITSTATUS(st), 0);
+    }
+}
+END_TEST
+
+#define THREADS 8
+
+struct thread_try {
+    pthread_barrier_t *start;
+    struct lust_pidfile *pf;
+    pid_t holder;
+    int r;
+};
+
+static void *thread_open(void *arg)
+{
+    struct thread_try *t = arg;
+    pthread_barrier_wait(t->start);
+    t->r = lust_pidfile_open(pidpath, &t->pf, &t->holder);
+    return NULL;
+}
+
+START_TEST(threads_of_one_process_get_one_handle)
+{
+    pthread_barrier_t start;
+    ck_assert_int_eq(pthread_barrier_init(&start, NULL, THREADS), 0);
+    pthread_t tid[THREADS];
+    struct thread_try t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        t[i] = (struct thread_try){.start = &start, .holder = SENTINEL};
+        ck_assert_int_eq(pthread_create(&tid[i], NULL, thread_open, &t[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++)
+        ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
+    int winners = 0;
+    for (int i = 0; i < THREADS; i++) {
+        if (t[i].r == 0) {
+            winners++;
+        } else {
+            ck_assert_int_eq(t[i].r, -EEXIST);
+            ck_assert_int_eq(t[i].holder, getpid());
+        }
+    }
+    ck_assert_int_eq(winners, 1);
+    for (int i = 0; i < THREADS; i++)
+        if (t[i].r == 0)
+            ck_assert_int_eq(lust_pidfile_release(t[i].pf), 0);
+    pthread_barrier_destroy(&start);
 }
 END_TEST
 
@@ -488,6 +587,8 @@ static Suite *pidfile_suite(void)
     tcase_add_test(tc, a_second_opener_gets_EEXIST_and_the_holder_pid);
     tcase_add_test(tc, a_losing_start_does_not_touch_the_file);
     tcase_add_test(tc, fifty_racers_one_winner_and_every_loser_names_it);
+    tcase_add_test(tc, a_concurrent_remove_never_leaves_a_start_holding_an_unlinked_file);
+    tcase_add_test(tc, threads_of_one_process_get_one_handle);
     tcase_add_test(tc, a_running_holder_is_reported_with_its_pid);
     tcase_add_test(tc, a_file_naming_live_unrelated_processes_is_stale);
     tcase_add_test(tc, a_sigkilled_holder_reads_dead_and_is_taken_over_at_once);

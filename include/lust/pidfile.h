@@ -84,15 +84,17 @@ enum lust_pidfile_state {
  * the lock was taken leaves it empty, which reads as "not running".
  *
  * Call it in the process that will hold the lock (locks are not inherited across fork).
- * Thread-safe. Not async-signal-safe.
+ * Thread-safe: of several threads of one process opening the same path, one gets the handle and
+ * the others -EEXIST. Not async-signal-safe.
  */
 LUST_API int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_t *holder);
 
 /**
  * lust_pidfile_fd - the descriptor that holds the lock.
  *
- * For fstat, or to keep it across exec-free cleanup code. Never close it: use
- * lust_pidfile_release(). Returns -1 for a NULL handle. Async-signal-safe, thread-safe.
+ * For fstat(2) or pread(2) of the file (never open the path: see above), and so that a loop
+ * closing inherited descriptors can spare it. Never close it: use lust_pidfile_release(). Returns
+ * -1 for a NULL handle. Async-signal-safe, thread-safe.
  */
 LUST_API int lust_pidfile_fd(const struct lust_pidfile *pf);
 
