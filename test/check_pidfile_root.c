@@ -196,6 +196,47 @@ START_TEST(a_query_from_another_pid_namespace_never_yields_a_pid)
 }
 END_TEST
 
+/* Issue item 3: at exit the server is chrooted and unprivileged, yet must empty its pid file. */
+static char jail[64];
+
+static int release_from_jail_as_nobody(void)
+{
+    struct lust_pidfile *pf = NULL;
+    if (lust_pidfile_open(pidpath, &pf, NULL) != 0)
+        return 60;
+    if (chroot(jail) < 0 || chdir("/") < 0)
+        return 61;
+    if (setgroups(0, NULL) < 0 || setresgid(NOGROUP, NOGROUP, NOGROUP) < 0 ||
+        setresuid(NOBODY, NOBODY, NOBODY) < 0)
+        return 62;
+    if (access(pidpath, F_OK) == 0)
+        return 63; /* the path must really be out of reach for this test to mean anything */
+    return lust_pidfile_release(pf) == 0 ? 0 : 64;
+}
+
+START_TEST(release_empties_the_file_after_chroot_and_drop)
+{
+    /* A jail under a root-owned 0755 directory, not under the world-writable /tmp. */
+    strcpy(jail, "/run/lust-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(jail));
+    pid_t kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0)
+        _exit(release_from_jail_as_nobody());
+    int st;
+    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+    rmdir(jail);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    pid_t who = SENTINEL;
+    int r = lust_pidfile_query(pidpath, &who);
+    ck_assert_int_eq(r, LUST_PIDFILE_EMPTY);
+    ck_assert_int_eq(lust_pidfile_lsb_status(r), 3);
+    ck_assert_int_eq(who, SENTINEL);
+    ck_assert_str_eq(read_file(pidpath), "");
+}
+END_TEST
+
 static Suite *pidfile_root_suite(void)
 {
     Suite *s = suite_create("pidfile_root");
@@ -207,6 +248,7 @@ static Suite *pidfile_root_suite(void)
     tcase_add_test(tc, a_file_owned_by_another_user_is_refused);
     tcase_add_test(tc, a_file_owned_by_the_caller_is_accepted);
     tcase_add_test(tc, a_query_from_another_pid_namespace_never_yields_a_pid);
+    tcase_add_test(tc, release_empties_the_file_after_chroot_and_drop);
     suite_add_tcase(s, tc);
     return s;
 }
