@@ -11,5 +11,6 @@
 #include <lust/version.h>
 #include <lust/error.h>
 #include <lust/notify.h>
+#include <lust/pidfile.h>
 
 #endif
