@@ -685,10 +685,9 @@ static void print_time_row(const char *what, const double *fv, const double *dv,
 
 static void print_mem_row(const char *what, double f, double d, const char *goal, int met)
 {
-    printf("%-30s %10.0f %10.0f %8.2fx %8s   %-18s %s\n", what, f, d, d / f, "", goal,
-           met       ? "yes"
-           : met < 0 ? ""
-                     : "NO");
+    const char *verdict = met < 0 ? "" : met ? "yes" : "NO";
+
+    printf("%-30s %10.0f %10.0f %8.2fx %8s   %-18s %s\n", what, f, d, d / f, "", goal, verdict);
 }
 
 static void report(const struct series *fs, const struct series *ds, const struct mem *fm,
@@ -716,8 +715,7 @@ static void report(const struct series *fs, const struct series *ds, const struc
     print_time_row("start to ready (us)", fs->start, ds->start, n, GOAL_START);
     print_time_row("stop until gone (us)", fs->stop, ds->stop, n, GOAL_STOP);
     print_time_row("status (us)", fs->status, ds->status, n, GOAL_STATUS);
-    printf("%-30s %10.0f %10.0f %18s   %-18s %s\n", "stop return after exit (us)", f_after, d_after,
-           "", "", "");
+    printf("%-30s %10.0f %10.0f\n", "stop return after exit (us)", f_after, d_after);
     printf("%-30s %10.0f %10.0f %18s   %-18s %s\n", "  max of the above (us)", fa[n - 1],
            d_after_max, "", "<= 5000 us", d_after_max <= GOAL_AFTER_EXIT ? "yes" : "NO");
     print_mem_row("PSS one idle (KiB)", fm[0].pss_kib, dm[0].pss_kib, "", -1);
