@@ -45,6 +45,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -622,6 +623,56 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return 0;
 }
 
+static void kill_pid(pid_t pid)
+{
+    int fd = pidfd_open_(pid);
+    if (fd < 0)
+        return;
+    fprintf(stderr, "lifecycle_bench: cleanup: KILL pid %ld\n", (long)pid);
+    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+    wait_readable(fd, now_ns() + CMD_TIMEOUT_MS * MS);
+    close(fd);
+}
+
+/* 1 when /proc/PID/cmdline has an argument naming a path under root_dir. */
+static int started_by_us(const char *pid)
+{
+    char path[64], args[4096];
+    size_t len = strlen(root_dir);
+
+    snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, args, sizeof(args) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    args[n] = '\0';
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(args + i) + 1) {
+        if (strncmp(args + i, root_dir, len) == 0 && args[i + len] == '/')
+            return 1;
+    }
+    return 0;
+}
+
+/* The last resort: a daemon that never locked its pid file is still found by its argv. */
+static void kill_strays(void)
+{
+    struct dirent *e;
+
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end == '\0' && pid > 0 && pid != getpid() && started_by_us(e->d_name))
+            kill_pid((pid_t)pid);
+    }
+    closedir(d);
+}
+
 /* On every exit: stop whatever still holds a pid file, KILL what will not stop, remove all. */
 static void cleanup(void)
 {
@@ -640,20 +691,15 @@ static void cleanup(void)
             run_cmd(in, "stop");
         }
         pid = lock_holder(in->pidfile);
-        if (pid > 0) {
-            int fd = pidfd_open_(pid);
-            if (fd >= 0) {
-                fprintf(stderr, "lifecycle_bench: cleanup: KILL pid %ld\n", (long)pid);
-                syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
-                wait_readable(fd, now_ns() + CMD_TIMEOUT_MS * MS);
-                close(fd);
-            }
-        }
+        if (pid > 0)
+            kill_pid(pid);
         posix_spawn_file_actions_destroy(&in->fa);
         close(in->out_fd);
     }
-    if (root_dir[0] != '\0')
+    if (root_dir[0] != '\0') {
+        kill_strays();
         nftw(root_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
 }
 
 #define MAX_RUNS ((int)(sizeof(((struct series *)0)->start) / sizeof(double)))
