@@ -14,6 +14,10 @@
  *                        on 127.0.0.1 must be free
  *   --runs N             timed rounds (default 50), after 2 untimed warm-up rounds
  *   --copies N           copies running at once for the memory figure (default 10, max 25)
+ *   --config FILE        the timed daemon's config, instead of a generated one: it must listen
+ *                        on 127.0.0.1:PORT and have a `pidfile = "..."` line (read by the bench);
+ *                        its jail and paths are the operator's. The copies for the memory figure
+ *                        always get generated configs.
  *   --extra-config FILE  lines appended to every generated config (e.g. `group = ...`)
  *   --daemon-style S     `lust` (default): `-c FILE CMD`; `floor`: `-p PIDFILE -l ADDR CMD`.
  *                        `--daemon-style floor --daemon PATH_OF_floor_daemon` measures the floor
@@ -29,23 +33,24 @@
  *     user = "nobody"
  *     logfile = "DIR/log"
  *
- * Each round runs start, status and stop on the floor and on the daemon, alternating which goes
- * first, never all of one then all of the other. start-to-ready: from spawning `start` until it
- * has returned (exit 0) and a connect to the port succeeded. status: until the command returned
- * (exit 0). stop: until the command returned (exit 0) and the daemon is gone (exited, seen on a
- * pidfd opened before the stop; a zombie waiting for init counts as gone). The bench also notes
- * when the stop command returned after the daemon's exit. Then the memory: PSS and USS
- * (Private_Clean + Private_Dirty) from /proc/PID/smaps_rollup, of one idle daemon that served one
- * request, and per copy with N copies running, for floor and daemon alike.
+ * Each round starts both (floor and daemon), then runs status on both, then stops both, the one
+ * that goes first alternating between rounds: never all of one then all of the other, and each
+ * step of the two side by side in time, so bursts of load elsewhere hit both. start-to-ready: from
+ * spawning `start` until it has returned (exit 0) and a connect to the port succeeded. status:
+ * until the command returned (exit 0). stop: until the command returned (exit 0) and the daemon is
+ * gone (exited, seen on a pidfd opened before the stop; a zombie waiting for init counts as gone).
+ * The bench also notes when the stop command returned after the daemon's exit. Then the memory: PSS
+ * and USS (Private_Clean + Private_Dirty) from /proc/PID/smaps_rollup, of one idle daemon that
+ * served one request, and per copy with N copies running, for floor and daemon alike.
  *
  * The table gives medians, the daemon/floor ratios and the goals of issue 7. Quote the ratios
  * (from one run), not the absolute times: this machine is noisy. Whatever the bench started, it
  * stops and removes on every exit path, TERM and INT included; every wait has a timeout.
  * Exit status: 0 measured (goals met or not, see the table), 1 failure, 2 usage, 77 not root.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -117,6 +122,7 @@ static char root_dir[64];
 static struct inst insts[MAX_INST];
 static int n_insts;
 static const char *extra_config;
+static const char *given_config; /* --config: the timed daemon's own config file */
 static posix_spawnattr_t spawn_attr;
 static volatile sig_atomic_t interrupted;
 static int connect_retries;
@@ -200,7 +206,7 @@ static void show_output(const struct inst *in)
         return;
     snprintf(path, sizeof(path), "%s/out", in->dir);
     show_tail(path);
-    if (in->style == STYLE_LUST)
+    if (in->style == STYLE_LUST && in->log[0] != '\0')
         show_tail(in->log);
 }
 
@@ -346,6 +352,49 @@ static int append_file(FILE *out, const char *path)
     return bad ? -1 : 0;
 }
 
+/* The quoted value of a `key = "..."` line, into out. 0, or -1 when there is none. */
+static int config_value(const char *path, const char *key, char *out, size_t size)
+{
+    char line[512];
+    size_t klen = strlen(key);
+    int found = -1;
+
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    while (found < 0 && fgets(line, sizeof(line), f) != NULL) {
+        char *p = line + strspn(line, " \t");
+        if (strncmp(p, key, klen) != 0)
+            continue;
+        p += klen;
+        p += strspn(p, " \t");
+        if (*p++ != '=')
+            continue;
+        p += strspn(p, " \t");
+        char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (end == NULL || (size_t)(end - p - 1) >= size)
+            continue;
+        memcpy(out, p + 1, (size_t)(end - p - 1));
+        out[end - p - 1] = '\0';
+        found = 0;
+    }
+    fclose(f);
+    return found;
+}
+
+/* --config FILE: the file is the operator's; the bench only learns its pid file and log. */
+static int use_given_config(struct inst *in)
+{
+    snprintf(in->conf, sizeof(in->conf), "%s", given_config);
+    if (config_value(given_config, "pidfile", in->pidfile, sizeof(in->pidfile)) < 0) {
+        fprintf(stderr, "lifecycle_bench: %s: no `pidfile = \"...\"` line\n", given_config);
+        return -1;
+    }
+    if (config_value(given_config, "logfile", in->log, sizeof(in->log)) < 0)
+        in->log[0] = '\0';
+    return 0;
+}
+
 static int write_config(const struct inst *in)
 {
     FILE *f = fopen(in->conf, "wxe");
@@ -389,8 +438,12 @@ static struct inst *inst_new(const char *prog, enum style style, const char *tag
         fprintf(stderr, "lifecycle_bench: mkdir in %s: %s\n", in->dir, strerror(errno));
         return NULL;
     }
-    if (style == STYLE_LUST && write_config(in) < 0)
+    if (style == STYLE_LUST && given_config != NULL && strcmp(tag, "daemon") == 0) {
+        if (use_given_config(in) < 0)
+            return NULL;
+    } else if (style == STYLE_LUST && write_config(in) < 0) {
         return NULL;
+    }
     in->out_fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (in->out_fd < 0) {
         fprintf(stderr, "lifecycle_bench: %s: %s\n", out, strerror(errno));
@@ -779,7 +832,8 @@ static void report(const struct series *fs, const struct series *ds, const struc
 static void usage(void)
 {
     fprintf(stderr, "usage: lifecycle_bench --daemon PATH --floor PATH [--port PORT] [--runs N]\n"
-                    "         [--copies N] [--extra-config FILE] [--daemon-style lust|floor]\n");
+                    "         [--copies N] [--config FILE] [--extra-config FILE]\n"
+                    "         [--daemon-style lust|floor]\n");
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -846,6 +900,8 @@ int main(int argc, char **argv)
             dprog = v;
         else if (!bad && strcmp(a, "--floor") == 0)
             fprog = v;
+        else if (!bad && strcmp(a, "--config") == 0)
+            given_config = v;
         else if (!bad && strcmp(a, "--extra-config") == 0)
             extra_config = v;
         else if (!bad && strcmp(a, "--port") == 0)
