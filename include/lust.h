@@ -10,5 +10,7 @@
 #include <lust/common.h>
 #include <lust/version.h>
 #include <lust/error.h>
+#include <lust/daemon.h>
+#include <lust/privs.h>
 
 #endif
