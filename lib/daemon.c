@@ -38,6 +38,7 @@
 #define MSG_MAX      1100
 #define SENTENCE_MAX 1000
 #define KILL_WAIT_MS 5000
+#define PROBE_MS     50   /* how often a daemon without a pidfd is checked for life */
 #define REPORT_NONE  (-1) /* no waiting process: foreground, or not started by us */
 #define REPORT_USED  (-2) /* the verdict was sent */
 
@@ -322,6 +323,26 @@ static void parse_lines(struct waiter *w)
     }
 }
 
+/*
+ * Without a pidfd (kernels before 5.3, or valgrind), whether the daemon still runs: a process
+ * that is gone or a zombie waiting for its new parent to reap it does not.
+ */
+static int still_running(pid_t pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : kill(pid, 0) == 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    const char *p = strrchr(text, ')');
+    return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
 static void kill_daemon(struct waiter *w)
 {
     if (w->pidfd >= 0) {
@@ -330,8 +351,9 @@ static void kill_daemon(struct waiter *w)
             while (poll(&p, 1, KILL_WAIT_MS) < 0 && errno == EINTR)
                 ;
         }
-    } else if (w->pid > 0) {
-        kill(w->pid, SIGKILL);
+    } else if (w->pid > 0 && kill(w->pid, SIGKILL) == 0) {
+        for (int waited = 0; waited < KILL_WAIT_MS && still_running(w->pid); waited += PROBE_MS)
+            poll(NULL, 0, PROBE_MS);
     }
 }
 
@@ -350,6 +372,9 @@ static int wait_verdict(int chan, int timeout_ms)
             long long d = deadline - now_ms();
             left = d < 0 ? 0 : d > INT_MAX ? INT_MAX : (int)d;
         }
+        int probing = w.pidfd < 0 && w.pid > 0;
+        if (probing && (left < 0 || left > PROBE_MS))
+            left = PROBE_MS;
         int n = poll(p, w.pidfd >= 0 ? 2 : 1, left);
         if (n < 0 && errno == EINTR)
             continue;
@@ -359,25 +384,33 @@ static int wait_verdict(int chan, int timeout_ms)
             break;
         }
         if (n == 0) {
-            kill_daemon(&w);
-            w.result = lust__fail_plain(ETIMEDOUT,
-                                        "daemon (pid %ld) did not report within %d ms: killed it",
-                                        (long)w.pid, timeout_ms);
-            break;
-        }
-        if (p[0].revents) {
-            ssize_t r = read(chan, w.buf + w.len, sizeof w.buf - 1 - w.len);
-            if (r < 0 && errno == EINTR)
+            int alive = probing ? still_running(w.pid) : 1;
+            if (alive && probing && (deadline < 0 || now_ms() < deadline))
                 continue;
-            if (r > 0) {
-                w.len += (size_t)r;
-                if (w.len == sizeof w.buf - 1 && !memchr(w.buf, '\n', w.len))
-                    w.len = 0; /* garbage without a newline: drop it */
-                continue;
+            if (alive) {
+                kill_daemon(&w);
+                w.result = lust__fail_plain(
+                    ETIMEDOUT, "daemon (pid %ld) did not report within %d ms: killed it",
+                    (long)w.pid, timeout_ms);
+                break;
             }
-        } else if (!(p[1].revents & POLLIN)) {
+            p[1].revents = POLLIN; /* gone: read what it left, then report */
+        }
+        int died = (p[1].revents & POLLIN) != 0;
+        if (!p[0].revents && !died)
+            continue;
+        /* Never block here: a child of the daemon may hold the channel open. */
+        ssize_t r = recv(chan, w.buf + w.len, sizeof w.buf - 1 - w.len, MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r > 0) {
+            w.len += (size_t)r;
+            if (w.len == sizeof w.buf - 1 && !memchr(w.buf, '\n', w.len))
+                w.len = 0; /* garbage without a newline: drop it */
             continue;
         }
+        if (r < 0 && errno == EAGAIN && !died)
+            continue;
         /* End of file, or the daemon exited and nothing is left to read: no verdict. */
         w.result = lust__fail_plain(ECHILD,
                                     "daemon (pid %ld) died during startup without reporting "

@@ -593,6 +593,7 @@ static int verify_caps(unsigned long long want, char *why, size_t size)
 {
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
     struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof d); /* valgrind does not know capget fills both halves */
     if (syscall(SYS_capget, &h, d) < 0) {
         snprintf(why, size, "capget: %s", strerror(errno));
         return -1;
