@@ -30,12 +30,31 @@
 #include <lust/error.h>
 #include <lust/privs.h>
 
-static char base[64], jail[128];
+static char top[64], base[128], jail[192];
 static int rep[2];
+
+/*
+ * Unchecked fixture, in the runner: one root-owned 0755 directory for the whole suite, removed
+ * at the end even when a test failed half-way through.
+ */
+static void make_top(void)
+{
+    snprintf(top, sizeof top, "/run/lust-test-XXXXXX");
+    if (!mkdtemp(top) || chmod(top, 0755) < 0)
+        abort();
+}
+
+static void remove_top(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+    if (system(cmd) != 0)
+        abort();
+}
 
 static void make_jail(void)
 {
-    snprintf(base, sizeof base, "/run/lust-test-XXXXXX");
+    snprintf(base, sizeof base, "%s/XXXXXX", top);
     ck_assert_ptr_nonnull(mkdtemp(base));
     ck_assert_int_eq(chmod(base, 0755), 0);
     snprintf(jail, sizeof jail, "%s/jail", base);
@@ -45,7 +64,7 @@ static void make_jail(void)
 
 static void remove_jail(void)
 {
-    char cmd[128];
+    char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     ck_assert_int_eq(system(cmd), 0);
 }
@@ -267,7 +286,7 @@ START_TEST(parent_sees_the_daemons_failure_sentence_and_status)
     ck_assert(WIFEXITED(st));
     ck_assert_int_eq(WEXITSTATUS(st), 4);
     ck_assert_int_eq(atoi(get(t, "r")), -EPERM);
-    char want[256];
+    char want[320];
     snprintf(want, sizeof want, "chroot %s: Operation not permitted", jail);
     ck_assert_str_eq(get(t, "error"), want);
     remove_jail();
@@ -299,7 +318,7 @@ START_TEST(unsafe_jails_are_refused_with_a_sentence)
     ck_assert_int_eq(chmod(base, 0775), 0);
     assert_refused(jail, EPERM, bad, base);
     ck_assert_int_eq(chmod(base, 0755), 0);
-    char link[160];
+    char link[256];
     snprintf(link, sizeof link, "%s/link", base);
     ck_assert_int_eq(symlink("jail", link), 0);
     assert_refused(link, ELOOP, "jail %s: component %s is a symlink", link);
@@ -313,7 +332,7 @@ END_TEST
 START_TEST(a_device_node_in_the_jail_is_reported)
 {
     make_jail();
-    char dev[160], want[512];
+    char dev[256], want[640];
     snprintf(dev, sizeof dev, "%s/dev", jail);
     ck_assert_int_eq(mkdir(dev, 0755), 0);
     snprintf(dev, sizeof dev, "%s/dev/null", jail);
@@ -435,7 +454,7 @@ START_TEST(a_refused_chroot_leaves_cwd_and_root_alone)
     ck_assert_int_eq(chdir(base), 0);
     assert_exit0(in_child(chroot_refused));
     const char *t = read_report();
-    char want[256];
+    char want[320];
     snprintf(want, sizeof want, "chroot %s: Operation not permitted", jail);
     ck_assert_int_eq(atoi(get(t, "r")), -EPERM);
     ck_assert_str_eq(get(t, "error"), want);
@@ -700,6 +719,7 @@ static Suite *privs_root_suite(void)
     Suite *s = suite_create("privs_root");
     TCase *tc = tcase_create("privs_root");
     tcase_set_timeout(tc, 10);
+    tcase_add_unchecked_fixture(tc, make_top, remove_top);
     tcase_add_test(tc, whole_sequence_runs_the_daemon_jailed_as_nobody);
     tcase_add_test(tc, parent_sees_the_daemons_failure_sentence_and_status);
     tcase_add_test(tc, unsafe_jails_are_refused_with_a_sentence);

@@ -90,7 +90,7 @@ struct lust_daemon_opts {
  *   the daemon's pid (> 0) in the calling process when the daemon reported ready;
  *   -errno in the calling process otherwise, with lust_error() saying why:
  *     -EBUSY      more than one thread; nothing forked;
- *     -EINVAL     a bad option (keep_fds entry below 3 or not open);
+ *     -EINVAL     a keep_fds entry below 3; -EBADF  a keep_fds entry that is not open;
  *     -ETIMEDOUT  no verdict within timeout_ms; the daemon was killed;
  *     -ECHILD     the daemon ended without a verdict ("died during startup"): its exit status
  *                 cannot be told, since it is not the caller's child;
