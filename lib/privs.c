@@ -701,9 +701,7 @@ static int drop_as_root(const struct lust_creds *c, int keep)
         return lust__fail(n < 0 ? errno : ENOMEM, "getgroups");
     }
     int r = 0;
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        r = lust__fail(errno, "PR_SET_NO_NEW_PRIVS");
-    else if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         r = lust__fail(errno, "PR_SET_KEEPCAPS");
     else if (setgroups((size_t)c->ngroups, c->groups) < 0)
         r = lust__fail(errno, "setgroups for user \"%s\"%s", c->name,
@@ -718,6 +716,9 @@ static int drop_as_root(const struct lust_creds *c, int keep)
         return r;
     }
     free(old);
+    /* After the ids, so a refused step above leaves nothing changed; it cannot fail here. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return lust__fail(errno, "PR_SET_NO_NEW_PRIVS");
     if (keep && (r = keep_net_bind_service()) < 0)
         return lust__fail(-r, "keeping CAP_NET_BIND_SERVICE for user \"%s\"", c->name);
     return verify(c, keep ? 1ull << CAP_NET_BIND_SERVICE : 0);

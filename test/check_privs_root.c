@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -564,6 +565,67 @@ START_TEST(dropping_to_root_is_refused)
 }
 END_TEST
 
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* The credential lines of /proc/self/status, for a before/after comparison. */
+static void creds_text(char *out, size_t size)
+{
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    out[0] = '\0';
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Uid:", 4) || !strncmp(line, "Gid:", 4) ||
+            !strncmp(line, "Groups:", 7) || !strncmp(line, "Cap", 3) ||
+            !strncmp(line, "NoNewPrivs:", 11))
+            strncat(out, line, size - strlen(out) - 1);
+    if (f)
+        fclose(f);
+}
+
+static int drop_where_setgroups_is_denied(void)
+{
+    if (unshare(CLONE_NEWUSER) < 0)
+        return 77;
+    if (write_file("/proc/self/setgroups", "deny") < 0 ||
+        write_file("/proc/self/uid_map", "0 0 1\n") < 0 ||
+        write_file("/proc/self/gid_map", "0 0 1\n") < 0)
+        return 78;
+    char before[2048], after[2048];
+    creds_text(before, sizeof before);
+    drop_to("nobody", 0, 0);
+    creds_text(after, sizeof after);
+    report("same=%d\n", strcmp(before, after) == 0);
+    return 0;
+}
+
+START_TEST(a_refused_drop_in_a_user_namespace_changes_nothing)
+{
+    make_jail();
+    int st = in_child(drop_where_setgroups_is_denied);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+        read_report();
+        remove_jail();
+        return; /* user namespaces unavailable here */
+    }
+    assert_exit0(st);
+    const char *t = read_report();
+    ck_assert_int_eq(atoi(get(t, "r")), -EPERM);
+    ck_assert_str_eq(get(t, "error"), "setgroups for user \"nobody\" (a user namespace with "
+                                      "setgroups denied?): Operation not permitted");
+    ck_assert_str_eq(get(t, "same"), "1");
+    ck_assert_str_eq(get(t, "uid"), "0 0 0");
+    remove_jail();
+}
+END_TEST
+
 static int gate[2];
 
 static void *thread_waits_then_reports(void *arg)
@@ -731,6 +793,7 @@ static Suite *privs_root_suite(void)
     tcase_add_test(tc, user_groups_policy_sets_the_users_own_groups);
     tcase_add_test(tc, not_root_gets_eperm_unless_already_the_target);
     tcase_add_test(tc, dropping_to_root_is_refused);
+    tcase_add_test(tc, a_refused_drop_in_a_user_namespace_changes_nothing);
     tcase_add_test(tc, every_thread_is_dropped);
     tcase_add_test(tc, a_thread_without_no_new_privs_fails_the_verification);
     tcase_add_test(tc, net_bind_service_alone_can_be_kept);

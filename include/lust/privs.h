@@ -130,23 +130,25 @@ LUST_API int lust_privs_jail_enter(int fd);
 /**
  * lust_privs_drop - become the looked-up user for good, then prove it.
  *
- * As root: sets PR_SET_NO_NEW_PRIVS in the calling thread, then setgroups(), setresgid(),
- * setresuid() through the libc wrappers (which change every thread of the process), then
- * verifies: the three uids and gids are the target, getgroups() is the list asked for,
- * setuid(0), seteuid(0), setresuid(-1, 0, -1), setgid(0), setegid(0) and setgroups() all fail,
- * the calling thread's effective, permitted and ambient capability sets are empty (or
- * exactly CAP_NET_BIND_SERVICE with LUST_PRIVS_KEEP_NET_BIND_SERVICE), and, when /proc is
- * reachable, every thread in /proc/self/task shows the target ids, those capabilities and
- * NoNewPrivs 1. (Inside a jail without /proc only the calling thread can be examined; threads
- * created after lust_daemonize() inherit NO_NEW_PRIVS, and the libc wrappers keep ids equal.)
+ * As root: setgroups(), setresgid(), setresuid() through the libc wrappers (which change every
+ * thread of the process), PR_SET_NO_NEW_PRIVS in the calling thread, then verifies: the three uids
+ * and gids are the target, getgroups() is the list asked for, setuid(0), seteuid(0), setresuid(-1,
+ * 0, -1), setgid(0), setegid(0) and setgroups() all fail, the calling thread's effective, permitted
+ * and ambient capability sets are empty (or exactly CAP_NET_BIND_SERVICE with
+ * LUST_PRIVS_KEEP_NET_BIND_SERVICE), and, when /proc is reachable, every thread in /proc/self/task
+ * shows the target ids, those capabilities and NoNewPrivs 1. (Inside a jail without /proc only the
+ * calling thread can be examined; threads created after lust_daemonize() inherit NO_NEW_PRIVS, and
+ * the libc wrappers keep ids equal.)
  *
  * Not root: returns 0 when the process already runs as the target uid and gid (nothing to do),
  * otherwise -EPERM (`cannot become user "x" (uid N): not running as root`), never a silent
  * non-drop. Refuses (-EINVAL) a target uid of 0, and (-EBUSY) keeping a capability while
  * more than one thread runs (capabilities are per thread).
  *
- * Errors before any change leave the process as it was. A failure after setresuid() started
- * (-EPERM "privilege drop not verified: ...") leaves the process in an unknown state: exit.
+ * A refused setgroups, setresgid or setresuid (-EPERM "setgroups for user "x": ..." in a user
+ * namespace that denies setgroups, say) is undone: groups and gids are put back and the process
+ * is as it was. A failed verification (-EPERM `privilege drop to user "x" not verified: ...`)
+ * leaves the process in an unknown state: exit.
  */
 LUST_API int lust_privs_drop(const struct lust_creds *creds, unsigned flags);
 
