@@ -89,7 +89,8 @@ struct lust_daemon_opts {
  *   0 in the daemon;
  *   the daemon's pid (> 0) in the calling process when the daemon reported ready;
  *   -errno in the calling process otherwise, with lust_error() saying why:
- *     -EBUSY      more than one thread; nothing forked;
+ *     -EBUSY      more than one thread; nothing forked (the count comes from /proc/self/task:
+ *                 without /proc, -ENOENT "cannot count threads");
  *     -EINVAL     a keep_fds entry below 3; -EBADF  a keep_fds entry that is not open;
  *     -ETIMEDOUT  no verdict within timeout_ms; the daemon was killed;
  *     -ECHILD     the daemon ended without a verdict ("died during startup"): its exit status
