@@ -12,5 +12,7 @@
 #include <lust/error.h>
 #include <lust/notify.h>
 #include <lust/pidfile.h>
+#include <lust/daemon.h>
+#include <lust/privs.h>
 
 #endif

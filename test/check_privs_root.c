@@ -1,0 +1,805 @@
+/*
+ * test/check_privs_root.c - the jail and the drop for real, as root (skipped otherwise).
+ *
+ * Whatever chroots or drops runs in a child forked here that reports over a pipe and leaves
+ * with _exit, so the Check process itself stays root with the real / (and a sanitizer's exit
+ * work never runs in a jail). Jails live under a fresh root-owned 0755 directory in /run (not
+ * /tmp, whose mode 1777 the jail check refuses), removed after each test.
+ */
+#include "lust_test.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <lust/daemon.h>
+#include <lust/error.h>
+#include <lust/privs.h>
+
+static char top[64], base[128], jail[192];
+static int rep[2];
+
+/*
+ * Unchecked fixture, in the runner: one root-owned 0755 directory for the whole suite, removed
+ * at the end even when a test failed half-way through.
+ */
+static void make_top(void)
+{
+    snprintf(top, sizeof top, "/run/lust-test-XXXXXX");
+    if (!mkdtemp(top) || chmod(top, 0755) < 0)
+        abort();
+}
+
+static void remove_top(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+    if (system(cmd) != 0)
+        abort();
+}
+
+static void make_jail(void)
+{
+    snprintf(base, sizeof base, "%s/XXXXXX", top);
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    ck_assert_int_eq(chmod(base, 0755), 0);
+    snprintf(jail, sizeof jail, "%s/jail", base);
+    ck_assert_int_eq(mkdir(jail, 0755), 0);
+    ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
+}
+
+static void remove_jail(void)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void report(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdprintf(rep[1], fmt, ap);
+    va_end(ap);
+}
+
+static char *read_report(void)
+{
+    static char buf[16384];
+    size_t len = 0;
+    ssize_t n;
+    close(rep[1]);
+    while ((n = read(rep[0], buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    close(rep[0]);
+    return buf;
+}
+
+static const char *get(const char *text, const char *key)
+{
+    static char val[2048];
+    char pat[64];
+    snprintf(pat, sizeof pat, "%s=", key);
+    size_t klen = strlen(pat);
+    const char *p = text;
+    while (p && strncmp(p, pat, klen) != 0) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    val[0] = '\0';
+    if (p)
+        snprintf(val, sizeof val, "%.*s", (int)strcspn(p + klen, "\n"), p + klen);
+    return val;
+}
+
+/* Run fn in a child that exits with fn's value; return the raw wait status. */
+static int in_child(int (*fn)(void))
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(fn());
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    return st;
+}
+
+static void assert_exit0(int st)
+{
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+}
+
+static void report_ids(void)
+{
+    uid_t u[3];
+    gid_t g[3], groups[64];
+    getresuid(&u[0], &u[1], &u[2]);
+    getresgid(&g[0], &g[1], &g[2]);
+    int n = getgroups(64, groups);
+    report("uid=%u %u %u\ngid=%u %u %u\ngroups=", u[0], u[1], u[2], g[0], g[1], g[2]);
+    for (int i = 0; i < n; i++)
+        report("%s%u", i ? " " : "", groups[i]);
+    report("\n");
+}
+
+/* The whole sequence, as a framework would run it: daemon, jail, drop, ready. */
+static void daemon_side(struct lust_creds *creds, int jailfd, int ctl)
+{
+    if (lust_privs_jail_enter(jailfd) < 0 || lust_privs_drop(creds, 0) < 0) {
+        lust_daemon_failed(EPERM, "%s", lust_error());
+        _exit(1);
+    }
+    struct stat root;
+    char cwd[PATH_MAX] = "";
+    stat("/", &root);
+    if (!getcwd(cwd, sizeof cwd))
+        cwd[0] = '?';
+    report_ids();
+    report("root=%llu:%llu\ncwd=%s\n", (unsigned long long)root.st_dev,
+           (unsigned long long)root.st_ino, cwd);
+    report("pid=%ld\nsid=%ld\nnnp=%d\n", (long)getpid(), (long)getsid(0),
+           prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+    report("setuid0=%d\nsetresuid=%d\n", setuid(0), setresuid((uid_t)-1, 0, (uid_t)-1));
+    lust_daemon_ready();
+    report("fds=");
+    for (int fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            report("%d ", fd);
+    report("\n");
+    close(rep[1]);
+    char c;
+    while (read(ctl, &c, 1) < 0 && errno == EINTR)
+        ;
+    _exit(0);
+}
+
+static void proc_status(long pid, const char *key, char *out, size_t size)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    FILE *f = fopen(path, "r");
+    out[0] = '\0';
+    size_t klen = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, klen) && line[klen] == ':') {
+            char *v = line + klen + 1;
+            v += strspn(v, " \t");
+            v[strcspn(v, "\n")] = '\0';
+            snprintf(out, size, "%s", v);
+        }
+    if (f)
+        fclose(f);
+}
+
+static void wait_gone(long pid)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    if (pfd < 0)
+        return;
+    struct pollfd p = {.fd = pfd, .events = POLLIN};
+    ck_assert_int_eq(poll(&p, 1, 5000), 1);
+    close(pfd);
+}
+
+START_TEST(whole_sequence_runs_the_daemon_jailed_as_nobody)
+{
+    make_jail();
+    int ctl[2];
+    ck_assert_int_eq(pipe2(ctl, O_CLOEXEC), 0);
+    struct lust_creds *creds;
+    int jailfd;
+    ck_assert_int_eq(lust_privs_lookup("nobody", NULL, 0, &creds), 0);
+    ck_assert_int_eq(lust_privs_prepare(), 0);
+    ck_assert_int_eq(lust_privs_jail_open(jail, &jailfd), 0);
+    ck_assert_int_eq(setgroups(2, (gid_t[]){4, 27}), 0); /* must not survive the drop */
+    int keep[] = {rep[1], ctl[0], jailfd};
+    struct lust_daemon_opts o = LUST_DAEMON_OPTS_INIT;
+    o.keep_fds = keep;
+    o.keep_fds_len = 3;
+    o.timeout_ms = 10000;
+    int r = lust_daemonize(&o);
+    if (r == 0)
+        daemon_side(creds, jailfd, ctl[0]);
+    ck_assert_msg(r > 0, "daemonize: %d %s", r, lust_error());
+    close(ctl[0]);
+    close(jailfd);
+    lust_creds_free(creds);
+
+    /* From outside, while it runs. */
+    char eff[64], prm[64], nnp[16], uid[64], fd0[PATH_MAX] = "", link[64];
+    proc_status(r, "CapEff", eff, sizeof eff);
+    proc_status(r, "CapPrm", prm, sizeof prm);
+    proc_status(r, "NoNewPrivs", nnp, sizeof nnp);
+    proc_status(r, "Uid", uid, sizeof uid);
+    snprintf(link, sizeof link, "/proc/%d/fd/0", r);
+    ssize_t n = readlink(link, fd0, sizeof fd0 - 1);
+    fd0[n > 0 ? n : 0] = '\0';
+
+    const char *t = read_report();
+    struct stat js;
+    ck_assert_int_eq(stat(jail, &js), 0);
+    char root[64];
+    snprintf(root, sizeof root, "%llu:%llu", (unsigned long long)js.st_dev,
+             (unsigned long long)js.st_ino);
+    char fds[64];
+    snprintf(fds, sizeof fds, "0 1 2 %d %d ", rep[1] < ctl[0] ? rep[1] : ctl[0],
+             rep[1] < ctl[0] ? ctl[0] : rep[1]);
+    ck_assert_str_eq(get(t, "uid"), "65534 65534 65534");
+    ck_assert_str_eq(get(t, "gid"), "65534 65534 65534");
+    ck_assert_str_eq(get(t, "groups"), "");
+    ck_assert_str_eq(get(t, "root"), root);
+    ck_assert_str_eq(get(t, "cwd"), "/");
+    ck_assert_int_eq(atol(get(t, "pid")), r);
+    ck_assert_int_ne(atol(get(t, "sid")), r);
+    ck_assert_str_eq(get(t, "nnp"), "1");
+    ck_assert_str_eq(get(t, "setuid0"), "-1");
+    ck_assert_str_eq(get(t, "setresuid"), "-1");
+    ck_assert_str_eq(get(t, "fds"), fds);
+    ck_assert_str_eq(eff, "0000000000000000");
+    ck_assert_str_eq(prm, "0000000000000000");
+    ck_assert_str_eq(nnp, "1");
+    ck_assert_str_eq(uid, "65534\t65534\t65534\t65534");
+    ck_assert_str_eq(fd0, "/dev/null");
+
+    close(ctl[1]);
+    wait_gone(r);
+    remove_jail();
+}
+END_TEST
+
+static int child_failing_in_the_daemon(void)
+{
+    int r = lust_daemonize(NULL);
+    if (r == 0) {
+        struct lust_creds *c;
+        lust_privs_lookup("nobody", NULL, 0, &c);
+        int fd = open(jail, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        lust_privs_drop(c, 0);
+        r = lust_privs_jail_enter(fd); /* no longer root: refused */
+        lust_daemon_failed(r, "%s", lust_error());
+        _exit(4);
+    }
+    report("r=%d\nerror=%s\n", r, lust_error());
+    return r < 0 ? 4 : 0;
+}
+
+START_TEST(parent_sees_the_daemons_failure_sentence_and_status)
+{
+    make_jail();
+    int st = in_child(child_failing_in_the_daemon);
+    const char *t = read_report();
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 4);
+    ck_assert_int_eq(atoi(get(t, "r")), -EPERM);
+    char want[320];
+    snprintf(want, sizeof want, "chroot %s: Operation not permitted", jail);
+    ck_assert_str_eq(get(t, "error"), want);
+    remove_jail();
+}
+END_TEST
+
+static void assert_refused(const char *path, int err, const char *fmt, const char *arg)
+{
+    char want[512];
+    snprintf(want, sizeof want, fmt, arg, arg);
+    int fd = -7;
+    ck_assert_int_eq(lust_privs_jail_open(path, &fd), -err);
+    ck_assert_str_eq(lust_error(), want);
+    ck_assert_int_eq(fd, -7);
+}
+
+START_TEST(unsafe_jails_are_refused_with_a_sentence)
+{
+    make_jail();
+    const char *bad = "bad ownership or modes for jail component %s";
+    ck_assert_int_eq(chmod(jail, 0777), 0);
+    assert_refused(jail, EPERM, bad, jail);
+    ck_assert_int_eq(chmod(jail, 0775), 0);
+    assert_refused(jail, EPERM, bad, jail);
+    ck_assert_int_eq(chmod(jail, 0755), 0);
+    ck_assert_int_eq(chown(jail, 65534, 0), 0);
+    assert_refused(jail, EPERM, bad, jail);
+    ck_assert_int_eq(chown(jail, 0, 0), 0);
+    ck_assert_int_eq(chmod(base, 0775), 0);
+    assert_refused(jail, EPERM, bad, base);
+    ck_assert_int_eq(chmod(base, 0755), 0);
+    char link[256];
+    snprintf(link, sizeof link, "%s/link", base);
+    ck_assert_int_eq(symlink("jail", link), 0);
+    assert_refused(link, ELOOP, "jail %s: component %s is a symlink", link);
+    int fd;
+    ck_assert_int_eq(lust_privs_jail_open(jail, &fd), 0);
+    close(fd);
+    remove_jail();
+}
+END_TEST
+
+START_TEST(a_device_node_in_the_jail_is_reported)
+{
+    make_jail();
+    char dev[256], want[640];
+    snprintf(dev, sizeof dev, "%s/dev", jail);
+    ck_assert_int_eq(mkdir(dev, 0755), 0);
+    snprintf(dev, sizeof dev, "%s/dev/null", jail);
+    ck_assert_int_eq(mknod(dev, S_IFCHR | 0666, makedev(1, 3)), 0);
+    snprintf(want, sizeof want, "jail %s: device node %s", jail, dev);
+    ck_assert_int_eq(lust_privs_jail_scan(jail, 100, 1000), -EPERM);
+    ck_assert_str_eq(lust_error(), want);
+    remove_jail();
+}
+END_TEST
+
+static int enter_jail(void)
+{
+    int fd;
+    if (lust_privs_jail_open(jail, &fd) < 0 || lust_privs_jail_enter(fd) < 0)
+        return 10;
+    return fcntl(fd, F_GETFD) < 0 && errno == EBADF ? 0 : 11; /* the descriptor is closed */
+}
+
+static void *exit_thread(void *arg)
+{
+    pthread_exit(arg);
+}
+
+static int thread_exit_in_jail(void)
+{
+    int r = enter_jail();
+    if (r)
+        return r;
+    pthread_t t;
+    if (pthread_create(&t, NULL, exit_thread, NULL) != 0)
+        return 12;
+    pthread_join(t, NULL);
+    return 0;
+}
+
+static int quiet_thread_exit_in_jail(void)
+{
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null < 0 || dup2(null, 2) < 0)
+        return 14;
+    return thread_exit_in_jail(); /* glibc's abort message would clutter the test log */
+}
+
+static int prepared_thread_exit_in_jail(void)
+{
+    return lust_privs_prepare() < 0 ? 13 : thread_exit_in_jail();
+}
+
+static int libgcc_s_loaded(void)
+{
+    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NOLOAD);
+    if (h)
+        dlclose(h);
+    return h != NULL;
+}
+
+START_TEST(a_thread_may_exit_inside_an_empty_jail_after_prepare)
+{
+    make_jail();
+    assert_exit0(in_child(prepared_thread_exit_in_jail));
+    /* The control: unprepared, glibc aborts (unless something loaded libgcc_s already). */
+    if (!libgcc_s_loaded()) {
+        int st = in_child(quiet_thread_exit_in_jail);
+        ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "status %#x", st);
+    }
+    remove_jail();
+}
+END_TEST
+
+static int zone_in_jail(void)
+{
+    if (enter_jail())
+        return 10;
+    time_t jan = 1767268800; /* 2026-01-01 12:00 UTC */
+    struct tm tm;
+    char zone[16] = "";
+    localtime_r(&jan, &tm);
+    strftime(zone, sizeof zone, "%Z", &tm);
+    report("zone=%s\n", zone);
+    return 0;
+}
+
+static int prepared_zone_in_jail(void)
+{
+    return lust_privs_prepare() < 0 ? 13 : zone_in_jail();
+}
+
+START_TEST(the_time_zone_survives_the_jail_after_prepare)
+{
+    make_jail();
+    setenv("TZ", "America/New_York", 1);
+    assert_exit0(in_child(prepared_zone_in_jail));
+    ck_assert_str_eq(get(read_report(), "zone"), "EST");
+    ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
+    assert_exit0(in_child(zone_in_jail));
+    ck_assert_str_ne(get(read_report(), "zone"), "EST"); /* the control */
+    remove_jail();
+}
+END_TEST
+
+static int chroot_refused(void)
+{
+    char before[PATH_MAX], after[PATH_MAX];
+    int fd;
+    if (lust_privs_jail_open(jail, &fd) < 0 || !getcwd(before, sizeof before))
+        return 10;
+    if (setresuid(65534, 65534, 65534) < 0)
+        return 11;
+    int r = lust_privs_jail_enter(fd);
+    report("r=%d\nerror=%s\nsame_cwd=%d\nfd_open=%d\n", r, lust_error(),
+           getcwd(after, sizeof after) && !strcmp(before, after), fcntl(fd, F_GETFD) >= 0);
+    return 0;
+}
+
+START_TEST(a_refused_chroot_leaves_cwd_and_root_alone)
+{
+    make_jail();
+    ck_assert_int_eq(chdir(base), 0);
+    assert_exit0(in_child(chroot_refused));
+    const char *t = read_report();
+    char want[320];
+    snprintf(want, sizeof want, "chroot %s: Operation not permitted", jail);
+    ck_assert_int_eq(atoi(get(t, "r")), -EPERM);
+    ck_assert_str_eq(get(t, "error"), want);
+    ck_assert_str_eq(get(t, "same_cwd"), "1");
+    ck_assert_str_eq(get(t, "fd_open"), "1");
+    ck_assert_int_eq(chdir("/"), 0);
+    remove_jail();
+}
+END_TEST
+
+static int drop_to(const char *user, unsigned lookup_flags, unsigned drop_flags)
+{
+    struct lust_creds *c;
+    int r = lust_privs_lookup(user, NULL, lookup_flags, &c);
+    if (r < 0)
+        return r;
+    r = lust_privs_drop(c, drop_flags);
+    lust_creds_free(c);
+    report("r=%d\nerror=%s\n", r, r < 0 ? lust_error() : "");
+    report_ids();
+    return r;
+}
+
+static int drop_plain(void)
+{
+    if (setgroups(2, (gid_t[]){4, 27}) < 0)
+        return 20;
+    if (drop_to("nobody", 0, 0) < 0)
+        return 21;
+    char line[256] = "";
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Cap", 3) || !strncmp(line, "NoNewPrivs", 10))
+            report("%.*s=%s", (int)strcspn(line, ":"), line, line + strcspn(line, "\t") + 1);
+    if (f)
+        fclose(f);
+    report("setuid0=%d\nseteuid0=%d\nsetgid0=%d\nsetgroups=%d\n", setuid(0), seteuid(0), setgid(0),
+           setgroups(0, NULL));
+    return 0;
+}
+
+START_TEST(drop_leaves_no_way_back_to_root)
+{
+    make_jail();
+    assert_exit0(in_child(drop_plain));
+    const char *t = read_report();
+    ck_assert_str_eq(get(t, "uid"), "65534 65534 65534");
+    ck_assert_str_eq(get(t, "gid"), "65534 65534 65534");
+    ck_assert_str_eq(get(t, "groups"), "");
+    ck_assert_str_eq(get(t, "CapEff"), "0000000000000000");
+    ck_assert_str_eq(get(t, "CapPrm"), "0000000000000000");
+    ck_assert_str_eq(get(t, "CapAmb"), "0000000000000000");
+    ck_assert_str_eq(get(t, "NoNewPrivs"), "1");
+    ck_assert_str_eq(get(t, "setuid0"), "-1");
+    ck_assert_str_eq(get(t, "seteuid0"), "-1");
+    ck_assert_str_eq(get(t, "setgid0"), "-1");
+    ck_assert_str_eq(get(t, "setgroups"), "-1");
+    remove_jail();
+}
+END_TEST
+
+static int drop_user_groups(void)
+{
+    return drop_to("nobody", LUST_PRIVS_USER_GROUPS, 0) < 0 ? 21 : 0;
+}
+
+START_TEST(user_groups_policy_sets_the_users_own_groups)
+{
+    make_jail();
+    assert_exit0(in_child(drop_user_groups));
+    ck_assert_str_eq(get(read_report(), "groups"), "65534");
+    remove_jail();
+}
+END_TEST
+
+static int drop_not_root(void)
+{
+    if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+        return 20;
+    int a = drop_to("daemon", 0, 0);
+    int b = drop_to("nobody", 0, 0);
+    report("a=%d\nb=%d\n", a, b);
+    return 0;
+}
+
+START_TEST(not_root_gets_eperm_unless_already_the_target)
+{
+    make_jail();
+    assert_exit0(in_child(drop_not_root));
+    const char *t = read_report();
+    ck_assert_int_eq(atoi(get(t, "a")), -EPERM);
+    ck_assert_int_eq(atoi(get(t, "b")), 0);
+    ck_assert_str_eq(get(t, "error"), "cannot become user \"daemon\" (uid 1): not running as root");
+    ck_assert_str_eq(get(t, "uid"), "65534 65534 65534");
+    remove_jail();
+}
+END_TEST
+
+START_TEST(dropping_to_root_is_refused)
+{
+    struct lust_creds *c;
+    ck_assert_int_eq(lust_privs_lookup("root", NULL, 0, &c), 0);
+    ck_assert_int_eq(lust_privs_drop(c, 0), -EINVAL);
+    ck_assert_str_eq(lust_error(), "user \"root\": uid 0 is not a privilege drop");
+    ck_assert_int_eq(geteuid(), 0);
+    lust_creds_free(c);
+}
+END_TEST
+
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* The credential lines of /proc/self/status, for a before/after comparison. */
+static void creds_text(char *out, size_t size)
+{
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    out[0] = '\0';
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Uid:", 4) || !strncmp(line, "Gid:", 4) ||
+            !strncmp(line, "Groups:", 7) || !strncmp(line, "Cap", 3) ||
+            !strncmp(line, "NoNewPrivs:", 11))
+            strncat(out, line, size - strlen(out) - 1);
+    if (f)
+        fclose(f);
+}
+
+static int drop_where_setgroups_is_denied(void)
+{
+    if (unshare(CLONE_NEWUSER) < 0)
+        return 77;
+    if (write_file("/proc/self/setgroups", "deny") < 0 ||
+        write_file("/proc/self/uid_map", "0 0 1\n") < 0 ||
+        write_file("/proc/self/gid_map", "0 0 1\n") < 0)
+        return 78;
+    char before[2048], after[2048];
+    creds_text(before, sizeof before);
+    drop_to("nobody", 0, 0);
+    creds_text(after, sizeof after);
+    report("same=%d\n", strcmp(before, after) == 0);
+    return 0;
+}
+
+START_TEST(a_refused_drop_in_a_user_namespace_changes_nothing)
+{
+    make_jail();
+    int st = in_child(drop_where_setgroups_is_denied);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+        read_report();
+        remove_jail();
+        return; /* user namespaces unavailable here */
+    }
+    assert_exit0(st);
+    const char *t = read_report();
+    ck_assert_int_eq(atoi(get(t, "r")), -EPERM);
+    ck_assert_str_eq(get(t, "error"), "setgroups for user \"nobody\" (a user namespace with "
+                                      "setgroups denied?): Operation not permitted");
+    ck_assert_str_eq(get(t, "same"), "1");
+    ck_assert_str_eq(get(t, "uid"), "0 0 0");
+    remove_jail();
+}
+END_TEST
+
+static int gate[2];
+
+static void *thread_waits_then_reports(void *arg)
+{
+    char c;
+    (void)arg;
+    (void)!read(gate[0], &c, 1);
+    uid_t u[3];
+    getresuid(&u[0], &u[1], &u[2]);
+    report("thread_uid=%u %u %u\nthread_nnp=%d\n", u[0], u[1], u[2],
+           prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+    return NULL;
+}
+
+static int drop_with_thread(int nnp_first)
+{
+    pthread_t t;
+    if (pipe(gate) < 0)
+        return 20;
+    if (nnp_first && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return 21;
+    if (pthread_create(&t, NULL, thread_waits_then_reports, NULL) != 0)
+        return 22;
+    drop_to("nobody", 0, 0);
+    (void)!write(gate[1], "x", 1);
+    pthread_join(t, NULL);
+    return 0;
+}
+
+static int drop_with_nnp_thread(void)
+{
+    return drop_with_thread(1);
+}
+
+static int drop_with_old_thread(void)
+{
+    return drop_with_thread(0);
+}
+
+START_TEST(every_thread_is_dropped)
+{
+    make_jail();
+    assert_exit0(in_child(drop_with_nnp_thread));
+    const char *t = read_report();
+    ck_assert_int_eq(atoi(get(t, "r")), 0);
+    ck_assert_str_eq(get(t, "thread_uid"), "65534 65534 65534");
+    ck_assert_str_eq(get(t, "thread_nnp"), "1");
+    remove_jail();
+}
+END_TEST
+
+START_TEST(a_thread_without_no_new_privs_fails_the_verification)
+{
+    make_jail();
+    assert_exit0(in_child(drop_with_old_thread));
+    const char *t = read_report();
+    ck_assert_int_eq(atoi(get(t, "r")), -EPERM);
+    ck_assert_ptr_nonnull(strstr(get(t, "error"), "NoNewPrivs is not as expected"));
+    ck_assert_ptr_nonnull(
+        strstr(get(t, "error"), "privilege drop to user \"nobody\" not verified"));
+    remove_jail();
+}
+END_TEST
+
+static int bind_port(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int r = bind(s, (struct sockaddr *)&a, sizeof a) < 0 ? -errno : 0;
+    close(s);
+    return r;
+}
+
+static int drop_keep(int keep)
+{
+    if (drop_to("nobody", 0, keep ? LUST_PRIVS_KEEP_NET_BIND_SERVICE : 0) < 0)
+        return 21;
+    char eff[64] = "";
+    proc_status(getpid(), "CapEff", eff, sizeof eff);
+    report("bind=%d\ncapeff=%s\nsetuid0=%d\n", bind_port(81), eff, setuid(0));
+    return 0;
+}
+
+static int drop_keeping(void)
+{
+    return drop_keep(1);
+}
+
+static int drop_not_keeping(void)
+{
+    return drop_keep(0);
+}
+
+static int low_ports_privileged(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "r");
+    int start = 1024;
+    if (f) {
+        if (fscanf(f, "%d", &start) != 1)
+            start = 1024;
+        fclose(f);
+    }
+    return start > 81;
+}
+
+START_TEST(net_bind_service_alone_can_be_kept)
+{
+    make_jail();
+    assert_exit0(in_child(drop_keeping));
+    const char *t = read_report();
+    ck_assert_str_eq(get(t, "capeff"), "0000000000000400");
+    ck_assert_str_eq(get(t, "setuid0"), "-1");
+    ck_assert_str_eq(get(t, "uid"), "65534 65534 65534");
+    if (low_ports_privileged())
+        ck_assert_int_eq(atoi(get(t, "bind")), 0);
+    ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
+    assert_exit0(in_child(drop_not_keeping));
+    t = read_report();
+    ck_assert_str_eq(get(t, "capeff"), "0000000000000000");
+    if (low_ports_privileged())
+        ck_assert_int_eq(atoi(get(t, "bind")), -EACCES);
+    remove_jail();
+}
+END_TEST
+
+static void *idle(void *arg)
+{
+    char c;
+    (void)!read(*(int *)arg, &c, 1);
+    return NULL;
+}
+
+START_TEST(keeping_a_capability_with_threads_is_refused)
+{
+    int p[2];
+    pthread_t t;
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, idle, &p[0]), 0);
+    struct lust_creds *c;
+    ck_assert_int_eq(lust_privs_lookup("nobody", NULL, 0, &c), 0);
+    ck_assert_int_eq(lust_privs_drop(c, LUST_PRIVS_KEEP_NET_BIND_SERVICE), -EBUSY);
+    ck_assert_int_eq(geteuid(), 0);
+    ck_assert_int_eq(getuid(), 0);
+    lust_creds_free(c);
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    pthread_join(t, NULL);
+}
+END_TEST
+
+static Suite *privs_root_suite(void)
+{
+    Suite *s = suite_create("privs_root");
+    TCase *tc = tcase_create("privs_root");
+    tcase_set_timeout(tc, 10);
+    tcase_add_unchecked_fixture(tc, make_top, remove_top);
+    tcase_add_test(tc, whole_sequence_runs_the_daemon_jailed_as_nobody);
+    tcase_add_test(tc, parent_sees_the_daemons_failure_sentence_and_status);
+    tcase_add_test(tc, unsafe_jails_are_refused_with_a_sentence);
+    tcase_add_test(tc, a_device_node_in_the_jail_is_reported);
+    tcase_add_test(tc, a_thread_may_exit_inside_an_empty_jail_after_prepare);
+    tcase_add_test(tc, the_time_zone_survives_the_jail_after_prepare);
+    tcase_add_test(tc, a_refused_chroot_leaves_cwd_and_root_alone);
+    tcase_add_test(tc, drop_leaves_no_way_back_to_root);
+    tcase_add_test(tc, user_groups_policy_sets_the_users_own_groups);
+    tcase_add_test(tc, not_root_gets_eperm_unless_already_the_target);
+    tcase_add_test(tc, dropping_to_root_is_refused);
+    tcase_add_test(tc, a_refused_drop_in_a_user_namespace_changes_nothing);
+    tcase_add_test(tc, every_thread_is_dropped);
+    tcase_add_test(tc, a_thread_without_no_new_privs_fails_the_verification);
+    tcase_add_test(tc, net_bind_service_alone_can_be_kept);
+    tcase_add_test(tc, keeping_a_capability_with_threads_is_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+LUST_TEST_MAIN_ROOT(privs_root_suite)
