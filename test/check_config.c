@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <lust.h>
 
@@ -579,7 +580,7 @@ static void *load_many(void *arg)
     struct job *job = arg;
     char want[64];
     snprintf(want, sizeof want, "user%d", job->id);
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 50; i++) {
         struct lust_config *conf;
         if (lust_config_load("web", job->path, daemon_opts, &conf) < 0) {
             /* The odd jobs load a bad file: their sentence must be their own. */
@@ -599,20 +600,108 @@ START_TEST(threads_load_at_the_same_time)
 {
     pthread_t t[4];
     struct job jobs[4];
+    static char text[4][64 * 1024];
     for (int i = 0; i < 4; i++) {
-        char file[32], text[128];
+        /* Long files, so that the parses overlap in time: one global scanner would mix them. */
+        char file[32];
+        size_t n = 0;
         snprintf(file, sizeof file, "t%d.conf", i);
+        for (int line = 0; line < 1000; line++)
+            n +=
+                (size_t)snprintf(text[i] + n, sizeof text[i] - n, "user = user%d # job %d\n", i, i);
         if (i % 2 == 0)
-            snprintf(text, sizeof text, "# job %d\nuser = user%d\nport = %d\n", i, i, i);
+            snprintf(text[i] + n, sizeof text[i] - n, "port = %d\n", i);
         else
-            snprintf(text, sizeof text, "user = user%d\nport = \"%d\n", i, i);
-        jobs[i] = (struct job){write_conf(file, text), i, 0};
+            snprintf(text[i] + n, sizeof text[i] - n, "port = \"%d\n", i);
+        jobs[i] = (struct job){write_conf(file, text[i]), i, 0};
         ck_assert_int_eq(pthread_create(&t[i], NULL, load_many, &jobs[i]), 0);
     }
     for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(pthread_join(t[i], NULL), 0);
         ck_assert_int_eq(jobs[i].failures, 0);
     }
+}
+END_TEST
+
+/* A parse that stops in the middle, inside a daemon's parse callback, until released. */
+static pthread_mutex_t gate_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_inside, gate_open;
+
+static int gate_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    (void)cfg;
+    (void)opt;
+    pthread_mutex_lock(&gate_mutex);
+    gate_inside = 1;
+    pthread_cond_broadcast(&gate_cond);
+    while (!gate_open)
+        pthread_cond_wait(&gate_cond, &gate_mutex);
+    pthread_mutex_unlock(&gate_mutex);
+    *(const char **)result = value;
+    return 0;
+}
+
+static cfg_opt_t gate_opts[] = {
+    CFG_STR_CB("gate", "", CFGF_NONE, gate_cb),
+    CFG_INT("port", 0, CFGF_NONE),
+    CFG_END(),
+};
+
+struct gated {
+    const char *path;
+    cfg_opt_t *opts;
+    struct lust_config *conf;
+    int r;
+};
+
+static void *load_gated(void *arg)
+{
+    struct gated *g = arg;
+    g->r = lust_config_load("web", g->path, g->opts, &g->conf);
+    return NULL;
+}
+
+START_TEST(a_load_waits_for_the_parse_in_another_thread)
+{
+    /* libconfuse has one scanner for the process: a second parse while the first is halfway
+     * would read the first one's input, and its end would reset the first one's scanner. */
+    struct gated a = {write_conf("a.conf", "user = alpha\ngate = x\nport = 1\n"), gate_opts},
+                 b = {write_conf("b.conf", "user = beta\nport = 2\n"), gate_opts};
+    pthread_t ta, tb;
+    ck_assert_int_eq(pthread_create(&ta, NULL, load_gated, &a), 0);
+    pthread_mutex_lock(&gate_mutex);
+    while (!gate_inside)
+        pthread_cond_wait(&gate_cond, &gate_mutex);
+    pthread_mutex_unlock(&gate_mutex);
+
+    ck_assert_int_eq(pthread_create(&tb, NULL, load_gated, &b), 0);
+    /* B must still be waiting for the lock. A bounded wait for something that must not
+     * happen: it cannot fail wrongly, only miss a bug on a very slow machine. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 300 * 1000 * 1000;
+    until.tv_sec += until.tv_nsec / 1000000000;
+    until.tv_nsec %= 1000000000;
+    int early = pthread_timedjoin_np(tb, NULL, &until);
+
+    pthread_mutex_lock(&gate_mutex);
+    gate_open = 1;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_mutex);
+    ck_assert_int_eq(pthread_join(ta, NULL), 0);
+    if (early != 0)
+        ck_assert_int_eq(pthread_join(tb, NULL), 0);
+
+    ck_assert_int_eq(early, ETIMEDOUT);
+    ck_assert_int_eq(a.r, 0);
+    ck_assert_int_eq(b.r, 0);
+    ck_assert_str_eq(lust_config_user(a.conf), "alpha");
+    ck_assert_int_eq(cfg_getint(lust_config_cfg(a.conf), "port"), 1);
+    ck_assert_str_eq(lust_config_user(b.conf), "beta");
+    ck_assert_int_eq(cfg_getint(lust_config_cfg(b.conf), "port"), 2);
+    lust_config_free(a.conf);
+    lust_config_free(b.conf);
 }
 END_TEST
 
@@ -664,6 +753,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, load_fd_reads_from_the_current_offset_of_a_pipe);
     tcase_add_test(tc, the_example_config_files_load);
     tcase_add_test(tc, threads_load_at_the_same_time);
+    tcase_add_test(tc, a_load_waits_for_the_parse_in_another_thread);
     tcase_add_test(tc, free_accepts_null);
     suite_add_tcase(s, tc);
     return s;
