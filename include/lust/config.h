@@ -99,8 +99,11 @@ struct lust_config;
  *
  * Thread-safe: libconfuse's scanner is global, so loads (and frees) in different threads take
  * turns on an internal lock. Do not call libconfuse's cfg_parse*() in another thread at the
- * same time. Not async-signal-safe; after fork() in a multi-threaded program only if no other
- * thread could have been loading a config.
+ * same time. The daemon's own parse and validation callbacks in OPTS run under that lock and
+ * must not load a config themselves. libconfuse's include() is not offered: a daemon that
+ * declares it with CFG_FUNC gets libconfuse's handling of the included files.
+ * Not async-signal-safe; after fork() in a multi-threaded program only if no other thread
+ * could have been loading a config.
  */
 LUST_API int lust_config_load(const char *name, const char *path, const cfg_opt_t *opts,
                               struct lust_config **out);
