@@ -14,5 +14,6 @@
 #include <lust/pidfile.h>
 #include <lust/daemon.h>
 #include <lust/privs.h>
+#include <lust/config.h>
 
 #endif

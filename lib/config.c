@@ -1,0 +1,719 @@
+/*
+ * lib/config.c - the config file: libconfuse plus the standard keys, errors as FILE:LINE.
+ *
+ * What libconfuse 3.3 (Debian 12) does not do by itself, and so what this file adds:
+ * - It prints errors to stderr unless the cfg_t has an error function, and sections made at
+ *   cfg_init() time carry no file name: on_error() takes both from the load in progress.
+ * - Its line numbers run ahead after each comment (by 2 after a '#' or '//' comment, by 1 after
+ *   a C comment), and it accepts a file that ends inside a comment, a string or an open
+ *   section; a string left open that ends in a backslash even makes its scanner ECHO the
+ *   backslash to stdout. prescan() blanks the comments (keeping the newlines) and finds those
+ *   endings before libconfuse sees the text.
+ * - Its scanner is one global flex instance. Every call that can run it (cfg_init, which
+ *   parses list defaults; cfg_parse_fp; cfg_free of a root, which resets it) holds parse_lock.
+ * - Its integer parser tests errno for ERANGE without clearing it first: errno is cleared
+ *   before each parse so a stale value cannot fail a good number.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <lust/config.h>
+
+#if !defined(LUST_SYSCONFDIR) || !defined(LUST_RUNSTATEDIR) || !defined(LUST_LOCALSTATEDIR)
+#error "LUST_SYSCONFDIR, LUST_RUNSTATEDIR and LUST_LOCALSTATEDIR come from CMakeLists.txt"
+#endif
+
+/* A config file is a few kilobytes; the cap stops `-c /dev/zero` from eating memory. */
+#define CONFIG_MAX (1024 * 1024)
+
+/* Sections nest this deep at most in a daemon's option list (guards against a cycle). */
+#define OPTS_DEPTH_MAX 32
+
+struct lust_config {
+    cfg_t *cfg;
+    char *name;
+    char *path;
+    char *notice;
+};
+
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The load running on this thread, for on_error(); NULL outside a load. */
+struct load {
+    const char *path;
+    char error[768]; /* libconfuse's last message, as FILE:LINE: what */
+    int error_line;
+    char *warnings; /* messages of a load that succeeded (deprecated options), or NULL */
+};
+
+static _Thread_local struct load *current;
+
+static char *join(const char *a, const char *b)
+{
+    char *s;
+    if (!a)
+        return strdup(b);
+    if (asprintf(&s, "%s\n%s", a, b) < 0)
+        return NULL;
+    return s;
+}
+
+LUST__PRINTF(2, 0) static void on_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+    char what[512];
+    vsnprintf(what, sizeof what, fmt, ap);
+
+    struct load *ld = current;
+    if (!ld) {
+        /* A getter asked for an undeclared key after the load: a bug in the daemon. */
+        lust__fail_plain(EINVAL, "%s: %s", cfg && cfg->filename ? cfg->filename : "config", what);
+        return;
+    }
+    /* Sections made by cfg_init() have no file name; the root and sections parsed from the
+     * file have the name we gave the root. */
+    const char *file = cfg && cfg->filename ? cfg->filename : ld->path;
+    int line = cfg ? cfg->line : 0;
+    if (line > 0)
+        snprintf(ld->error, sizeof ld->error, "%s:%d: %s", file, line, what);
+    else
+        snprintf(ld->error, sizeof ld->error, "%s: %s", file, what);
+    ld->error_line = line;
+
+    char *w = join(ld->warnings, ld->error);
+    if (w) {
+        free(ld->warnings);
+        ld->warnings = w;
+    }
+}
+
+/* The parse callbacks validate the standard keys while libconfuse still knows the line. */
+
+static int parse_nonempty(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    if (!value || !*value) {
+        cfg_error(cfg, "%s must not be empty", opt->name);
+        return -1;
+    }
+    *(const char **)result = value;
+    return 0;
+}
+
+static int parse_path(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    if (!value || value[0] != '/') {
+        cfg_error(cfg, "%s must be an absolute path, not \"%s\"", opt->name, value ? value : "");
+        return -1;
+    }
+    *(const char **)result = value;
+    return 0;
+}
+
+static int parse_jail(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    if (value && strcmp(value, LUST_CONFIG_NO_JAIL) == 0) {
+        *(const char **)result = value;
+        return 0;
+    }
+    if (!value || value[0] != '/') {
+        cfg_error(cfg, "%s must be an absolute path or \"%s\", not \"%s\"", opt->name,
+                  LUST_CONFIG_NO_JAIL, value ? value : "");
+        return -1;
+    }
+    *(const char **)result = value;
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int priority;
+} log_levels[] = {
+    {"debug", LOG_DEBUG},     {"info", LOG_INFO}, {"notice", LOG_NOTICE},
+    {"warning", LOG_WARNING}, {"error", LOG_ERR},
+};
+
+static int parse_log_level(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    for (size_t i = 0; value && i < sizeof log_levels / sizeof log_levels[0]; i++) {
+        if (strcasecmp(value, log_levels[i].name) == 0) {
+            *(const char **)result = log_levels[i].name;
+            return 0;
+        }
+    }
+    cfg_error(cfg, "%s must be debug, info, notice, warning or error, not \"%s\"", opt->name,
+              value ? value : "");
+    return -1;
+}
+
+/* Octal digits whatever they look like, as the shell's umask reads them: 27 means 027. */
+static int parse_umask(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    long mode = 0;
+    const char *p = value ? value : "";
+    if (!*p)
+        goto bad;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '7')
+            goto bad;
+        mode = mode * 8 + (*p - '0');
+        if (mode > 0777) {
+            cfg_error(cfg, "%s must be at most 0777, not \"%s\"", opt->name, value);
+            return -1;
+        }
+    }
+    *(long *)result = mode;
+    return 0;
+bad:
+    cfg_error(cfg, "%s must be octal digits such as 027, not \"%s\"", opt->name,
+              value ? value : "");
+    return -1;
+}
+
+static int parse_timeout(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    long secs = 0;
+    const char *p = value ? value : "";
+    if (*p == '-') {
+        cfg_error(cfg, "%s must not be negative, not \"%s\"", opt->name, value);
+        return -1;
+    }
+    if (!*p)
+        goto bad;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            goto bad;
+        secs = secs * 10 + (*p - '0');
+        if (secs > LUST_CONFIG_TIMEOUT_MAX) {
+            cfg_error(cfg, "%s must be at most %d seconds, not \"%s\"", opt->name,
+                      LUST_CONFIG_TIMEOUT_MAX, value);
+            return -1;
+        }
+    }
+    *(long *)result = secs;
+    return 0;
+bad:
+    cfg_error(cfg, "%s must be a whole number of seconds, not \"%s\"", opt->name,
+              value ? value : "");
+    return -1;
+}
+
+enum { STD_USER, STD_GROUP, STD_JAIL, STD_PIDFILE, STD_LOGFILE, STD_COUNT = 10 };
+
+/* The defaults that depend on the program name are filled in by load_text(). */
+static const cfg_opt_t std_opts[STD_COUNT] = {
+    [STD_USER] = CFG_STR_CB("user", "nobody", CFGF_NONE, parse_nonempty),
+    [STD_GROUP] = CFG_STR_CB("group", "nogroup", CFGF_NONE, parse_nonempty),
+    [STD_JAIL] = CFG_STR_CB("jail", NULL, CFGF_NONE, parse_jail),
+    [STD_PIDFILE] = CFG_STR_CB("pidfile", NULL, CFGF_NONE, parse_path),
+    [STD_LOGFILE] = CFG_STR_CB("logfile", NULL, CFGF_NONE, parse_path),
+    CFG_STR_CB("log_level", "info", CFGF_NONE, parse_log_level),
+    CFG_INT_CB("umask", 027, CFGF_NONE, parse_umask),
+    CFG_BOOL("foreground", cfg_false, CFGF_NONE),
+    CFG_INT_CB("start_timeout", 10, CFGF_NONE, parse_timeout),
+    CFG_INT_CB("stop_timeout", 10, CFGF_NONE, parse_timeout),
+};
+
+static bool same_name(const cfg_opt_t *a, const cfg_opt_t *b)
+{
+    /* libconfuse's own rule for duplicates: case-blind when either option is. */
+    if ((a->flags | b->flags) & CFGF_NOCASE)
+        return strcasecmp(a->name, b->name) == 0;
+    return strcmp(a->name, b->name) == 0;
+}
+
+/*
+ * libconfuse reports a duplicate option from inside cfg_init(), before an error function can
+ * be installed, that is on stderr; and it dereferences a section's NULL option list. Refuse
+ * both here, for the daemon's options at every level.
+ */
+static int check_opts(const char *name, const cfg_opt_t *opts, bool top, int depth, size_t *n)
+{
+    if (depth > OPTS_DEPTH_MAX)
+        return lust__fail_plain(EINVAL, "%s: config options nest deeper than %d sections", name,
+                                OPTS_DEPTH_MAX);
+    size_t i;
+    for (i = 0; opts[i].name; i++) {
+        const cfg_opt_t *o = &opts[i];
+        if (!o->name[0])
+            return lust__fail_plain(EINVAL, "%s: a config option has an empty name", name);
+        for (size_t j = 0; j < i; j++)
+            if (same_name(o, &opts[j]))
+                return lust__fail_plain(EINVAL, "%s: config option \"%s\" is declared twice", name,
+                                        o->name);
+        for (size_t j = 0; top && j < STD_COUNT; j++)
+            if (same_name(o, &std_opts[j]))
+                return lust__fail_plain(
+                    EINVAL, "%s: config option \"%s\" is a standard key of liblust", name, o->name);
+        if (o->type == CFGT_SEC) {
+            size_t sub;
+            if (!o->subopts)
+                return lust__fail_plain(EINVAL, "%s: config section \"%s\" has no options", name,
+                                        o->name);
+            int r = check_opts(name, o->subopts, false, depth + 1, &sub);
+            if (r < 0)
+                return r;
+        }
+    }
+    *n = i;
+    return 0;
+}
+
+/* Where prescan() found the file to end badly, if it did. */
+struct scan {
+    size_t cut;       /* libconfuse parses the text before this offset */
+    int line;         /* 0, or the line where the unfinished thing began */
+    const char *what; /* what is unfinished */
+};
+
+static bool unquoted(char c)
+{
+    /* The characters libconfuse's scanner lets into an unquoted string. */
+    return c != '\0' && !strchr(" #\"'\t\n\r={}()+,*", c);
+}
+
+static void blank(char *s, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (s[i] != '\n')
+            s[i] = ' ';
+}
+
+static int count_lines(const char *s, size_t from, size_t to)
+{
+    int n = 0;
+    for (size_t i = from; i < to; i++)
+        n += s[i] == '\n';
+    return n;
+}
+
+/* Offset after the closing brace of "${VAR}" at s[i], or 0 when it is not one. */
+static size_t env_end(const char *s, size_t len, size_t i)
+{
+    if (i + 1 >= len || s[i] != '$' || s[i + 1] != '{')
+        return 0;
+    const char *end = memchr(s + i + 2, '}', len - i - 2);
+    return end ? (size_t)(end - s) + 1 : 0;
+}
+
+/* Offset after the string opened by the quote at s[i], or 0 if it is never closed. */
+static size_t string_end(const char *s, size_t len, size_t i, int *line)
+{
+    char quote = s[i++];
+    while (i < len) {
+        size_t env = quote == '"' ? env_end(s, len, i) : 0;
+        if (s[i] == quote)
+            return i + 1;
+        if (s[i] == '\\' && i + 1 < len) {
+            *line += s[i + 1] == '\n';
+            i += 2;
+        } else if (env) {
+            *line += count_lines(s, i, env);
+            i = env;
+        } else {
+            *line += s[i] == '\n';
+            i++;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Walk the text as libconfuse's scanner does: blank the comments, keeping their newlines, so
+ * its line count stays true; report a comment or string that is never closed (the text is cut
+ * there) and a '{' never closed. The rules follow its lexer.l: '#' starts a comment anywhere
+ * outside a string, "//" and "/ *" only where a token starts (inside an unquoted word a
+ * slash is a letter, a '*' ends the word).
+ */
+static struct scan prescan(char *s, size_t len)
+{
+    struct scan r = {len, 0, NULL};
+    int line = 1, depth = 0, open_line = 0;
+    size_t i = 0;
+
+    while (i < len) {
+        char c = s[i], next = i + 1 < len ? s[i + 1] : '\0';
+        size_t end;
+        if (c == '\n') {
+            line++;
+            i++;
+        } else if (c == '#' || (c == '/' && next == '/')) {
+            for (end = i; end < len && s[end] != '\n'; end++)
+                ;
+            blank(s, i, end);
+            i = end;
+        } else if (c == '/' && next == '*') {
+            const char *close = memmem(s + i + 2, len - i - 2, "*/", 2);
+            if (!close)
+                return (struct scan){i, line, "comment is not closed (no */)"};
+            end = (size_t)(close - s) + 2;
+            line += count_lines(s, i, end);
+            blank(s, i, end);
+            i = end;
+        } else if (c == '"' || c == '\'') {
+            int start = line;
+            end = string_end(s, len, i, &line);
+            if (!end)
+                return (struct scan){i, start, "string is not closed (no closing quote)"};
+            i = end;
+        } else if ((end = env_end(s, len, i)) != 0) {
+            line += count_lines(s, i, end);
+            i = end;
+        } else if (c == '{') {
+            if (depth++ == 0)
+                open_line = line;
+            i++;
+        } else if (c == '}') {
+            depth -= depth > 0;
+            i++;
+        } else if (unquoted(c)) {
+            while (i < len && unquoted(s[i]))
+                i++;
+        } else {
+            i++;
+        }
+    }
+    if (depth > 0) {
+        r.line = open_line;
+        r.what = "'{' is never closed (no matching })";
+    }
+    return r;
+}
+
+/* Read FD to its end, at most CONFIG_MAX bytes; *text is NUL-terminated. */
+static int read_all(int fd, const char *path, char **text, size_t *len)
+{
+    size_t size = 4096, n = 0;
+    char *buf = malloc(size);
+    if (!buf)
+        return lust__fail(ENOMEM, "config %s", path);
+    for (;;) {
+        if (n + 1 >= size) {
+            if (size > CONFIG_MAX) {
+                free(buf);
+                return lust__fail_plain(EFBIG, "config %s: larger than %d bytes", path, CONFIG_MAX);
+            }
+            char *bigger = realloc(buf, size * 2);
+            if (!bigger) {
+                free(buf);
+                return lust__fail(ENOMEM, "config %s", path);
+            }
+            buf = bigger;
+            size *= 2;
+        }
+        ssize_t got = read(fd, buf + n, size - n - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int err = errno;
+            free(buf);
+            return lust__fail(err, "config %s", path);
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (n > CONFIG_MAX) {
+        free(buf);
+        return lust__fail_plain(EFBIG, "config %s: larger than %d bytes", path, CONFIG_MAX);
+    }
+    buf[n] = '\0';
+    /* Exactly the text and its NUL: also lets ASan see a scan that runs past the end. */
+    char *fit = realloc(buf, n + 1);
+    *text = fit ? fit : buf;
+    *len = n;
+    return 0;
+}
+
+static bool usable_name(const char *name)
+{
+    return name && *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+/* The standard options with this program's defaults, then the daemon's, then CFG_END. */
+static cfg_opt_t *merge_opts(const char *name, const cfg_opt_t *opts, size_t n, char *defs[3])
+{
+    cfg_opt_t *all = calloc(STD_COUNT + n + 1, sizeof *all);
+    if (!all)
+        return NULL;
+    if (asprintf(&defs[0], "%s/%s", LUST_RUNSTATEDIR, name) < 0 ||
+        asprintf(&defs[1], "%s/%s.pid", LUST_RUNSTATEDIR, name) < 0 ||
+        asprintf(&defs[2], "%s/log/%s.log", LUST_LOCALSTATEDIR, name) < 0) {
+        free(all);
+        return NULL;
+    }
+    memcpy(all, std_opts, sizeof std_opts);
+    all[STD_JAIL].def.string = defs[0];
+    all[STD_PIDFILE].def.string = defs[1];
+    all[STD_LOGFILE].def.string = defs[2];
+    if (n)
+        memcpy(all + STD_COUNT, opts, n * sizeof *opts);
+    /* calloc left the last entry zero: CFG_END(). */
+    return all;
+}
+
+/* Parse TEXT (modified: comments blanked) with libconfuse. Called with parse_lock held. */
+static int parse_locked(cfg_t *cfg, struct load *ld, char *text, size_t len)
+{
+    struct scan scan = prescan(text, len);
+    int r = CFG_SUCCESS;
+
+    cfg_set_error_function(cfg, on_error);
+    free(cfg->filename);
+    cfg->filename = strdup(ld->path);
+    if (!cfg->filename)
+        return lust__fail(ENOMEM, "config %s", ld->path);
+    if (scan.cut > 0) {
+        text[scan.cut] = '\0';
+        FILE *fp = fmemopen(text, scan.cut, "r");
+        if (!fp)
+            return lust__fail(errno, "config %s", ld->path);
+        errno = 0;
+        r = cfg_parse_fp(cfg, fp);
+        fclose(fp);
+    }
+    if (r != CFG_SUCCESS && (!scan.line || (ld->error_line && ld->error_line < scan.line))) {
+        if (!ld->error[0])
+            return lust__fail_plain(EINVAL, "%s:%d: syntax error", ld->path, cfg->line);
+        return lust__fail_plain(EINVAL, "%s", ld->error);
+    }
+    if (scan.line)
+        return lust__fail_plain(EINVAL, "%s:%d: %s", ld->path, scan.line, scan.what);
+    return 0;
+}
+
+static int load_text(const char *name, const char *path, char *text, size_t len,
+                     const cfg_opt_t *opts, const char *notice, struct lust_config **out)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (nul)
+        return lust__fail_plain(EINVAL, "%s:%d: NUL byte in a text file", path,
+                                1 + count_lines(text, 0, (size_t)(nul - text)));
+
+    size_t n = 0;
+    int r = opts ? check_opts(name, opts, true, 0, &n) : 0;
+    if (r < 0)
+        return r;
+
+    struct lust_config *c = calloc(1, sizeof *c);
+    char *defs[3] = {NULL, NULL, NULL};
+    cfg_opt_t *all = c ? merge_opts(name, opts, n, defs) : NULL;
+    struct load ld = {.path = path};
+    if (!c || !all || !(c->name = strdup(name)) || !(c->path = strdup(path)) ||
+        (notice && !(c->notice = strdup(notice)))) {
+        r = lust__fail(ENOMEM, "config %s", path);
+        goto out;
+    }
+
+    pthread_mutex_lock(&parse_lock);
+    current = &ld;
+    /* cfg_init copies the options, names and default strings: ours may go right after. */
+    c->cfg = cfg_init(all, CFGF_NONE);
+    if (!c->cfg)
+        r = lust__fail(ENOMEM, "config %s", path);
+    else
+        r = parse_locked(c->cfg, &ld, text, len);
+    if (r < 0 && c->cfg) {
+        cfg_free(c->cfg);
+        c->cfg = NULL;
+    }
+    current = NULL;
+    pthread_mutex_unlock(&parse_lock);
+
+    if (r == 0 && ld.warnings) {
+        char *joined = join(c->notice, ld.warnings);
+        if (!joined) {
+            r = lust__fail(ENOMEM, "config %s", path);
+        } else {
+            free(c->notice);
+            c->notice = joined;
+        }
+    }
+out:
+    free(ld.warnings);
+    free(all);
+    for (int i = 0; i < 3; i++)
+        free(defs[i]);
+    if (r < 0) {
+        lust_config_free(c);
+        return r;
+    }
+    *out = c;
+    return 0;
+}
+
+static int default_path(const char *name, char **path)
+{
+    if (asprintf(path, "%s/%s.conf", LUST_SYSCONFDIR, name) < 0)
+        return lust__fail(ENOMEM, "config for %s", name);
+    return 0;
+}
+
+static int check_args(const char *name, struct lust_config **out)
+{
+    if (!out)
+        return lust__fail_plain(EINVAL, "config: no place to store the result");
+    if (!usable_name(name))
+        return lust__fail_plain(EINVAL, "config: program name \"%s\" cannot name a file",
+                                name ? name : "(null)");
+    return 0;
+}
+
+int lust_config_load(const char *name, const char *path, const cfg_opt_t *opts,
+                     struct lust_config **out)
+{
+    int r = check_args(name, out);
+    if (r < 0)
+        return r;
+    char *def = NULL;
+    if (!path) {
+        if ((r = default_path(name, &def)) < 0)
+            return r;
+        path = def;
+    }
+
+    char *text = NULL, *notice = NULL;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0 && errno == ENOENT && def) {
+        if (asprintf(&notice, "%s not found; using the defaults", path) < 0 ||
+            !(text = strdup(""))) {
+            r = lust__fail(ENOMEM, "config %s", path);
+            goto out;
+        }
+    } else if (fd < 0) {
+        r = lust__fail(errno, "config %s", path);
+        goto out;
+    } else {
+        r = read_all(fd, path, &text, &len);
+        close(fd);
+        if (r < 0)
+            goto out;
+    }
+    r = load_text(name, path, text, len, opts, notice, out);
+out:
+    free(text);
+    free(notice);
+    free(def);
+    return r;
+}
+
+int lust_config_load_fd(const char *name, int fd, const char *path, const cfg_opt_t *opts,
+                        struct lust_config **out)
+{
+    int r = check_args(name, out);
+    if (r < 0)
+        return r;
+    char *def = NULL;
+    if (!path) {
+        if ((r = default_path(name, &def)) < 0)
+            return r;
+        path = def;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    r = read_all(fd, path, &text, &len);
+    if (r == 0)
+        r = load_text(name, path, text, len, opts, NULL, out);
+    free(text);
+    free(def);
+    return r;
+}
+
+void lust_config_free(struct lust_config *config)
+{
+    if (!config)
+        return;
+    if (config->cfg) {
+        pthread_mutex_lock(&parse_lock);
+        cfg_free(config->cfg);
+        pthread_mutex_unlock(&parse_lock);
+    }
+    free(config->name);
+    free(config->path);
+    free(config->notice);
+    free(config);
+}
+
+cfg_t *lust_config_cfg(const struct lust_config *config)
+{
+    return config->cfg;
+}
+
+const char *lust_config_name(const struct lust_config *config)
+{
+    return config->name;
+}
+
+const char *lust_config_path(const struct lust_config *config)
+{
+    return config->path;
+}
+
+const char *lust_config_notice(const struct lust_config *config)
+{
+    return config->notice;
+}
+
+const char *lust_config_user(const struct lust_config *config)
+{
+    return cfg_getstr(config->cfg, "user");
+}
+
+const char *lust_config_group(const struct lust_config *config)
+{
+    return cfg_getstr(config->cfg, "group");
+}
+
+const char *lust_config_jail(const struct lust_config *config)
+{
+    const char *jail = cfg_getstr(config->cfg, "jail");
+    return strcmp(jail, LUST_CONFIG_NO_JAIL) == 0 ? NULL : jail;
+}
+
+const char *lust_config_pidfile(const struct lust_config *config)
+{
+    return cfg_getstr(config->cfg, "pidfile");
+}
+
+const char *lust_config_logfile(const struct lust_config *config)
+{
+    return cfg_getstr(config->cfg, "logfile");
+}
+
+int lust_config_log_level(const struct lust_config *config)
+{
+    const char *level = cfg_getstr(config->cfg, "log_level");
+    for (size_t i = 0; i < sizeof log_levels / sizeof log_levels[0]; i++)
+        if (strcmp(level, log_levels[i].name) == 0)
+            return log_levels[i].priority;
+    return LOG_INFO; /* unreachable: parse_log_level() admits only these names */
+}
+
+mode_t lust_config_umask(const struct lust_config *config)
+{
+    return (mode_t)cfg_getint(config->cfg, "umask");
+}
+
+bool lust_config_foreground(const struct lust_config *config)
+{
+    return cfg_getbool(config->cfg, "foreground") == cfg_true;
+}
+
+int lust_config_start_timeout(const struct lust_config *config)
+{
+    return (int)cfg_getint(config->cfg, "start_timeout");
+}
+
+int lust_config_stop_timeout(const struct lust_config *config)
+{
+    return (int)cfg_getint(config->cfg, "stop_timeout");
+}
