@@ -10,5 +10,6 @@
 #include <lust/common.h>
 #include <lust/version.h>
 #include <lust/error.h>
+#include <lust/log.h>
 
 #endif
