@@ -2,10 +2,12 @@
  * test/bench/log_bench.c - what one lust_log() line costs next to the floor: one pre-formatted
  * write(2) per line to an O_APPEND file.
  *
- *     log_bench [LINES [ROUNDS]]     (defaults 1000000 and 3; the best round is reported)
+ *     log_bench [LINES [BATCHES]]     (defaults 1000000 and 20)
  *
  * For 1 and 4 threads it writes LINES lines of ~80 bytes both ways into a temporary directory,
- * prints lines/s and the ratio liblust/floor, and reads both files back to check that every
+ * in BATCHES alternating batches (floor, liblust, floor, ...) so that load from other processes
+ * hits both sides alike. It prints lines/s of each over all batches, the ratio liblust/floor,
+ * and the median of the per-batch ratios; then it reads both files back to check that every
  * line is whole (no torn line, none glued to another, none missing). Exit status 1 if not.
  * Figures go to the original stdout: the log itself takes over stdout and stderr.
  */
@@ -25,7 +27,8 @@
 #define PAD         "the-quick-brown-fox-jumps"
 
 static FILE *out;
-static long lines_per_thread;
+static long lines_per_thread; /* in one batch */
+static long batch_start;      /* index of a batch's first line, per thread */
 
 static double now(void)
 {
@@ -58,7 +61,7 @@ static void *floor_writer(void *arg)
 static void *lust_writer(void *arg)
 {
     long t = (long)arg;
-    for (long i = 0; i < lines_per_thread; i++)
+    for (long i = batch_start; i < batch_start + lines_per_thread; i++)
         lust_log(LUST_LOG_INFO, "bench t=%ld i=%07ld %s", t, i, PAD);
     return NULL;
 }
@@ -76,7 +79,7 @@ static double run(int threads, void *(*fn)(void *))
 }
 
 /* Check each line: timestamp shape, "INFO bench t=T i=I PAD", per-thread order when asked. */
-static long check_file(const char *path, int threads, int ordered)
+static long check_file(const char *path, int threads, int ordered, long per_thread)
 {
     FILE *f = fopen(path, "re");
     if (f == NULL)
@@ -100,17 +103,58 @@ static long check_file(const char *path, int threads, int ordered)
     }
     free(line);
     fclose(f);
-    if (total != threads * lines_per_thread)
-        bad += labs(total - threads * lines_per_thread);
+    if (total != threads * per_thread)
+        bad += labs(total - threads * per_thread);
     return bad;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int bench(int threads, long lines, int batches, const char *floor_path,
+                 const char *lust_path)
+{
+    unlink(floor_path);
+    unlink(lust_path);
+    floor_fd = open(floor_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (floor_fd < 0)
+        die(floor_path);
+    int fd = lust_log_open(lust_path);
+    if (fd < 0 || lust_log_reopen_fd(fd) < 0)
+        die(lust_path);
+    lines_per_thread = lines / threads / batches;
+    double t_floor = 0, t_lust = 0, ratios[1000];
+    for (int b = 0; b < batches; b++) {
+        batch_start = b * lines_per_thread;
+        double f = run(threads, floor_writer);
+        double l = run(threads, lust_writer);
+        t_floor += f;
+        t_lust += l;
+        ratios[b] = f / l;
+    }
+    close(floor_fd);
+    qsort(ratios, (size_t)batches, sizeof ratios[0], cmp_double);
+    long per_thread = lines_per_thread * batches;
+    long bad_floor = check_file(floor_path, threads, 0, per_thread);
+    long bad_lust = check_file(lust_path, threads, 1, per_thread);
+    double total = (double)(per_thread * threads);
+    fprintf(out,
+            "threads=%d  floor %.0f lines/s  liblust %.0f lines/s  ratio %.2f (median of "
+            "batches %.2f)  bad lines: floor %ld liblust %ld  dropped %llu\n",
+            threads, total / t_floor, total / t_lust, t_floor / t_lust, ratios[batches / 2],
+            bad_floor, bad_lust, (unsigned long long)lust_log_dropped());
+    return bad_floor || bad_lust;
 }
 
 int main(int argc, char **argv)
 {
     long lines = argc > 1 ? atol(argv[1]) : 1000000;
-    int rounds = argc > 2 ? atoi(argv[2]) : 3;
-    if (lines <= 0 || rounds <= 0) {
-        fprintf(stderr, "usage: log_bench [LINES [ROUNDS]]\n");
+    int batches = argc > 2 ? atoi(argv[2]) : 20;
+    if (lines <= 0 || batches <= 0 || batches > 1000 || lines < 4L * batches) {
+        fprintf(stderr, "usage: log_bench [LINES [BATCHES]]\n");
         return 2;
     }
     int saved = dup(STDOUT_FILENO);
@@ -124,43 +168,10 @@ int main(int argc, char **argv)
     snprintf(floor_path, sizeof floor_path, "%s/floor.log", dir);
     snprintf(lust_path, sizeof lust_path, "%s/lust.log", dir);
 
-    fprintf(out, "log_bench: %ld lines of ~80 bytes, best of %d rounds, files in %s\n", lines,
-            rounds, dir);
-    int status = 0;
-    int counts[] = {1, 4};
-    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
-        int threads = counts[c];
-        lines_per_thread = lines / threads;
-        double best_floor = 1e30, best_lust = 1e30;
-        long bad_floor = 0, bad_lust = 0;
-        for (int r = 0; r < rounds; r++) {
-            unlink(floor_path);
-            floor_fd = open(floor_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-            if (floor_fd < 0)
-                die(floor_path);
-            double d = run(threads, floor_writer);
-            best_floor = d < best_floor ? d : best_floor;
-            close(floor_fd);
-            bad_floor += check_file(floor_path, threads, 0);
-
-            unlink(lust_path);
-            int fd = lust_log_open(lust_path);
-            if (fd < 0 || lust_log_reopen_fd(fd) < 0)
-                die(lust_path);
-            d = run(threads, lust_writer);
-            best_lust = d < best_lust ? d : best_lust;
-            bad_lust += check_file(lust_path, threads, 1);
-        }
-        double total = (double)(lines_per_thread * threads);
-        double floor_rate = total / best_floor, lust_rate = total / best_lust;
-        fprintf(out,
-                "threads=%d  floor %.0f lines/s  liblust %.0f lines/s  ratio %.2f  "
-                "bad lines: floor %ld liblust %ld  dropped %llu\n",
-                threads, floor_rate, lust_rate, lust_rate / floor_rate, bad_floor, bad_lust,
-                (unsigned long long)lust_log_dropped());
-        if (bad_floor || bad_lust)
-            status = 1;
-    }
+    fprintf(out, "log_bench: %ld lines of ~80 bytes in %d alternating batches, files in %s\n",
+            lines, batches, dir);
+    int status = bench(1, lines, batches, floor_path, lust_path);
+    status |= bench(4, lines, batches, floor_path, lust_path);
     unlink(floor_path);
     unlink(lust_path);
     rmdir(dir);
