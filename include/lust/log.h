@@ -153,7 +153,8 @@ LUST_API int lust_log_reopen_fd(int fd);
  * lust_log_set_level - set the threshold: lines below level are not written.
  *
  * The default is LUST_LOG_INFO (debug lines are off). Returns 0, or -EINVAL for an unknown
- * level. Thread-safe, takes effect for the next line of every thread. Async-signal-safe.
+ * level (with the number in lust_error()). Thread-safe, takes effect for the next line of every
+ * thread. Async-signal-safe when level is valid (an atomic store).
  */
 LUST_API int lust_log_set_level(int level);
 
