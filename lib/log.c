@@ -189,13 +189,20 @@ static size_t mark_cut(char *msg, size_t len, size_t room)
 /* Format the caller's message at dst, within room bytes; dst[room] may receive the NUL. */
 static size_t put_message(char *dst, size_t room, const char *fmt, va_list ap)
 {
-    int r = vsnprintf(dst, room + 1, fmt, ap);
-    if (r < 0) {
-        static const char bad[] = "(unprintable log message)";
-        r = (int)(sizeof bad - 1 < room ? sizeof bad - 1 : room);
-        memcpy(dst, bad, (size_t)r);
+    size_t len;
+    if (strchr(fmt, '%') == NULL) {
+        /* A constant message: vsnprintf would only copy it, at several times the cost. */
+        len = strlen(fmt);
+        memcpy(dst, fmt, len < room ? len : room);
+    } else {
+        int r = vsnprintf(dst, room + 1, fmt, ap);
+        if (r < 0) {
+            static const char bad[] = "(unprintable log message)";
+            r = (int)(sizeof bad - 1 < room ? sizeof bad - 1 : room);
+            memcpy(dst, bad, (size_t)r);
+        }
+        len = (size_t)r;
     }
-    size_t len = (size_t)r;
     bool cut = len > room;
     if (cut)
         len = room;

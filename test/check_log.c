@@ -197,6 +197,28 @@ START_TEST(a_longer_message_is_cut_with_a_visible_marker)
 }
 END_TEST
 
+START_TEST(a_long_constant_message_is_cut_like_a_formatted_one)
+{
+    stderr_to(fx.path);
+    char *msg = filled(3 * LUST_LOG_MESSAGE_MAX, 'c');
+    lust_log(LUST_LOG_INFO, "%s", msg);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+#pragma GCC diagnostic ignored "-Wformat-security"
+    lust_log(LUST_LOG_INFO, msg); /* no '%': the constant-message path */
+#pragma GCC diagnostic pop
+    char *text = slurp(fx.path, NULL);
+    ck_assert_uint_eq(count_lines(text), 2);
+    char *second = strchr(text, '\n') + 1;
+    second[-1] = '\0';
+    *strchr(second, '\n') = '\0';
+    ck_assert(strstr(text, LUST_LOG_CUT_MARKER) != NULL);
+    ck_assert_int_eq(strcmp(after_stamp(second), after_stamp(text)), 0);
+    free(msg);
+    free(text);
+}
+END_TEST
+
 START_TEST(escaping_that_overflows_is_cut_without_a_half_escape)
 {
     stderr_to(fx.path);
@@ -686,6 +708,7 @@ static Suite *log_suite(void)
     tcase_add_test(tc, newlines_inside_a_message_stay_one_escaped_line);
     tcase_add_test(tc, a_message_of_8_KiB_reaches_a_file_whole);
     tcase_add_test(tc, a_longer_message_is_cut_with_a_visible_marker);
+    tcase_add_test(tc, a_long_constant_message_is_cut_like_a_formatted_one);
     tcase_add_test(tc, escaping_that_overflows_is_cut_without_a_half_escape);
     tcase_add_test(tc, lines_to_a_pipe_are_capped_at_PIPE_BUF);
     tcase_add_test(tc, logging_never_changes_errno);
