@@ -15,5 +15,6 @@
 #include <lust/daemon.h>
 #include <lust/privs.h>
 #include <lust/config.h>
+#include <lust/log.h>
 
 #endif

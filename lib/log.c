@@ -1,0 +1,588 @@
+/*
+ * lib/log.c - the log: whole lines on descriptor 2, one write(2) each, no lock on the way.
+ *
+ * The hot path (lust_log_v) touches only the caller's stack, a thread-local time cache and a
+ * few relaxed atomics. The only lock is reopen_lock, which keeps two reopens (or a reopen and a
+ * setup) from racing over the remembered path; logging threads never take it.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lust/log.h>
+
+#define LOG_FD        STDERR_FILENO
+#define LOG_OPEN_MODE 0640
+#define LOG_FLAGS     (O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)
+
+/*
+ * The longest prefix before the message: a newline closing a torn line, "<N>", the dropped-lines
+ * report (itself a prefix and ~80 bytes), the line's own prefix. 512 covers it with room to
+ * spare, so a regular file always gets LUST_LOG_MESSAGE_MAX bytes of message.
+ */
+#define LINE_BUF (LUST_LOG_MESSAGE_MAX + 512)
+
+static const struct {
+    const char *name;
+    size_t len;
+    char journal; /* sd-daemon priority: debug 7 ... err 3 */
+} levels[] = {
+    {"DEBUG", 5, '7'}, {"INFO", 4, '6'}, {"NOTICE", 6, '5'}, {"WARNING", 7, '4'}, {"ERROR", 5, '3'},
+};
+
+static atomic_int threshold = LUST_LOG_INFO;
+/* Bytes one write may carry: 0 until fd 2 was looked at, then LINE_BUF - 1 or PIPE_BUF. */
+static atomic_int line_cap;
+static atomic_bool journal_prefix;
+static atomic_uint_fast64_t dropped;
+/* Dropped lines not yet reported in the log; taken (exchanged to 0) by the reporting line. */
+static atomic_uint_fast64_t unreported;
+static atomic_int last_error;
+/* A write stopped half-way: the next line must start with a newline. */
+static atomic_bool torn;
+/* Bumped by tzset() calls here, so the per-thread time caches notice a new zone. */
+static atomic_uint zone_generation = 1;
+
+static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_path[PATH_MAX];
+
+struct stamp {
+    unsigned generation; /* 0: empty */
+    time_t sec;
+    char date[32]; /* "YYYY-MM-DDTHH:MM:SS", longer for years past 9999 */
+    size_t date_len;
+    char offset[8]; /* "+HH:MM" */
+};
+
+static _Thread_local struct stamp stamp_cache;
+
+static void load_zone(void)
+{
+    tzset();
+    atomic_fetch_add(&zone_generation, 1);
+}
+
+static const struct stamp *stamp_for(time_t sec)
+{
+    struct stamp *s = &stamp_cache;
+    unsigned gen = atomic_load_explicit(&zone_generation, memory_order_relaxed);
+    if (s->generation == gen && s->sec == sec)
+        return s;
+    struct tm tm;
+    if (localtime_r(&sec, &tm) == NULL) {
+        memset(&tm, 0, sizeof tm);
+        tm.tm_mday = 1;
+    }
+    int n = snprintf(s->date, sizeof s->date, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    s->date_len = n < 0 ? 0 : (size_t)n < sizeof s->date ? (size_t)n : sizeof s->date - 1;
+    long off = tm.tm_gmtoff;
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0)
+        off = -off;
+    snprintf(s->offset, sizeof s->offset, "%c%02ld:%02ld", sign, (off / 3600) % 100,
+             off % 3600 / 60);
+    s->sec = sec;
+    s->generation = gen;
+    return s;
+}
+
+static int cap_for(const struct stat *st)
+{
+    return S_ISREG(st->st_mode) ? LINE_BUF - 1 : PIPE_BUF;
+}
+
+static size_t current_cap(void)
+{
+    int cap = atomic_load_explicit(&line_cap, memory_order_relaxed);
+    if (cap == 0) {
+        /* Before any setup: look at the stderr we were given, once. */
+        struct stat st;
+        cap = fstat(LOG_FD, &st) == 0 ? cap_for(&st) : PIPE_BUF;
+        atomic_store_explicit(&line_cap, cap, memory_order_relaxed);
+    }
+    return (size_t)cap;
+}
+
+/* "date.mmm+HH:MM LEVEL " by hand: snprintf of the prefix alone costs a tenth of a line. */
+static size_t put_prefix(char *p, const struct stamp *s, long nsec, int level)
+{
+    size_t n = 0;
+    if (atomic_load_explicit(&journal_prefix, memory_order_relaxed)) {
+        p[n++] = '<';
+        p[n++] = levels[level].journal;
+        p[n++] = '>';
+    }
+    memcpy(p + n, s->date, s->date_len);
+    n += s->date_len;
+    unsigned ms = (unsigned)(nsec / 1000000);
+    p[n++] = '.';
+    p[n++] = (char)('0' + ms / 100);
+    p[n++] = (char)('0' + ms / 10 % 10);
+    p[n++] = (char)('0' + ms % 10);
+    memcpy(p + n, s->offset, 6);
+    n += 6;
+    p[n++] = ' ';
+    memcpy(p + n, levels[level].name, levels[level].len);
+    n += levels[level].len;
+    p[n++] = ' ';
+    return n;
+}
+
+/*
+ * Rewrite newlines and carriage returns in msg[0..len) as "\n" and "\r", in place, within room
+ * bytes. Returns the new length; sets *cut when the tail did not fit.
+ */
+static size_t escape_breaks(char *msg, size_t len, size_t room, bool *cut)
+{
+    size_t in = 0, out = 0;
+    for (; in < len; in++) {
+        size_t w = (msg[in] == '\n' || msg[in] == '\r') ? 2 : 1;
+        if (out + w > room) {
+            *cut = true;
+            break;
+        }
+        out += w;
+    }
+    /* Backwards, since out >= in at every step. */
+    size_t o = out;
+    while (in > 0) {
+        char c = msg[--in];
+        if (c == '\n' || c == '\r') {
+            msg[--o] = c == '\n' ? 'n' : 'r';
+            msg[--o] = '\\';
+        } else {
+            msg[--o] = c;
+        }
+    }
+    return out;
+}
+
+static size_t mark_cut(char *msg, size_t len, size_t room)
+{
+    size_t mlen = sizeof LUST_LOG_CUT_MARKER - 1;
+    if (len + mlen > room)
+        len = room > mlen ? room - mlen : 0;
+    /* Never end on half a UTF-8 character or half of an escaped "\n". */
+    while (len > 0 && ((unsigned char)msg[len] & 0xC0) == 0x80)
+        len--;
+    if (len > 0 && msg[len - 1] == '\\')
+        len--;
+    memcpy(msg + len, LUST_LOG_CUT_MARKER, mlen);
+    return len + mlen;
+}
+
+/* Format the caller's message at dst, within room bytes; dst[room] may receive the NUL. */
+static size_t put_message(char *dst, size_t room, const char *fmt, va_list ap)
+{
+    size_t len;
+    if (strchr(fmt, '%') == NULL) {
+        /* A constant message: vsnprintf would only copy it, at several times the cost. */
+        len = strlen(fmt);
+        memcpy(dst, fmt, len < room ? len : room);
+    } else {
+        int r = vsnprintf(dst, room + 1, fmt, ap);
+        if (r < 0) {
+            static const char bad[] = "(unprintable log message)";
+            r = (int)(sizeof bad - 1 < room ? sizeof bad - 1 : room);
+            memcpy(dst, bad, (size_t)r);
+        }
+        len = (size_t)r;
+    }
+    bool cut = len > room;
+    if (cut)
+        len = room;
+    else if (len > 0 && dst[len - 1] == '\n')
+        len--;
+    if (memchr(dst, '\n', len) != NULL || memchr(dst, '\r', len) != NULL)
+        len = escape_breaks(dst, len, room, &cut);
+    if (cut)
+        len = mark_cut(dst, len, room);
+    return len;
+}
+
+static size_t put_report(char *p, size_t room, const struct stamp *s, long nsec, uint64_t count)
+{
+    size_t n = put_prefix(p, s, nsec, LUST_LOG_WARNING);
+    char buf[128];
+    int err = atomic_load_explicit(&last_error, memory_order_relaxed);
+    int m = snprintf(p + n, room - n, "log: %llu line%s dropped (%s)\n", (unsigned long long)count,
+                     count == 1 ? "" : "s", strerror_r(err, buf, sizeof buf));
+    return m < 0 || (size_t)m >= room - n ? 0 : n + (size_t)m;
+}
+
+enum outcome { WRITTEN, FAILED, PARTIAL };
+
+static enum outcome write_line(const char *p, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(LOG_FD, p + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            atomic_store_explicit(&last_error, w < 0 ? errno : EIO, memory_order_relaxed);
+            return done == 0 ? FAILED : PARTIAL;
+        }
+        done += (size_t)w;
+    }
+    return WRITTEN;
+}
+
+void lust_log_v(int level, const char *fmt, va_list ap)
+{
+    if (level < LUST_LOG_DEBUG)
+        level = LUST_LOG_DEBUG;
+    if (level > LUST_LOG_ERROR)
+        level = LUST_LOG_ERROR;
+    if (level < atomic_load_explicit(&threshold, memory_order_relaxed))
+        return;
+    int saved_errno = errno;
+    char line[LINE_BUF];
+    size_t cap = current_cap();
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const struct stamp *s = stamp_for(now.tv_sec);
+
+    size_t n = 0;
+    bool fresh_line = atomic_load_explicit(&torn, memory_order_relaxed) &&
+                      atomic_exchange_explicit(&torn, false, memory_order_relaxed);
+    if (fresh_line)
+        line[n++] = '\n';
+    uint64_t report = 0;
+    if (atomic_load_explicit(&unreported, memory_order_relaxed) != 0) {
+        report = atomic_exchange_explicit(&unreported, 0, memory_order_relaxed);
+        if (report != 0)
+            n += put_report(line + n, cap - n, s, now.tv_nsec, report);
+    }
+    n += put_prefix(line + n, s, now.tv_nsec, level);
+    n += put_message(line + n, cap - n - 1, fmt, ap);
+    line[n++] = '\n';
+
+    enum outcome o = write_line(line, n);
+    if (o != WRITTEN) {
+        atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&unreported, report + 1, memory_order_relaxed);
+        if (o == PARTIAL || fresh_line)
+            atomic_store_explicit(&torn, true, memory_order_relaxed);
+    }
+    errno = saved_errno;
+}
+
+void lust_log(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lust_log_v(level, fmt, ap);
+    va_end(ap);
+}
+
+uint64_t lust_log_dropped(void)
+{
+    return atomic_load_explicit(&dropped, memory_order_relaxed);
+}
+
+int lust_log_set_level(int level)
+{
+    if (level < LUST_LOG_DEBUG || level > LUST_LOG_ERROR)
+        return lust__fail_plain(EINVAL, "log level %d unknown", level);
+    atomic_store_explicit(&threshold, level, memory_order_relaxed);
+    return 0;
+}
+
+int lust_log_get_level(void)
+{
+    return atomic_load_explicit(&threshold, memory_order_relaxed);
+}
+
+const char *lust_log_level_name(int level)
+{
+    if (level < LUST_LOG_DEBUG || level > LUST_LOG_ERROR)
+        return NULL;
+    return levels[level].name;
+}
+
+int lust_log_level_from_name(const char *name)
+{
+    if (name == NULL)
+        return lust__fail_plain(EINVAL, "log level missing");
+    for (int i = LUST_LOG_DEBUG; i <= LUST_LOG_ERROR; i++)
+        if (strcasecmp(name, levels[i].name) == 0)
+            return i;
+    if (strcasecmp(name, "warn") == 0)
+        return LUST_LOG_WARNING;
+    if (strcasecmp(name, "err") == 0)
+        return LUST_LOG_ERROR;
+    return lust__fail_plain(EINVAL,
+                            "log level \"%s\" unknown (debug, info, notice, warning, error)", name);
+}
+
+static int dup2_retry(int from, int to)
+{
+    int r;
+    /* EBUSY: Linux's dup2 racing an open() that is filling the target slot; it goes away. */
+    do
+        r = dup2(from, to);
+    while (r < 0 && (errno == EINTR || errno == EBUSY));
+    return r;
+}
+
+/* Open the log file without remembering it. Returns an fd >= 3 or -errno. */
+static int open_log(const char *path)
+{
+    if (path == NULL || path[0] == '\0')
+        return lust__fail_plain(EINVAL, "log file path empty");
+    if (strlen(path) >= sizeof log_path)
+        return lust__fail(ENAMETOOLONG, "log file %s", path);
+    load_zone();
+    int fd;
+    do
+        fd = open(path, LOG_FLAGS, LOG_OPEN_MODE);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return lust__fail(errno, "log file %s", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int err = errno;
+        close(fd);
+        return lust__fail(err, "log file %s", path);
+    }
+    if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+        close(fd);
+        return lust__fail_plain(EMLINK, "log file %s has %ju hard links; refusing to append to it",
+                                path, (uintmax_t)st.st_nlink);
+    }
+    if (fd < 3) {
+        /* stdin/out/err were closed: keep the log out of those slots, setup fills them. */
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        int err = errno;
+        close(fd);
+        if (high < 0)
+            return lust__fail(err, "log file %s", path);
+        fd = high;
+    }
+    return fd;
+}
+
+static void remember_path(const char *path)
+{
+    pthread_mutex_lock(&reopen_lock);
+    snprintf(log_path, sizeof log_path, "%s", path);
+    pthread_mutex_unlock(&reopen_lock);
+}
+
+int lust_log_open(const char *path)
+{
+    int fd = open_log(path);
+    if (fd >= 0)
+        remember_path(path);
+    return fd;
+}
+
+/* Check fd, make it O_APPEND when it is a regular file; returns the line cap for it. */
+static int prepare(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return lust__fail(errno, "log descriptor %d", fd);
+    if (S_ISREG(st.st_mode)) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || (!(fl & O_APPEND) && fcntl(fd, F_SETFL, fl | O_APPEND) < 0))
+            return lust__fail(errno, "log descriptor %d: O_APPEND", fd);
+    }
+    return cap_for(&st);
+}
+
+/* Put fd under stderr then stdout. Each dup2 is atomic: writers see the old or the new file. */
+static int install(int fd, int cap)
+{
+    if (fd != STDERR_FILENO && dup2_retry(fd, STDERR_FILENO) < 0)
+        return lust__fail(errno, "log descriptor %d onto stderr", fd);
+    atomic_store_explicit(&line_cap, cap, memory_order_relaxed);
+    atomic_store_explicit(&journal_prefix, false, memory_order_relaxed);
+    if (fd != STDOUT_FILENO && dup2_retry(fd, STDOUT_FILENO) < 0)
+        return lust__fail(errno, "log descriptor %d onto stdout", fd);
+    return 0;
+}
+
+static bool kept(int fd, const int *keep, size_t nkeep)
+{
+    for (size_t i = 0; i < nkeep; i++)
+        if (keep[i] == fd)
+            return true;
+    return false;
+}
+
+/* For kernels without close_range (before 5.9): walk /proc/self/fd, or every possible fd. */
+static void close_others_slowly(const int *keep, size_t nkeep)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d != NULL) {
+        int self = dirfd(d);
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            char *end;
+            long fd = strtol(e->d_name, &end, 10);
+            if (*end != '\0' || end == e->d_name || fd < 3 || fd == self ||
+                kept((int)fd, keep, nkeep))
+                continue;
+            close((int)fd);
+        }
+        closedir(d);
+        return;
+    }
+    struct rlimit rl;
+    long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                   ? (long)rl.rlim_cur
+                   : 65536;
+    for (long fd = 3; fd < max; fd++)
+        if (!kept((int)fd, keep, nkeep))
+            close((int)fd);
+}
+
+/* close_range over the gaps between the kept descriptors, lowest first. */
+static void close_others(const int *keep, size_t nkeep)
+{
+    unsigned lo = 3;
+    for (;;) {
+        long next = -1;
+        for (size_t i = 0; i < nkeep; i++)
+            if (keep[i] >= 0 && (unsigned)keep[i] >= lo && (next < 0 || keep[i] < next))
+                next = keep[i];
+        if (next < 0 || (unsigned)next > lo) {
+            unsigned hi = next < 0 ? ~0U : (unsigned)next - 1;
+            if (close_range(lo, hi, 0) < 0) {
+                close_others_slowly(keep, nkeep);
+                return;
+            }
+        }
+        if (next < 0)
+            return;
+        lo = (unsigned)next + 1;
+    }
+}
+
+/*
+ * setvbuf(stdout, NULL, _IOLBF, 0) on a stream that was already written to only sets a flag:
+ * glibc keeps the fully-buffered write window, and a line printed by putc or puts then sits in
+ * the buffer until exit (lost on a crash). Handing setvbuf a buffer resets the window. The
+ * stream was flushed before, so nothing is lost.
+ */
+static void line_buffer_stdout(void)
+{
+    static char buf[BUFSIZ];
+    setvbuf(stdout, buf, _IOLBF, sizeof buf);
+}
+
+int lust_log_setup_fd(int fd, const int *keep, size_t nkeep)
+{
+    int cap = prepare(fd);
+    if (cap < 0)
+        return cap;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (null < 0)
+        return lust__fail(errno, "/dev/null");
+    if (null < 3) {
+        /* It took a closed stdio slot: move it above, or the dup2 onto 1 and 2 would lose it. */
+        int high = fcntl(null, F_DUPFD_CLOEXEC, 3);
+        int err = errno;
+        close(null);
+        if (high < 0)
+            return lust__fail(err, "/dev/null");
+        null = high;
+    }
+    load_zone();
+    fflush(stdout);
+    fflush(stderr);
+    int r = install(fd, cap);
+    if (r == 0 && dup2_retry(null, STDIN_FILENO) < 0)
+        r = lust__fail(errno, "/dev/null onto stdin");
+    close(null);
+    if (r < 0)
+        return r;
+    if (fd > 2 && !kept(fd, keep, nkeep))
+        close(fd);
+    close_others(keep, nkeep);
+    line_buffer_stdout();
+    return 0;
+}
+
+/* JOURNAL_STREAM is "DEV:INODE" of the stream journald connected to the service's stderr. */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    if (js == NULL)
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long dev = strtoull(js, &end, 10);
+    if (errno != 0 || *end != ':')
+        return false;
+    unsigned long long ino = strtoull(end + 1, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return false;
+    struct stat st;
+    return fstat(LOG_FD, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+int lust_log_setup(const char *path, const int *keep, size_t nkeep)
+{
+    if (path == NULL) {
+        int saved = errno;
+        load_zone();
+        struct stat st;
+        atomic_store(&line_cap, fstat(LOG_FD, &st) == 0 ? cap_for(&st) : PIPE_BUF);
+        atomic_store(&journal_prefix, stderr_is_journal());
+        errno = saved;
+        return 0;
+    }
+    int fd = open_log(path);
+    if (fd < 0)
+        return fd;
+    int r = lust_log_setup_fd(fd, keep, nkeep);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    remember_path(path);
+    return 0;
+}
+
+int lust_log_reopen_fd(int fd)
+{
+    int cap = prepare(fd);
+    if (cap < 0)
+        return cap;
+    int r = install(fd, cap);
+    if (r == 0 && fd > 2)
+        close(fd);
+    return r;
+}
+
+int lust_log_reopen(void)
+{
+    pthread_mutex_lock(&reopen_lock);
+    int r = 0;
+    if (log_path[0] != '\0') {
+        int fd = open_log(log_path);
+        r = fd < 0 ? fd : lust_log_reopen_fd(fd);
+        if (r < 0 && fd >= 0)
+            close(fd);
+    }
+    pthread_mutex_unlock(&reopen_lock);
+    return r;
+}
