@@ -15,6 +15,7 @@
 #include <lust/daemon.h>
 #include <lust/privs.h>
 #include <lust/config.h>
+#include <lust/server.h>
 #include <lust/log.h>
 
 #endif

@@ -488,6 +488,12 @@ static int send_verdict(const char *msg, size_t len)
     return 0;
 }
 
+int lust_daemon_report_fd(void)
+{
+    int fd = __atomic_load_n(&report_fd, __ATOMIC_SEQ_CST);
+    return fd >= 0 ? fd : -1;
+}
+
 int lust_daemon_ready(void)
 {
     char msg[32];

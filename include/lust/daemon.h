@@ -106,6 +106,16 @@ struct lust_daemon_opts {
 LUST_API int lust_daemonize(const struct lust_daemon_opts *opts);
 
 /**
+ * lust_daemon_report_fd - the daemon's end of the report channel, or -1.
+ *
+ * -1 when there is no waiting process (foreground) or the verdict was already sent. A daemon
+ * that closes descriptors itself after lust_daemonize() (a log setup with a keep list, say)
+ * must keep this one, or the starting process sees the daemon as dead. Borrowed: never close
+ * it; lust_daemon_ready() and lust_daemon_failed() do. Thread-safe, async-signal-safe.
+ */
+LUST_API int lust_daemon_report_fd(void);
+
+/**
  * lust_daemon_ready - tell the waiting process the daemon has started.
  *
  * Sends the verdict and closes the daemon's end of the report channel at once, so a child the

@@ -1,0 +1,170 @@
+/*
+ * lust/server.h - the server framework: a callback struct and argc/argv in, a proper daemon out.
+ *
+ *     static int run(struct lust_server *srv, void *data)
+ *     {
+ *         while (!lust_server_stopping(srv))
+ *             serve_one(data, lust_server_stop_fd(srv));   // poll() the stop fd with your sockets
+ *         return 0;
+ *     }
+ *
+ *     int main(int argc, char **argv)
+ *     {
+ *         static const struct lust_server_ops ops = { .run = run };
+ *         return lust_server_main("web", &ops, NULL, argc, argv);
+ *     }
+ *
+ * gives `web [-c FILE] [-f] start|stop|restart|reload|force-reload|status`, with the exit codes
+ * init scripts expect (LSB) and messages on the terminal. `start` reads /etc/web.conf
+ * (lust/config.h lists the standard keys), then does the daemon dance in this order, calling each
+ * hook at its stage:
+ *
+ *   1. config loaded and checked: a bad file stops here (exit 6), nothing started;
+ *   2. a server already holding the pid file: "already running (pid N)", exit 0;
+ *   3. with the real `/`: user and group resolved, the log file, the jail and the notify socket
+ *      opened; then before_daemonize() runs, still in the process that was started;
+ *   4. fork, setsid, fork; the starting process waits for the daemon's verdict;
+ *   5. in the daemon: signals blocked, no new privileges, umask, stdin from /dev/null,
+ *      stdout/stderr into the log, every other descriptor closed, pid file created and locked;
+ *   6. before_jail(), then chroot into the checked jail;
+ *   7. before_drop_privs() (still root: bind low ports here, start no serving threads), then the
+ *      irreversible drop to the configured user, verified;
+ *   8. the starting process prints the pid and exits 0; under systemd, READY=1;
+ *   9. run(). When it returns, the pid file is emptied and the daemon exits with its status.
+ *
+ * A failure at any step after 3 travels back to the starting process, which prints the daemon's
+ * own sentence and exits non-zero; no process and no locked pid file is left behind. A hook
+ * fails by returning a negative errno; it can set the sentence with lust_server_fail().
+ *
+ * Signals are the framework's: user code never runs in a signal handler. TERM and INT call
+ * shutdown() from the framework's signal thread, then make lust_server_stop_fd() readable and
+ * lust_server_stopping() true, so run() can return; HUP calls reload(); USR1 reopens the log;
+ * SIGPIPE is ignored. In the daemon the signals are blocked before its first hook (before_jail),
+ * so every thread a hook creates inherits the mask and never takes them; before_daemonize runs
+ * in the starting process, which may not create threads anyway.
+ *
+ * Foreground mode (`-f`, or `foreground = true` in the config), for systemd, runit, s6 or a
+ * container: no fork, no pid file unless the config file sets `pidfile`, the log on stderr
+ * (with journald priority prefixes when $JOURNAL_STREAM is set), the jail and the drop still
+ * applied, and readiness told over $NOTIFY_SOCKET (sd_notify) or a descriptor (`--ready-fd N`,
+ * s6 style). In forking mode under systemd the daemon also sends MAINPID.
+ */
+#ifndef LUST_SERVER_H
+#define LUST_SERVER_H
+
+#include <stddef.h>
+
+#include <lust/common.h>
+
+LUST_BEGIN_DECLS
+
+/* libconfuse's types, named without including <confuse.h> (see lust/config.h for that). */
+struct cfg_t;
+struct cfg_opt_t;
+
+/* A running server: its name, config, and stop state. Opaque; owned by the framework. */
+struct lust_server;
+
+/*
+ * What a daemon gives the framework. Every member may be left NULL (0) except run.
+ * Hooks return 0 to go on, or a negative errno to abort the start cleanly (the starting process
+ * exits non-zero with the hook's sentence, set with lust_server_fail(), or strerror otherwise).
+ *
+ * This struct only grows at its end, and lust_server_main() passes its size, so a binary built
+ * against an older, shorter struct keeps working with a newer library, and a newer binary is
+ * refused by an older library only if it sets members that library does not know.
+ */
+struct lust_server_ops {
+    /* The daemon's own config keys, merged with the standard ones; CFG_END()-terminated, or
+     * NULL. Read them in the hooks with libconfuse's getters on lust_server_config(). */
+    struct cfg_opt_t *options;
+
+    /* In the starting process, before the fork, with the real `/` and the terminal: check what
+     * the config asks for. Start no thread here: a process with threads cannot daemonize. */
+    int (*before_daemonize)(struct lust_server *srv, void *user_data);
+
+    /* In the daemon, as root, before chroot: open what lives outside the jail. */
+    int (*before_jail)(struct lust_server *srv, void *user_data);
+
+    /* In the daemon, as root, inside the jail: bind privileged ports. Serve nothing yet. */
+    int (*before_drop_privs)(struct lust_server *srv, void *user_data);
+
+    /* The server itself, as the unprivileged user. Its return value is the exit status. */
+    int (*run)(struct lust_server *srv, void *user_data);
+
+    /* Called once on TERM or INT, from the framework's signal thread, while run() goes on:
+     * stop accepting, wake your threads. run() should return soon after. */
+    void (*shutdown)(struct lust_server *srv, void *user_data);
+
+    /* Called on HUP (and by `NAME reload`), from the signal thread, with lust_server_config()
+     * already holding the newly read config. Return 0, or a negative errno to report failure. */
+    int (*reload)(struct lust_server *srv, void *user_data);
+};
+
+/**
+ * lust_server_main_sized - parse argv, run the command, return the process exit status.
+ *
+ * @name names the program: /etc/NAME.conf, /run/NAME.pid, /run/NAME, the log file. @ops_size
+ * is sizeof(*ops) as the caller compiled it; use the lust_server_main() macro, which passes it.
+ * Commands: start, stop, restart, reload, force-reload, status. Options: -c FILE (config file),
+ * -f/--foreground, --ready-fd N, -h/--help, -V/--version.
+ *
+ * Returns the LSB exit status for the command: 0 success (also start on a running server, stop
+ * on a stopped one); 1 generic failure; 2 bad usage; 3 unimplemented (reload without a reload
+ * hook); 4 not privileged; 5 jail or program missing; 6 bad config; 7 not running. For status:
+ * 0 running, 1 dead with a pid file, 3 not running, 4 cannot tell. In the daemon process it
+ * returns run()'s status (when started in the foreground) or does not return (forked daemon).
+ * Prints operator messages on stdout/stderr: this is the framework's documented exception to
+ * "library code never prints". Call it from main(), with no other thread running.
+ */
+LUST_API int lust_server_main_sized(const char *name, const struct lust_server_ops *ops,
+                                    size_t ops_size, void *user_data, int argc, char **argv);
+
+/* The entry point; captures the size of the caller's struct (see struct lust_server_ops). */
+#define lust_server_main(name, ops, user_data, argc, argv) \
+    lust_server_main_sized((name), (ops), sizeof(*(ops)), (user_data), (argc), (argv))
+
+/**
+ * lust_server_name - the program name given to lust_server_main(). Borrowed, never NULL.
+ */
+LUST_API const char *lust_server_name(const struct lust_server *srv);
+
+/**
+ * lust_server_config - the loaded configuration, for libconfuse's getters (cfg_getstr...).
+ *
+ * Borrowed: valid until run() returns, or until the next reload() replaces it (read it again in
+ * reload(); do not keep pointers into the old one across a reload).
+ */
+LUST_API struct cfg_t *lust_server_config(struct lust_server *srv);
+
+/**
+ * lust_server_stop_fd - a descriptor that becomes readable once a stop was asked (TERM, INT).
+ *
+ * poll() it beside your sockets so run() wakes at once. Never read or close it. Borrowed.
+ */
+LUST_API int lust_server_stop_fd(const struct lust_server *srv);
+
+/**
+ * lust_server_stopping - 1 once a stop was asked, else 0. Thread-safe, async-signal-safe.
+ */
+LUST_API int lust_server_stopping(const struct lust_server *srv);
+
+/**
+ * lust_server_foreground - 1 when running in the foreground (no fork, no pid file), else 0.
+ */
+LUST_API int lust_server_foreground(const struct lust_server *srv);
+
+/**
+ * lust_server_fail - set the sentence a failing hook reports, and return -err.
+ *
+ *     if (bind(fd, ...) < 0)
+ *         return lust_server_fail(srv, errno, "bind %s", addr);   // "bind 127.0.0.1:80: ..."
+ *
+ * ": strerror(err)" is appended when err is not 0. Returns -err (or -EINVAL for err 0).
+ */
+LUST_API int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+LUST_END_DECLS
+
+#endif
