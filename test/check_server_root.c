@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -193,7 +194,7 @@ static void remove_dir(void)
 
 /* ---- files and paths ---- */
 
-/* dir/NAME.EXT, in one of a few rotating buffers (enough for one expression's worth). */
+/* dir/NAME.EXT, in one of a few rotating buffers: use it at once, copy it to keep it. */
 static const char *at(const char *name, const char *ext)
 {
     static char bufs[8][256];
@@ -239,16 +240,14 @@ static char *read_text(const char *path, char *buf, size_t size)
     return buf;
 }
 
-/* The value of a "Key:\t..." line of /proc/PID/status (or of a task's), tabs kept. */
-static const char *status_field(const char *status_path, const char *key, char *out, size_t size)
+/* The value of a "Key:\t..." line of a /proc status text, tabs kept. */
+static const char *field_in(const char *text, const char *key, char *out, size_t size)
 {
-    char buf[8192];
-    ck_assert_ptr_nonnull(read_text(status_path, buf, sizeof buf));
     size_t klen = strlen(key);
-    for (char *line = buf; line && *line;
+    for (const char *line = text; line && *line;
          line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            char *v = line + klen + 1;
+            const char *v = line + klen + 1;
             while (*v == '\t' || *v == ' ')
                 v++;
             size_t len = strcspn(v, "\n");
@@ -258,8 +257,16 @@ static const char *status_field(const char *status_path, const char *key, char *
             return out;
         }
     }
-    ck_abort_msg("%s: no %s line", status_path, key);
+    ck_abort_msg("no %s line in:\n%s", key, text);
     return NULL;
+}
+
+/* The same from the file /proc/PID/status. */
+static const char *status_field(const char *status_path, const char *key, char *out, size_t size)
+{
+    char buf[8192];
+    ck_assert_ptr_nonnull(read_text(status_path, buf, sizeof buf));
+    return field_in(buf, key, out, size);
 }
 
 /* ---- running the programs ---- */
@@ -485,10 +492,30 @@ static int read_marker(const char *stage, long *pid, long *uid, struct timespec 
     snprintf(path, sizeof path, "%s/%s", markers, stage);
     if (!read_text(path, buf, sizeof buf) || stat(path, &st) < 0)
         return 0;
-    ck_assert_int_eq(sscanf(buf, "%ld %ld", pid, uid), 2);
+    if (sscanf(buf, "%ld %ld\n", pid, uid) != 2 || !strchr(buf, '\n'))
+        return 0; /* being written */
     if (mtime)
         *mtime = st.st_mtim;
     return 1;
+}
+
+/*
+ * Waits (at most 10 s) for a marker written after `start` returned: run() is called once the
+ * daemon told it was ready, so its marker may come a moment later. inotify, not a sleep loop.
+ */
+static void wait_marker(const char *stage, long *pid, long *uid, struct timespec *mtime)
+{
+    int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    ck_assert_int_ge(ifd, 0);
+    ck_assert_int_ge(inotify_add_watch(ifd, markers, IN_CLOSE_WRITE | IN_MOVED_TO), 0);
+    while (!read_marker(stage, pid, uid, mtime)) {
+        struct pollfd p = {.fd = ifd, .events = POLLIN};
+        char ev[4096];
+        ck_assert_msg(poll(&p, 1, 10000) == 1, "no marker %s within 10 s", stage);
+        while (read(ifd, ev, sizeof ev) > 0)
+            continue;
+    }
+    close(ifd);
 }
 
 static int ts_le(struct timespec a, struct timespec b)
@@ -509,9 +536,11 @@ START_TEST(start_runs_each_hook_in_order_then_status_request_stop_status)
 
     simple_conf();
     pid_t pid = start(simple_server, "simple_server");
-    for (int i = 0; i < 4; i++)
+    /* The first three ran before the daemon was ready, so before start returned. */
+    for (int i = 0; i < 3; i++)
         ck_assert_msg(read_marker(stages[i], &mpid[i], &muid[i], &mt[i]), "no marker %s",
                       stages[i]);
+    wait_marker(stages[3], &mpid[3], &muid[3], &mt[3]);
     /* Who ran each hook: the started process, then the daemon as root, then as nobody. */
     ck_assert_int_ne(mpid[0], pid);
     ck_assert_int_eq(muid[0], 0);
@@ -543,21 +572,23 @@ START_TEST(start_runs_each_hook_in_order_then_status_request_stop_status)
 }
 END_TEST
 
-static void check_ids(const char *status)
+/* One thread's /proc status text: nobody's ids, no privileges, the framework's signals. */
+static void check_ids(const char *status, const char *tid)
 {
     char v[256];
-    ck_assert_str_eq(status_field(status, "Uid", v, sizeof v), "65534\t65534\t65534\t65534");
-    ck_assert_str_eq(status_field(status, "Gid", v, sizeof v), "65534\t65534\t65534\t65534");
-    ck_assert_str_eq(status_field(status, "Groups", v, sizeof v), "");
-    ck_assert_str_eq(status_field(status, "NoNewPrivs", v, sizeof v), "1");
-    ck_assert_str_eq(status_field(status, "CapEff", v, sizeof v), "0000000000000000");
-    ck_assert_str_eq(status_field(status, "CapPrm", v, sizeof v), "0000000000000000");
-    unsigned long long blk = strtoull(status_field(status, "SigBlk", v, sizeof v), NULL, 16);
-    unsigned long long cgt = strtoull(status_field(status, "SigCgt", v, sizeof v), NULL, 16);
+    ck_assert_str_eq(field_in(status, "Uid", v, sizeof v), "65534\t65534\t65534\t65534");
+    ck_assert_str_eq(field_in(status, "Gid", v, sizeof v), "65534\t65534\t65534\t65534");
+    ck_assert_str_eq(field_in(status, "Groups", v, sizeof v), "");
+    ck_assert_str_eq(field_in(status, "NoNewPrivs", v, sizeof v), "1");
+    ck_assert_str_eq(field_in(status, "CapEff", v, sizeof v), "0000000000000000");
+    ck_assert_str_eq(field_in(status, "CapPrm", v, sizeof v), "0000000000000000");
+    unsigned long long blk = strtoull(field_in(status, "SigBlk", v, sizeof v), NULL, 16);
+    unsigned long long cgt = strtoull(field_in(status, "SigCgt", v, sizeof v), NULL, 16);
     const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
-        ck_assert_msg(blk & (1ULL << (sigs[i] - 1)), "%s: signal %d not blocked", status, sigs[i]);
-        ck_assert_msg(!(cgt & (1ULL << (sigs[i] - 1))), "%s: handler for signal %d", status,
+        ck_assert_msg(blk & (1ULL << (sigs[i] - 1)), "task %s: signal %d not blocked", tid,
+                      sigs[i]);
+        ck_assert_msg(!(cgt & (1ULL << (sigs[i] - 1))), "task %s: handler for signal %d", tid,
                       sigs[i]);
     }
 }
@@ -578,8 +609,11 @@ START_TEST(running_server_seen_from_proc_is_jailed_nobody_with_only_its_descript
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         if (e->d_name[0] == '.')
             continue;
+        char text[8192];
         snprintf(path, sizeof path, "/proc/%ld/task/%s/status", (long)pid, e->d_name);
-        check_ids(path);
+        if (!read_text(path, text, sizeof text))
+            continue; /* a client's thread that has just finished */
+        check_ids(text, e->d_name);
         threads++;
     }
     closedir(d);
@@ -657,8 +691,9 @@ END_TEST
 START_TEST(twenty_concurrent_starts_make_exactly_one_server)
 {
     enum { N = 20 };
-    char *argv[] = {(char *)simple_server, "-c", (char *)at("simple_server", "conf"), "start",
-                    NULL};
+    char conf[256];
+    snprintf(conf, sizeof conf, "%s", at("simple_server", "conf"));
+    char *argv[] = {(char *)simple_server, "-c", conf, "start", NULL};
     pid_t pids[N];
     int outs[N], errs[N];
     static struct result r[N];
@@ -737,7 +772,6 @@ START_TEST(missing_jail_exits_5_naming_the_jail)
     struct result r;
     char missing[256];
     snprintf(missing, sizeof missing, "%s/no-such-jail", dir);
-    write_file(at("simple_server", "conf"), "");
     FILE *f = fopen(at("simple_server", "conf"), "we");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "jail = \"%s\"\npidfile = \"%s\"\nlogfile = \"%s\"\n", missing,
@@ -831,7 +865,8 @@ START_TEST(debian_start_stop_daemon_reads_and_stops_through_our_pid_file)
 {
     struct result r;
     char *ssd = (char *)start_stop_daemon();
-    char *pidf = (char *)at("thread_server", "pid");
+    char pidf[256];
+    snprintf(pidf, sizeof pidf, "%s", at("thread_server", "pid"));
     char *status[] = {ssd, "--status", "--pidfile", pidf, NULL};
     char *stop_argv[] = {ssd, "--stop", "--pidfile", pidf, NULL};
 
@@ -932,17 +967,25 @@ static int has_line(const char *text, const char *want)
     return 0;
 }
 
-/* Receives datagrams until one holds the line want; fails after the socket's timeout. */
-static void expect_notify(int fd, const char *want)
+/* Receives datagrams until the lines want and also (when not NULL) were seen; fails after
+ * the socket's timeout. */
+static void expect_notify2(int fd, const char *want, const char *also)
 {
     char buf[4096];
-    for (;;) {
+    int seen = 0, seen_also = also == NULL;
+    while (!seen || !seen_also) {
         ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
-        ck_assert_msg(n >= 0, "no %s on the notify socket: %s", want, strerror(errno));
+        ck_assert_msg(n >= 0, "no %s%s%s on the notify socket: %s", want, also ? " and " : "",
+                      also ? also : "", strerror(errno));
         buf[n] = '\0';
-        if (has_line(buf, want))
-            return;
+        seen |= has_line(buf, want);
+        seen_also |= also && has_line(buf, also);
     }
+}
+
+static void expect_notify(int fd, const char *want)
+{
+    expect_notify2(fd, want, NULL);
 }
 
 START_TEST(notify_socket_gets_ready_then_stopping_in_the_foreground)
@@ -981,8 +1024,7 @@ START_TEST(notify_socket_gets_mainpid_and_ready_when_forking)
     pid_t pid = pid_in(r.out);
     ck_assert_int_gt(pid, 0);
     snprintf(want, sizeof want, "MAINPID=%ld", (long)pid);
-    expect_notify(fd, want);
-    expect_notify(fd, "READY=1");
+    expect_notify2(fd, want, "READY=1");
     stop(thread_server, "thread_server", pid);
     close(fd);
 }
