@@ -446,10 +446,14 @@ static void daemon_main(struct lust_server *srv)
 {
     int r = become_server(srv);
     if (r < 0) {
-        lust_log(LUST_LOG_ERROR, "start failed: %s", lust_error());
-        lust_daemon_failed(-r, "%s", lust_error());
+        char why[512];
+        snprintf(why, sizeof why, "%s", lust_error()); /* the release below may set its own */
+        lust_log(LUST_LOG_ERROR, "start failed: %s", why);
+        /* The lock goes before the verdict: once `start` has printed the failure and returned,
+         * a `status` or the next `start` must not find the pid file still locked. */
         if (srv->pidfile)
             lust_pidfile_release(srv->pidfile);
+        lust_daemon_failed(-r, "%s", why);
         _exit(EXIT_GENERIC); /* a daemon liblust forked itself: never return into main() */
     }
     announce_ready(srv);

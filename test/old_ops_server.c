@@ -1,0 +1,85 @@
+/*
+ * test/old_ops_server.c - a daemon whose callback struct is not the one liblust was built with.
+ *
+ * check_server_root runs it to prove that struct lust_server_ops may grow at its end:
+ *
+ *   LUST_TEST_OPS=old       a struct with only the members up to `run`, as a binary built
+ *                           against an older header has it, followed in memory by non-zero
+ *                           bytes the library must not read (they would be called as
+ *                           shutdown/reload, or make `reload` look implemented);
+ *   LUST_TEST_OPS=big-set   a struct longer than the library's, with a member set in the tail
+ *                           (a newer binary using a callback this library does not know):
+ *                           must be refused;
+ *   LUST_TEST_OPS=big-zero  the same longer struct with a zero tail: must work.
+ *
+ * The rest of argv is the usual `-c FILE COMMAND`.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lust.h>
+
+/* struct lust_server_ops as the first version of an older header might have ended. */
+struct old_ops {
+    struct cfg_opt_t *options;
+    int (*before_daemonize)(struct lust_server *srv, void *user_data);
+    int (*before_jail)(struct lust_server *srv, void *user_data);
+    int (*before_drop_privs)(struct lust_server *srv, void *user_data);
+    int (*run)(struct lust_server *srv, void *user_data);
+};
+
+/* The old struct followed by garbage, so a library that reads past sizeof(old) is caught. */
+struct old_with_garbage {
+    struct old_ops old;
+    unsigned char garbage[8 * sizeof(void *)];
+};
+
+/* A struct from a "newer" header: today's members and one more. */
+struct new_ops {
+    struct lust_server_ops ops;
+    int (*from_the_future)(struct lust_server *srv, void *user_data);
+};
+
+static int run(struct lust_server *srv, void *data)
+{
+    struct pollfd p = {.fd = lust_server_stop_fd(srv), .events = POLLIN};
+    (void)data;
+    lust_log(LUST_LOG_NOTICE, "old_ops_server running");
+    while (!lust_server_stopping(srv))
+        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            return 1;
+    return 0;
+}
+
+static int future(struct lust_server *srv, void *data)
+{
+    (void)srv;
+    (void)data;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = getenv("LUST_TEST_OPS");
+
+    if (mode && strcmp(mode, "old") == 0) {
+        static struct old_with_garbage s;
+        memset(s.garbage, 0xa5, sizeof s.garbage);
+        s.old.run = run;
+        return lust_server_main_sized("old_ops_server", (const struct lust_server_ops *)&s.old,
+                                      sizeof s.old, NULL, argc, argv);
+    }
+    if (mode && (strcmp(mode, "big-set") == 0 || strcmp(mode, "big-zero") == 0)) {
+        static struct new_ops s;
+        s.ops.run = run;
+        s.from_the_future = strcmp(mode, "big-set") == 0 ? future : NULL;
+        return lust_server_main_sized("old_ops_server", (const struct lust_server_ops *)&s,
+                                      sizeof s, NULL, argc, argv);
+    }
+    fprintf(stderr, "old_ops_server: set LUST_TEST_OPS to old, big-set or big-zero\n");
+    return 2;
+}
