@@ -19,6 +19,7 @@ greeting = "HI!"
 jail     = "$dir/jail"
 pidfile  = "$dir/thread_server.pid"
 logfile  = "$dir/thread_server.log"
+control_socket = "$dir/thread_server.ctl"
 CONF
 cleanup() { "$bin" -c "$dir/thread_server.conf" stop > /dev/null 2>&1 || true; rm -rf "$dir"; }
 trap cleanup EXIT
@@ -27,6 +28,14 @@ run() { echo "\$ $*"; "$@"; }
 run "$bin" -c "$dir/thread_server.conf" start
 run "$bin" -c "$dir/thread_server.conf" status
 echo "\$ (a client connects to 127.0.0.1:$port)"
+exec 3<> "/dev/tcp/127.0.0.1/$port"
+IFS= read -r reply <&3
+exec 3<&-
+echo "server says: $reply"
+echo "\$ (the greeting is changed in the config, by rename, as editors do)"
+sed 's/"HI!"/"HELLO AGAIN!"/' "$dir/thread_server.conf" > "$dir/thread_server.conf.new"
+mv "$dir/thread_server.conf.new" "$dir/thread_server.conf"
+run "$bin" -c "$dir/thread_server.conf" reload
 exec 3<> "/dev/tcp/127.0.0.1/$port"
 IFS= read -r reply <&3
 exec 3<&-

@@ -133,6 +133,29 @@ static int parse_jail(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
     return 0;
 }
 
+/* A unix socket path must fit sockaddr_un's sun_path with its NUL: 107 bytes on Linux. */
+#define CONTROL_PATH_MAX 107
+
+static int parse_control(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    if (value && strcmp(value, LUST_CONFIG_NO_CONTROL) == 0) {
+        *(const char **)result = value;
+        return 0;
+    }
+    if (!value || value[0] != '/') {
+        cfg_error(cfg, "%s must be an absolute path or \"%s\", not \"%s\"", opt->name,
+                  LUST_CONFIG_NO_CONTROL, value ? value : "");
+        return -1;
+    }
+    if (strlen(value) > CONTROL_PATH_MAX) {
+        cfg_error(cfg, "%s must be at most %d bytes long (a unix socket's limit)", opt->name,
+                  CONTROL_PATH_MAX);
+        return -1;
+    }
+    *(const char **)result = value;
+    return 0;
+}
+
 static const struct {
     const char *name;
     int priority;
@@ -206,7 +229,7 @@ bad:
     return -1;
 }
 
-enum { STD_USER, STD_GROUP, STD_JAIL, STD_PIDFILE, STD_LOGFILE, STD_COUNT = 10 };
+enum { STD_USER, STD_GROUP, STD_JAIL, STD_PIDFILE, STD_LOGFILE, STD_CONTROL, STD_COUNT = 11 };
 
 /* The defaults that depend on the program name are filled in by load_text(). */
 static const cfg_opt_t std_opts[STD_COUNT] = {
@@ -215,6 +238,7 @@ static const cfg_opt_t std_opts[STD_COUNT] = {
     [STD_JAIL] = CFG_STR_CB("jail", NULL, CFGF_NONE, parse_jail),
     [STD_PIDFILE] = CFG_STR_CB("pidfile", NULL, CFGF_NONE, parse_path),
     [STD_LOGFILE] = CFG_STR_CB("logfile", NULL, CFGF_NONE, parse_path),
+    [STD_CONTROL] = CFG_STR_CB("control_socket", NULL, CFGF_NONE, parse_control),
     CFG_STR_CB("log_level", "info", CFGF_NONE, parse_log_level),
     CFG_INT_CB("umask", 027, CFGF_NONE, parse_umask),
     CFG_BOOL("foreground", cfg_false, CFGF_NONE),
@@ -439,14 +463,15 @@ static bool usable_name(const char *name)
 }
 
 /* The standard options with this program's defaults, then the daemon's, then CFG_END. */
-static cfg_opt_t *merge_opts(const char *name, const cfg_opt_t *opts, size_t n, char *defs[3])
+static cfg_opt_t *merge_opts(const char *name, const cfg_opt_t *opts, size_t n, char *defs[4])
 {
     cfg_opt_t *all = calloc(STD_COUNT + n + 1, sizeof *all);
     if (!all)
         return NULL;
     if (asprintf(&defs[0], "%s/%s", LUST_RUNSTATEDIR, name) < 0 ||
         asprintf(&defs[1], "%s/%s.pid", LUST_RUNSTATEDIR, name) < 0 ||
-        asprintf(&defs[2], "%s/log/%s.log", LUST_LOCALSTATEDIR, name) < 0) {
+        asprintf(&defs[2], "%s/log/%s.log", LUST_LOCALSTATEDIR, name) < 0 ||
+        asprintf(&defs[3], "%s/%s.ctl", LUST_RUNSTATEDIR, name) < 0) {
         free(all);
         return NULL;
     }
@@ -454,6 +479,9 @@ static cfg_opt_t *merge_opts(const char *name, const cfg_opt_t *opts, size_t n, 
     all[STD_JAIL].def.string = defs[0];
     all[STD_PIDFILE].def.string = defs[1];
     all[STD_LOGFILE].def.string = defs[2];
+    /* A name too long for sun_path gets no default socket rather than a config error. */
+    all[STD_CONTROL].def.string =
+        strlen(defs[3]) <= CONTROL_PATH_MAX ? defs[3] : (char *)LUST_CONFIG_NO_CONTROL;
     if (n)
         memcpy(all + STD_COUNT, opts, n * sizeof *opts);
     /* calloc left the last entry zero: CFG_END(). */
@@ -504,7 +532,7 @@ static int load_text(const char *name, const char *path, char *text, size_t len,
         return r;
 
     struct lust_config *c = calloc(1, sizeof *c);
-    char *defs[3] = {NULL, NULL, NULL};
+    char *defs[4] = {NULL, NULL, NULL, NULL};
     cfg_opt_t *all = c ? merge_opts(name, opts, n, defs) : NULL;
     struct load ld = {.path = path};
     if (!c || !all || !(c->name = strdup(name)) || !(c->path = strdup(path)) ||
@@ -540,7 +568,7 @@ static int load_text(const char *name, const char *path, char *text, size_t len,
 out:
     free(ld.warnings);
     free(all);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         free(defs[i]);
     if (r < 0) {
         lust_config_free(c);
@@ -687,6 +715,12 @@ const char *lust_config_pidfile(const struct lust_config *config)
 const char *lust_config_logfile(const struct lust_config *config)
 {
     return cfg_getstr(config->cfg, "logfile");
+}
+
+const char *lust_config_control(const struct lust_config *config)
+{
+    const char *path = cfg_getstr(config->cfg, "control_socket");
+    return strcmp(path, LUST_CONFIG_NO_CONTROL) == 0 ? NULL : path;
 }
 
 int lust_config_log_level(const struct lust_config *config)

@@ -29,11 +29,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -67,13 +70,18 @@ struct lust_server {
     struct lust_config *config;
     int foreground;
     int pidfile_wanted; /* daemon mode, or `pidfile` set in the file for the foreground */
+    int control_wanted; /* the same rule for `control_socket` */
     int ready_fd;       /* --ready-fd N, or -1 */
+    uid_t owner_uid;    /* who started the server: root and this uid may use the control socket */
 
     struct lust_creds *creds;
     struct lust_notify *notify;
     struct lust_pidfile *pidfile;
-    int log_fd;  /* opened before the fork, installed in the daemon */
-    int jail_fd; /* checked before the fork, entered in the daemon */
+    int log_fd;    /* opened before the fork, installed in the daemon */
+    int jail_fd;   /* checked before the fork, entered in the daemon */
+    int jailed;    /* chroot done: paths outside the jail are out of reach */
+    int config_fd; /* the config file as opened at start, for SIGHUP; a file, never a directory */
+    int ctl_fd;    /* the listening control socket, or -1 */
 
     int stop_fd; /* eventfd, readable once a stop was asked */
     int quit_fd; /* eventfd that ends the signal thread */
@@ -198,36 +206,295 @@ static void request_stop(struct lust_server *srv, const char *why)
         lust_log(LUST_LOG_ERROR, "cannot wake run(): %m");
 }
 
+/* ---- reload: a new config for the running daemon ---- */
+
+/* Keys the running daemon cannot honour: they shaped the dance that already happened. */
+static void restart_only_keys(const struct lust_config *old, const struct lust_config *fresh,
+                              char *out, size_t size)
+{
+    static const struct {
+        const char *key;
+        const char *(*get)(const struct lust_config *);
+    } keys[] = {
+        {"user", lust_config_user},       {"group", lust_config_group},
+        {"jail", lust_config_jail},       {"pidfile", lust_config_pidfile},
+        {"logfile", lust_config_logfile}, {"control_socket", lust_config_control},
+    };
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *a = keys[i].get(old), *b = keys[i].get(fresh);
+        if ((!a && !b) || (a && b && strcmp(a, b) == 0))
+            continue;
+        int n = snprintf(out + len, size - len, "%s%s", len ? ", " : "", keys[i].key);
+        if (n < 0 || (size_t)n >= size - len)
+            break;
+        len += (size_t)n;
+    }
+}
+
 /*
- * HUP: read the config file again and hand it to reload(). Inside a jail the file is usually
- * out of reach; then the old config stays and the reason is logged.
+ * Installs FRESH (consumed) as the config and runs reload(). If reload() fails, the previous
+ * config is put back, so lust_server_config() never shows a config the daemon refused. The
+ * outcome, for the log and for the operator, is written to msg.
+ */
+static int apply_config(struct lust_server *srv, struct lust_config *fresh, char *msg, size_t size)
+{
+    char keys[128];
+    struct lust_config *old = srv->config;
+
+    restart_only_keys(old, fresh, keys, sizeof keys);
+    srv->config = fresh;
+    int r = call_hook(srv, srv->ops.reload, "reload");
+    if (r < 0) {
+        srv->config = old;
+        snprintf(msg, size, "%s; the running config is unchanged", lust_error());
+        lust_config_free(fresh);
+        return r;
+    }
+    lust_log_set_level(log_level_from_syslog(lust_config_log_level(fresh)));
+    umask(lust_config_umask(fresh));
+    int n = snprintf(msg, size, "reloaded %s", lust_config_path(fresh));
+    if (keys[0] && n > 0 && (size_t)n < size)
+        snprintf(msg + n, size - (size_t)n, "; changed but kept until a restart: %s", keys);
+    /* Freed only now: reload() may copy what it needs from either config. */
+    lust_config_free(old);
+    return 0;
+}
+
+/* Parses the config file open on fd (from its start) and applies it. */
+static int reload_from_fd(struct lust_server *srv, int fd, const char *path, char *msg, size_t size)
+{
+    struct lust_config *fresh;
+    int r;
+
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        r = lust__fail(errno, "%s", path);
+    else
+        r = lust_config_load_fd(srv->name, fd, path, srv->ops.options, &fresh);
+    if (r < 0) {
+        snprintf(msg, size, "%s; the running config is unchanged", lust_error());
+        return r;
+    }
+    return apply_config(srv, fresh, msg, size);
+}
+
+/*
+ * HUP. A daemon that dropped root (and may sit in a jail) cannot be trusted to find its config
+ * file by path, so it re-reads the file it opened at start (config_fd): an edit made in place
+ * is seen. Out of a jail the path is tried first, so a file replaced by rename is seen too; in
+ * a jail the path would name another file, inside the jail, and only `NAME reload` (which
+ * hands the daemon the file over the control socket) can load a replaced file.
  */
 static void do_reload(struct lust_server *srv)
 {
-    struct lust_config *fresh;
+    const char *path = lust_config_path(srv->config);
+    char msg[1024];
+    struct stat st;
+    int r;
 
     if (!srv->ops.reload) {
         lust_log(LUST_LOG_WARNING, "SIGHUP: this daemon has no reload hook; ignored");
         return;
     }
     lust_notify_reloading(srv->notify);
-    int r = lust_config_load(srv->name, lust_config_path(srv->config), srv->ops.options, &fresh);
-    if (r < 0) {
-        lust_log(LUST_LOG_ERROR, "reload: %s; keeping the running config", lust_error());
-        lust_notify_ready(srv->notify);
+    if (!srv->jailed) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (srv->config_fd >= 0)
+                close(srv->config_fd);
+            srv->config_fd = fd;
+        } else if (fd >= 0) {
+            close(fd);
+        }
+    }
+    if (srv->config_fd < 0)
+        r = lust__fail_plain(ENOENT,
+                             "%s was not there at start; run `%s reload` to load it; "
+                             "the running config is unchanged",
+                             path, srv->name);
+    else if (fstat(srv->config_fd, &st) < 0)
+        r = lust__fail(errno, "%s", path);
+    else if (st.st_nlink == 0)
+        r = lust__fail_plain(ESTALE,
+                             "%s was replaced or removed since the start, and from its jail "
+                             "the daemon can re-read only the file it opened then; run `%s "
+                             "reload` to load the new one; the running config is unchanged",
+                             path, srv->name);
+    else
+        r = 0;
+    if (r < 0)
+        snprintf(msg, sizeof msg, "%s", lust_error());
+    else
+        r = reload_from_fd(srv, srv->config_fd, path, msg, sizeof msg);
+    lust_log(r < 0 ? LUST_LOG_ERROR : LUST_LOG_NOTICE, "SIGHUP: %s", msg);
+    lust_notify_ready(srv->notify);
+}
+
+/* ---- the control socket: reload and reopen from root, outside the jail ---- */
+
+/*
+ * Protocol, one SOCK_SEQPACKET message each way: the request is a word ("reload" or
+ * "reopen"), for reload a newline and the config file's name, with one descriptor attached
+ * (SCM_RIGHTS): the config's text in a sealed memfd, or the freshly opened log file. The
+ * answer is the errno of the outcome (0 for success), a newline and a sentence.
+ */
+#define CTL_MSG_MAX 2048
+
+LUST__PRINTF(3, 4) static void control_reply(int fd, int err, const char *fmt, ...)
+{
+    char msg[CTL_MSG_MAX];
+    int n = snprintf(msg, sizeof msg, "%d\n", err);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (send(fd, msg, strlen(msg), MSG_NOSIGNAL) < 0)
+        lust_log(LUST_LOG_WARNING, "control socket: cannot answer: %m");
+}
+
+/* What was passed must be a file: a directory descriptor would open a way out of the jail. */
+static int passed_file(int fd, const char *what)
+{
+    struct stat st;
+    if (fd < 0)
+        return lust__fail_plain(EBADF, "%s: no descriptor came with the request", what);
+    if (fstat(fd, &st) < 0)
+        return lust__fail(errno, "%s", what);
+    if (!S_ISREG(st.st_mode))
+        return lust__fail_plain(EINVAL, "%s: the descriptor passed is not a regular file", what);
+    return 0;
+}
+
+static void control_reload(struct lust_server *srv, int cfd, int fd, const char *path)
+{
+    char msg[1024];
+    int r;
+
+    if (!srv->ops.reload) {
+        control_reply(cfd, EOPNOTSUPP, "%s has no reload hook; use restart", srv->name);
         return;
     }
-    struct lust_config *old = srv->config;
-    srv->config = fresh;
-    lust_log_set_level(log_level_from_syslog(lust_config_log_level(fresh)));
-    r = call_hook(srv, srv->ops.reload, "reload");
+    lust_notify_reloading(srv->notify);
+    r = passed_file(fd, "reload");
     if (r < 0)
-        lust_log(LUST_LOG_ERROR, "reload: %s", lust_error());
+        snprintf(msg, sizeof msg, "%s", lust_error());
     else
-        lust_log(LUST_LOG_NOTICE, "reloaded %s", lust_config_path(fresh));
-    /* Freed only now: reload() may copy what it needs from either config. */
-    lust_config_free(old);
+        r = reload_from_fd(srv, fd, path, msg, sizeof msg);
+    lust_log(r < 0 ? LUST_LOG_ERROR : LUST_LOG_NOTICE, "reload: %s", msg);
     lust_notify_ready(srv->notify);
+    control_reply(cfd, r < 0 ? -r : 0, "%s", msg);
+}
+
+static void control_reopen(struct lust_server *srv, int cfd, int *fd)
+{
+    if (srv->foreground) {
+        control_reply(cfd, EOPNOTSUPP, "%s logs to stderr; there is no log file to reopen",
+                      srv->name);
+        return;
+    }
+    int r = passed_file(*fd, "reopen");
+    if (r == 0) {
+        lust_log(LUST_LOG_NOTICE, "log: switching to a freshly opened file");
+        r = lust_log_reopen_fd(*fd);
+    }
+    if (r < 0) {
+        lust_log(LUST_LOG_ERROR, "log reopen: %s", lust_error());
+        control_reply(cfd, -r, "%s", lust_error());
+        return;
+    }
+    *fd = -1; /* consumed: it is stdout and stderr now */
+    lust_log(LUST_LOG_NOTICE, "log reopened");
+    control_reply(cfd, 0, "log reopened");
+}
+
+/* Takes every descriptor a message carried; keeps the first, closes the rest. */
+static int take_passed_fd(struct msghdr *mh)
+{
+    int keep = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (keep < 0)
+                keep = fd;
+            else
+                close(fd);
+        }
+    }
+    return keep;
+}
+
+/* One connection on the control socket, from the signal thread. */
+static void control_serve(struct lust_server *srv)
+{
+    int cfd = accept4(srv->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (cfd < 0)
+        return; /* gone before we took it, or EAGAIN: nothing to answer */
+
+    struct ucred cred;
+    socklen_t clen = sizeof cred;
+    if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+        lust_log(LUST_LOG_ERROR, "control socket: SO_PEERCRED: %m");
+        close(cfd);
+        return;
+    }
+    /* The socket's mode already keeps others out; this holds even if someone chmods it. */
+    if (cred.uid != 0 && cred.uid != srv->owner_uid) {
+        lust_log(LUST_LOG_WARNING, "control socket: refused uid %u (pid %ld): not root%s",
+                 (unsigned)cred.uid, (long)cred.pid,
+                 srv->owner_uid ? " nor the user who started the server" : "");
+        control_reply(cfd, EPERM, "only root%s may control %s",
+                      srv->owner_uid ? " or the user who started it" : "", srv->name);
+        close(cfd);
+        return;
+    }
+
+    /* A stalled client must not hold the signal thread: TERM still has to get through. */
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+
+    char buf[CTL_MSG_MAX + 1];
+    union {
+        struct cmsghdr align;
+        char space[CMSG_SPACE(4 * sizeof(int))];
+    } ctl;
+    struct iovec iov = {.iov_base = buf, .iov_len = CTL_MSG_MAX};
+    struct msghdr mh = {
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = ctl.space,
+        .msg_controllen = sizeof ctl.space,
+    };
+    ssize_t n;
+    do
+        n = recvmsg(cfd, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    int fd = n > 0 ? take_passed_fd(&mh) : -1;
+    if (n <= 0) {
+        close(cfd); /* a probe that only connected, or a client that went silent */
+        return;
+    }
+    buf[n] = '\0';
+    char *arg = strchr(buf, '\n');
+    if (arg)
+        *arg++ = '\0';
+    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+        control_reply(cfd, EMSGSIZE, "request too long");
+    else if (strcmp(buf, "reload") == 0)
+        control_reload(srv, cfd, fd, arg && *arg ? arg : lust_config_path(srv->config));
+    else if (strcmp(buf, "reopen") == 0)
+        control_reopen(srv, cfd, &fd);
+    else
+        control_reply(cfd, EINVAL, "unknown request \"%.64s\"", buf);
+    if (fd >= 0)
+        close(fd);
+    close(cfd);
 }
 
 static int make_watchdog_timer(struct lust_server *srv)
@@ -259,16 +526,17 @@ static void *signal_thread(void *arg)
     framework_sigset(&set);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     int wfd = make_watchdog_timer(srv);
-    struct pollfd pfd[3] = {
+    struct pollfd pfd[4] = {
         {.fd = srv->quit_fd, .events = POLLIN},
         {.fd = sfd, .events = POLLIN},
         {.fd = wfd, .events = POLLIN},
+        {.fd = srv->ctl_fd, .events = POLLIN},
     };
 
     if (sfd < 0)
         lust_log(LUST_LOG_ERROR, "signalfd: %m; signals will wait until exit");
     for (;;) {
-        if (poll(pfd, 3, -1) < 0) {
+        if (poll(pfd, 4, -1) < 0) {
             if (errno == EINTR)
                 continue;
             lust_log(LUST_LOG_ERROR, "signal thread: poll: %m");
@@ -281,6 +549,8 @@ static void *signal_thread(void *arg)
             if (read(wfd, &n, sizeof n) > 0)
                 lust_notify_watchdog(srv->notify);
         }
+        if (pfd[3].revents)
+            control_serve(srv);
         struct signalfd_siginfo si;
         while (pfd[1].revents && read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
             switch (si.ssi_signo) {
@@ -293,7 +563,10 @@ static void *signal_thread(void *arg)
                 break;
             case SIGUSR1:
                 if (lust_log_reopen() < 0)
-                    lust_log(LUST_LOG_ERROR, "SIGUSR1: log reopen: %s", lust_error());
+                    lust_log(LUST_LOG_ERROR, "SIGUSR1: log reopen: %s%s", lust_error(),
+                             srv->jailed ? " (from the jail the path is out of reach; "
+                                           "use `reopen`, which passes the file in)"
+                                         : "");
                 else
                     lust_log(LUST_LOG_NOTICE, "SIGUSR1: log reopened");
                 break;
@@ -356,6 +629,97 @@ static int take_pidfile(struct lust_server *srv)
     return r;
 }
 
+/* Fills sa with path; -ENAMETOOLONG when it does not fit sun_path. */
+static int control_address(const char *path, struct sockaddr_un *sa)
+{
+    size_t len = strlen(path);
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    if (len >= sizeof sa->sun_path)
+        return lust__fail_plain(ENAMETOOLONG, "control socket %s: path too long", path);
+    memcpy(sa->sun_path, path, len + 1);
+    return 0;
+}
+
+/* 1 when a server accepts connections on the socket at path, else 0. */
+static int control_answers(const char *path)
+{
+    struct sockaddr_un sa;
+    if (control_address(path, &sa) < 0)
+        return 0;
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int up = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return up;
+}
+
+/*
+ * The control socket, made by root with the real `/` before the jail and the drop, so root
+ * (outside the jail) can reach the jailed daemon. Mode 0600 and owned by the user who started
+ * the server: the daemon's own user cannot connect, only the daemon holds the listening end.
+ * A socket file left by a dead server is replaced; in daemon mode the pid file's lock, already
+ * held, says no live server owns it, and in the foreground a server that still answers there
+ * makes the start fail instead.
+ */
+static int control_listen(struct lust_server *srv)
+{
+    const char *path = lust_config_control(srv->config);
+    struct sockaddr_un sa;
+    struct stat st;
+
+    if (!srv->control_wanted || !path)
+        return 0;
+    int r = control_address(path, &sa);
+    if (r < 0)
+        return r;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return lust__fail_plain(EEXIST, "control socket %s: exists and is not a socket", path);
+        if (!srv->pidfile && control_answers(path))
+            return lust__fail_plain(EEXIST, "already running (a server answers on %s)", path);
+        if (unlink(path) < 0 && errno != ENOENT)
+            return lust__fail(errno, "control socket %s", path);
+    } else if (errno != ENOENT) {
+        return lust__fail(errno, "control socket %s", path);
+    }
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return lust__fail(errno, "control socket %s", path);
+    /* No moment with a wider mode: the file is created under this umask (one thread here). */
+    mode_t old = umask(077);
+    r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (r < 0) {
+        r = lust__fail(errno, "control socket %s", path);
+        close(fd);
+        return r;
+    }
+    if (chmod(path, 0600) < 0 || listen(fd, 8) < 0) {
+        r = lust__fail(errno, "control socket %s", path);
+        unlink(path);
+        close(fd);
+        return r;
+    }
+    srv->ctl_fd = fd;
+    return 0;
+}
+
+/*
+ * Removes a control socket nobody listens on any more (after stop, or a failed start). A
+ * socket that still answers belongs to a live server, perhaps one started meanwhile: kept.
+ */
+static void remove_control(struct lust_server *srv)
+{
+    const char *path = srv->control_wanted ? lust_config_control(srv->config) : NULL;
+    struct stat st;
+    if (!path || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || control_answers(path))
+        return;
+    if (unlink(path) < 0 && errno != ENOENT)
+        fprintf(stderr, "%s: cannot remove %s: %s\n", srv->name, path, strerror(errno));
+}
+
 /* Drops the -1 entries (descriptors not in use) from fds; returns how many remain. */
 static size_t compact_fds(int *fds, size_t n)
 {
@@ -370,8 +734,8 @@ static size_t compact_fds(int *fds, size_t n)
 static int become_server(struct lust_server *srv)
 {
     int r;
-    int keep[4] = {srv->jail_fd, lust_notify_fd(srv->notify), srv->ready_fd,
-                   lust_daemon_report_fd()};
+    int keep[5] = {srv->jail_fd, lust_notify_fd(srv->notify), srv->ready_fd,
+                   lust_daemon_report_fd(), srv->config_fd};
 
     r = take_signals();
     if (r < 0)
@@ -381,7 +745,7 @@ static int become_server(struct lust_server *srv)
         r = lust_log_setup(NULL, NULL, 0);
         umask((mode_t)lust_config_umask(srv->config));
     } else {
-        r = lust_log_setup_fd(srv->log_fd, keep, compact_fds(keep, 4));
+        r = lust_log_setup_fd(srv->log_fd, keep, compact_fds(keep, 5));
         if (r == 0)
             srv->log_fd = -1;
     }
@@ -397,6 +761,9 @@ static int become_server(struct lust_server *srv)
         if (r < 0)
             return r;
     }
+    r = control_listen(srv);
+    if (r < 0)
+        return r;
     r = call_hook(srv, srv->ops.before_jail, "before_jail");
     if (r < 0)
         return r;
@@ -405,6 +772,7 @@ static int become_server(struct lust_server *srv)
         if (r < 0)
             return r;
         srv->jail_fd = -1;
+        srv->jailed = 1;
     }
     r = call_hook(srv, srv->ops.before_drop_privs, "before_drop_privs");
     if (r < 0)
@@ -449,6 +817,9 @@ static void daemon_main(struct lust_server *srv)
         char why[512];
         snprintf(why, sizeof why, "%s", lust_error()); /* the release below may set its own */
         lust_log(LUST_LOG_ERROR, "start failed: %s", why);
+        /* Closed first, so the starting process finds nobody on it and removes the file. */
+        if (srv->ctl_fd >= 0)
+            close(srv->ctl_fd);
         /* The lock goes before the verdict: once `start` has printed the failure and returned,
          * a `status` or the next `start` must not find the pid file still locked. */
         if (srv->pidfile)
@@ -463,6 +834,21 @@ static void daemon_main(struct lust_server *srv)
 }
 
 /* ---- the commands ---- */
+
+/*
+ * The config file, kept open so SIGHUP can re-read it from the jail; -1 when there is none
+ * (the defaults are in use) or it is not a regular file.
+ */
+static int open_config_file(const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
 
 /*
  * Step 3: everything that needs the real `/`, in the process that was started, so that a
@@ -500,6 +886,8 @@ static int prepare(struct lust_server *srv)
         say_error(srv, NULL);
         return EXIT_GENERIC;
     }
+    if (srv->ops.reload)
+        srv->config_fd = open_config_file(lust_config_path(c));
     return EXIT_OK;
 }
 
@@ -529,6 +917,12 @@ static int cmd_start(struct lust_server *srv)
         r = become_server(srv);
         if (r < 0) {
             say_error(srv, NULL);
+            if (srv->ctl_fd >= 0) {
+                close(srv->ctl_fd);
+                srv->ctl_fd = -1;
+                if (!srv->jailed)
+                    remove_control(srv);
+            }
             if (srv->pidfile)
                 lust_pidfile_release(srv->pidfile);
             return r == -EEXIST ? EXIT_OK : exit_for_errno(r);
@@ -537,8 +931,9 @@ static int cmd_start(struct lust_server *srv)
         return serve(srv);
     }
 
-    int keep[4] = {srv->log_fd, srv->jail_fd, lust_notify_fd(srv->notify), srv->ready_fd};
-    size_t nkeep = compact_fds(keep, 4);
+    int keep[5] = {srv->log_fd, srv->jail_fd, lust_notify_fd(srv->notify), srv->ready_fd,
+                   srv->config_fd};
+    size_t nkeep = compact_fds(keep, 5);
     struct lust_daemon_opts opts = LUST_DAEMON_OPTS_INIT;
     opts.umask = (int)lust_config_umask(srv->config);
     opts.timeout_ms = lust_config_start_timeout(srv->config) * 1000;
@@ -558,6 +953,7 @@ static int cmd_start(struct lust_server *srv)
         return EXIT_OK;
     }
     say_error(srv, "start failed");
+    remove_control(srv);
     return exit_for_errno(r);
 }
 
@@ -658,6 +1054,7 @@ static int cmd_stop(struct lust_server *srv)
     }
     if (state != LUST_PIDFILE_RUNNING) {
         remove_pidfile(srv);
+        remove_control(srv);
         printf("%s is not running\n", srv->name);
         return EXIT_OK;
     }
@@ -683,6 +1080,7 @@ static int cmd_stop(struct lust_server *srv)
         close(pidfd);
     }
     remove_pidfile(srv);
+    remove_control(srv);
     printf("%s stopped (pid %ld)\n", srv->name, (long)pid);
     return EXIT_OK;
 }
@@ -719,15 +1117,134 @@ static int cmd_status(struct lust_server *srv)
     return code;
 }
 
-static int cmd_reload(struct lust_server *srv)
+/* ---- the client side of the control socket ---- */
+
+/* The control socket's path for this server, or NULL when it has none. */
+static const char *control_path(const struct lust_server *srv)
+{
+    return srv->control_wanted ? lust_config_control(srv->config) : NULL;
+}
+
+/*
+ * Connects to the server's control socket. Returns the socket, or -errno: -ENOENT or
+ * -ECONNREFUSED when no server listens there, -EACCES when this user may not connect.
+ * The config or log file goes only to a socket that root or this user made: one planted in a
+ * directory others can write would collect it (-EPERM).
+ */
+static int control_connect(const char *path)
+{
+    struct sockaddr_un sa;
+    struct stat st;
+
+    if (control_address(path, &sa) < 0)
+        return -ENAMETOOLONG;
+    if (lstat(path, &st) < 0)
+        return -errno;
+    if (!S_ISSOCK(st.st_mode))
+        return -ENOTSOCK;
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return -EPERM;
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+/*
+ * Sends one request with one descriptor and waits up to timeout_s (0: no limit) for the
+ * answer. Returns the server's errno for the request (0: done) with its sentence in reply, or
+ * -errno when the exchange itself failed (-ETIMEDOUT: no answer in time).
+ */
+static int control_call(int sock, const char *req, int fd, int timeout_s, char *reply, size_t size)
+{
+    union {
+        struct cmsghdr align;
+        char space[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct iovec iov = {.iov_base = (void *)req, .iov_len = strlen(req)};
+    struct msghdr mh = {
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = ctl.space,
+        .msg_controllen = sizeof ctl.space,
+    };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+        return -errno;
+
+    struct pollfd p = {.fd = sock, .events = POLLIN};
+    int r;
+    do
+        r = poll(&p, 1, timeout_s > 0 ? timeout_s * 1000 : -1);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0)
+        return r == 0 ? -ETIMEDOUT : -errno;
+    ssize_t n = recv(sock, reply, size - 1, 0);
+    if (n <= 0)
+        return n == 0 ? -ECONNRESET : -errno;
+    reply[n] = '\0';
+    char *end;
+    errno = 0;
+    long err = strtol(reply, &end, 10);
+    if (errno || end == reply || *end != '\n' || err < 0 || err > 4095)
+        return -EPROTO;
+    memmove(reply, end + 1, strlen(end + 1) + 1);
+    return (int)err;
+}
+
+/*
+ * The config file's text in a sealed memfd: the daemon parses exactly the bytes checked here,
+ * whatever happens to the file meanwhile, and gets no descriptor of anything under /etc.
+ * A missing default file gives an empty text (the defaults), as at start.
+ */
+static int config_snapshot(struct lust_server *srv)
+{
+    const char *path = lust_config_path(srv->config);
+    int mfd = memfd_create("lust-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd < 0)
+        return lust__fail(errno, "memfd_create");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0 && !(errno == ENOENT && !srv->config_path)) {
+        int r = lust__fail(errno, "config %s", path);
+        close(mfd);
+        return r;
+    }
+    char buf[8192];
+    ssize_t n = 0;
+    while (fd >= 0 && (n = read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || write(mfd, buf, (size_t)n) != n)
+            break;
+    }
+    int e = n != 0 ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+    if (e ||
+        fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0 ||
+        lseek(mfd, 0, SEEK_SET) < 0) {
+        int r = lust__fail(e ? e : errno, "config %s", path);
+        close(mfd);
+        return r;
+    }
+    return mfd;
+}
+
+/* `reload` when the server has no control socket: HUP to the pid file's holder. */
+static int reload_by_signal(struct lust_server *srv)
 {
     pid_t pid = 0;
     int state = query(srv, &pid);
 
-    if (!srv->ops.reload) {
-        fprintf(stderr, "%s: reload is not implemented by this daemon; use restart\n", srv->name);
-        return EXIT_UNIMPLEMENTED;
-    }
     if (state < 0) {
         say_error(srv, "reload");
         return exit_for_errno(state);
@@ -754,23 +1271,138 @@ static int cmd_reload(struct lust_server *srv)
         fprintf(stderr, "%s: cannot signal pid %ld: %s\n", srv->name, (long)pid, strerror(-pidfd));
         return exit_for_errno(pidfd);
     }
-    printf("%s: reload requested (pid %ld)\n", srv->name, (long)pid);
+    printf("%s: sent SIGHUP to pid %ld; it re-reads the config file it opened at start (its "
+           "log tells the outcome)\n",
+           srv->name, (long)pid);
     return EXIT_OK;
+}
+
+/* Prints what went wrong reaching the control socket; returns the exit status. */
+static int control_unreachable(struct lust_server *srv, const char *path, int r)
+{
+    if (r == -EACCES || r == -EPERM)
+        fprintf(stderr,
+                "%s: %s: %s (only root or the user who started the server may control it)\n",
+                srv->name, path, strerror(-r));
+    else
+        fprintf(stderr, "%s: control socket %s: %s\n", srv->name, path, strerror(-r));
+    return r == -EACCES || r == -EPERM ? EXIT_PRIVILEGE : EXIT_GENERIC;
+}
+
+/* Reports the server's answer; returns the exit status. */
+static int control_outcome(struct lust_server *srv, int r, const char *reply, int timeout_s)
+{
+    if (r == 0) {
+        printf("%s: %s\n", srv->name, reply);
+        return EXIT_OK;
+    }
+    if (r == -ETIMEDOUT)
+        fprintf(stderr, "%s: no answer from the server within %d s; it may still apply it\n",
+                srv->name, timeout_s);
+    else if (r < 0)
+        fprintf(stderr, "%s: control socket: %s\n", srv->name, strerror(-r));
+    else
+        fprintf(stderr, "%s: %s\n", srv->name, reply);
+    return r == EPERM || r == EACCES ? EXIT_PRIVILEGE : EXIT_GENERIC;
+}
+
+/*
+ * `reload`: the config file is read and checked here, as root with the real `/`; only a
+ * config that loads is handed over, as a sealed memfd, on the control socket. Exits 0 once the
+ * daemon says its reload() took it.
+ */
+static int cmd_reload(struct lust_server *srv)
+{
+    const char *path = control_path(srv);
+    char reply[CTL_MSG_MAX + 1];
+    struct lust_config *check;
+
+    if (!srv->ops.reload) {
+        fprintf(stderr, "%s: reload is not implemented by this daemon; use restart\n", srv->name);
+        return EXIT_UNIMPLEMENTED;
+    }
+    int sock = path ? control_connect(path) : -ENOENT;
+    if (sock == -ENOENT || sock == -ECONNREFUSED)
+        return reload_by_signal(srv);
+    if (sock < 0)
+        return control_unreachable(srv, path, sock);
+
+    int mfd = config_snapshot(srv);
+    if (mfd >= 0 && lust_config_load_fd(srv->name, mfd, lust_config_path(srv->config),
+                                        srv->ops.options, &check) == 0) {
+        lust_config_free(check);
+        if (lseek(mfd, 0, SEEK_SET) < 0) {
+            close(mfd);
+            mfd = lust__fail(errno, "memfd");
+        }
+    } else if (mfd >= 0) {
+        close(mfd);
+        mfd = -EINVAL;
+    }
+    if (mfd < 0) {
+        fprintf(stderr, "%s: %s\n", srv->name, lust_error());
+        close(sock);
+        return EXIT_GENERIC; /* the contract: a bad file is 1, the daemon untouched */
+    }
+    char req[CTL_MSG_MAX];
+    snprintf(req, sizeof req, "reload\n%s", lust_config_path(srv->config));
+    int timeout_s = lust_config_start_timeout(srv->config);
+    int r = control_call(sock, req, mfd, timeout_s, reply, sizeof reply);
+    close(mfd);
+    close(sock);
+    return control_outcome(srv, r, reply, timeout_s);
+}
+
+/*
+ * `reopen`, for logrotate's postrotate: the log file is opened here, as root outside the jail
+ * (created 0640 if missing), and handed to the daemon, which switches to it. Exits 0 once the
+ * daemon has switched; a server that is not running has nothing to reopen (exit 0).
+ */
+static int cmd_reopen(struct lust_server *srv)
+{
+    const char *path = control_path(srv);
+    char reply[CTL_MSG_MAX + 1];
+
+    if (!path) {
+        fprintf(stderr,
+                "%s: no control socket (control_socket = none, or the foreground "
+                "without one): nothing to reopen through\n",
+                srv->name);
+        return EXIT_GENERIC;
+    }
+    int sock = control_connect(path);
+    if (sock == -ENOENT || sock == -ECONNREFUSED) {
+        printf("%s is not running; nothing to reopen\n", srv->name);
+        return EXIT_OK;
+    }
+    if (sock < 0)
+        return control_unreachable(srv, path, sock);
+    int fd = lust_log_open(lust_config_logfile(srv->config));
+    if (fd < 0) {
+        say_error(srv, "reopen");
+        close(sock);
+        return exit_for_errno(fd);
+    }
+    int r = control_call(sock, "reopen", fd, 10, reply, sizeof reply);
+    close(fd);
+    close(sock);
+    return control_outcome(srv, r, reply, 10);
 }
 
 /* ---- argv ---- */
 
 static void usage(const char *name, FILE *to)
 {
-    fprintf(
-        to,
-        "Usage: %s [-c FILE] [-f] [--ready-fd N] start|stop|restart|reload|force-reload|status\n"
-        "  -c, --config FILE   read FILE instead of the default config file\n"
-        "  -f, --foreground    stay in the foreground (systemd, runit, containers)\n"
-        "      --ready-fd N    write a newline to descriptor N once ready (s6 style)\n"
-        "  -V, --version       print the liblust version\n"
-        "  -h, --help          print this help\n",
-        name);
+    fprintf(to,
+            "Usage: %s [-c FILE] [-f] [--ready-fd N] COMMAND\n"
+            "Commands: start, stop, restart, reload, force-reload, status, and reopen (the log\n"
+            "file, after logrotate moved it)\n"
+            "  -c, --config FILE   read FILE instead of the default config file\n"
+            "  -f, --foreground    stay in the foreground (systemd, runit, containers)\n"
+            "      --ready-fd N    write a newline to descriptor N once ready (s6 style)\n"
+            "  -V, --version       print the liblust version\n"
+            "  -h, --help          print this help\n",
+            name);
 }
 
 enum command {
@@ -780,7 +1412,8 @@ enum command {
     CMD_RESTART,
     CMD_RELOAD,
     CMD_FORCE_RELOAD,
-    CMD_STATUS
+    CMD_STATUS,
+    CMD_REOPEN
 };
 
 static enum command parse_command(const char *word)
@@ -793,7 +1426,8 @@ static enum command parse_command(const char *word)
                  {"restart", CMD_RESTART},
                  {"reload", CMD_RELOAD},
                  {"force-reload", CMD_FORCE_RELOAD},
-                 {"status", CMD_STATUS}};
+                 {"status", CMD_STATUS},
+                 {"reopen", CMD_REOPEN}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(word, table[i].word) == 0)
             return table[i].cmd;
@@ -891,6 +1525,8 @@ static int run_command(struct lust_server *srv, enum command cmd)
         return cmd_status(srv);
     case CMD_RELOAD:
         return cmd_reload(srv);
+    case CMD_REOPEN:
+        return cmd_reopen(srv);
     case CMD_FORCE_RELOAD:
         /* LSB: force-reload restarts a daemon that cannot reload. */
         if (srv->ops.reload)
@@ -913,6 +1549,8 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
         .ready_fd = -1,
         .log_fd = -1,
         .jail_fd = -1,
+        .config_fd = -1,
+        .ctl_fd = -1,
         .stop_fd = -1,
         .quit_fd = -1,
     };
@@ -931,16 +1569,25 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
         return cmd == -1 ? EXIT_OK : -cmd;
     if (lust_config_load(name, srv.config_path, ops->options, &srv.config) < 0) {
         fprintf(stderr, "%s: %s\n", name, lust_error());
-        return EXIT_CONFIG;
+        /* A reload that finds the file broken fails (1) and leaves the server alone. */
+        return cmd == CMD_RELOAD || (cmd == CMD_FORCE_RELOAD && srv.ops.reload) ? EXIT_GENERIC
+                                                                                : EXIT_CONFIG;
     }
     srv.foreground = force_fg || lust_config_foreground(srv.config);
     cfg_opt_t *pf = cfg_getopt(lust_config_cfg(srv.config), "pidfile");
     srv.pidfile_wanted = !srv.foreground || (pf && (pf->flags & CFGF_MODIFIED));
+    cfg_opt_t *cs = cfg_getopt(lust_config_cfg(srv.config), "control_socket");
+    srv.control_wanted = !srv.foreground || (cs && (cs->flags & CFGF_MODIFIED));
+    srv.owner_uid = getuid();
 
     int status = run_command(&srv, (enum command)cmd);
 
     if (srv.jail_fd >= 0)
         close(srv.jail_fd);
+    if (srv.config_fd >= 0)
+        close(srv.config_fd);
+    if (srv.ctl_fd >= 0)
+        close(srv.ctl_fd);
     if (srv.log_fd >= 0)
         close(srv.log_fd);
     if (srv.stop_fd >= 0)

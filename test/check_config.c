@@ -120,6 +120,7 @@ START_TEST(defaults_follow_the_program_name_and_install_dirs)
     ck_assert_str_eq(lust_config_jail(conf), LUST_RUNSTATEDIR "/web");
     ck_assert_str_eq(lust_config_pidfile(conf), LUST_RUNSTATEDIR "/web.pid");
     ck_assert_str_eq(lust_config_logfile(conf), LUST_LOCALSTATEDIR "/log/web.log");
+    ck_assert_str_eq(lust_config_control(conf), LUST_RUNSTATEDIR "/web.ctl");
     ck_assert_int_eq(lust_config_log_level(conf), LOG_INFO);
     ck_assert_int_eq(lust_config_umask(conf), 027);
     ck_assert(!lust_config_foreground(conf));
@@ -146,6 +147,7 @@ START_TEST(each_standard_key_can_be_set_in_the_file)
                                               "jail = /srv/jail\n"
                                               "pidfile = /srv/web.pid\n"
                                               "logfile = /srv/log/web.log\n"
+                                              "control_socket = /srv/web.ctl\n"
                                               "log_level = warning\n"
                                               "umask = 077\n"
                                               "foreground = true\n"
@@ -158,6 +160,7 @@ START_TEST(each_standard_key_can_be_set_in_the_file)
     ck_assert_str_eq(lust_config_jail(conf), "/srv/jail");
     ck_assert_str_eq(lust_config_pidfile(conf), "/srv/web.pid");
     ck_assert_str_eq(lust_config_logfile(conf), "/srv/log/web.log");
+    ck_assert_str_eq(lust_config_control(conf), "/srv/web.ctl");
     ck_assert_int_eq(lust_config_log_level(conf), LOG_WARNING);
     ck_assert_int_eq(lust_config_umask(conf), 077);
     ck_assert(lust_config_foreground(conf));
@@ -327,6 +330,40 @@ START_TEST(relative_paths_are_refused)
                  "1: jail must be an absolute path or \"none\", not \"run/web\"");
     expect_error("pidfile = web.pid\n", "1: pidfile must be an absolute path, not \"web.pid\"");
     expect_error("logfile = \"\"\n", "1: logfile must be an absolute path, not \"\"");
+    expect_error("control_socket = web.ctl\n",
+                 "1: control_socket must be an absolute path or \"none\", not \"web.ctl\"");
+}
+END_TEST
+
+START_TEST(control_socket_none_disables_it_and_a_path_too_long_for_sun_path_is_refused)
+{
+    struct lust_config *conf;
+    const char *path = write_conf("web.conf", "control_socket = none\n");
+    ck_assert_int_eq(lust_config_load("web", path, NULL, &conf), 0);
+    ck_assert_ptr_null(lust_config_control(conf));
+    lust_config_free(conf);
+
+    char text[200], want[100];
+    char longest[108];
+    memset(longest, 'a', sizeof longest);
+    longest[0] = '/';
+    longest[107] = '\0'; /* 107 bytes: the most sun_path holds with its NUL */
+    snprintf(text, sizeof text, "control_socket = \"%s\"\n", longest);
+    ck_assert_int_eq(lust_config_load("web", write_conf("web.conf", text), NULL, &conf), 0);
+    ck_assert_str_eq(lust_config_control(conf), longest);
+    lust_config_free(conf);
+    snprintf(text, sizeof text, "control_socket = \"%sa\"\n", longest);
+    snprintf(want, sizeof want,
+             "1: control_socket must be at most 107 bytes long (a unix socket's limit)");
+    expect_error(text, want);
+
+    /* A program name so long that the default socket would not fit gets none, not an error. */
+    char name[120];
+    memset(name, 'n', 110);
+    name[110] = '\0';
+    ck_assert_int_eq(lust_config_load(name, write_conf("web.conf", ""), NULL, &conf), 0);
+    ck_assert_ptr_null(lust_config_control(conf));
+    lust_config_free(conf);
 }
 END_TEST
 
@@ -734,6 +771,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, unknown_log_level_is_refused);
     tcase_add_test(tc, empty_user_or_group_is_refused);
     tcase_add_test(tc, relative_paths_are_refused);
+    tcase_add_test(tc, control_socket_none_disables_it_and_a_path_too_long_for_sun_path_is_refused);
     tcase_add_test(tc, unclosed_string_comment_or_section_is_an_error);
     tcase_add_test(tc, an_earlier_error_wins_over_an_unclosed_string);
     tcase_add_test(tc, a_backslash_ending_an_open_string_prints_nothing);

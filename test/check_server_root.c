@@ -212,14 +212,14 @@ static void write_file(const char *path, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-/* dir/NAME.conf: the jail, dir/NAME.pid and dir/NAME.log, then the caller's lines. */
+/* dir/NAME.conf: the jail, dir/NAME.{pid,log,ctl}, then the caller's lines. */
 static void write_conf(const char *name, const char *fmt, ...)
 {
     char text[2048];
     int n = snprintf(text, sizeof text,
                      "jail = \"%s\"\npidfile = \"%s\"\nlogfile = \"%s\"\n"
-                     "stop_timeout = 5\nstart_timeout = 10\n",
-                     jail, at(name, "pid"), at(name, "log"));
+                     "control_socket = \"%s\"\nstop_timeout = 5\nstart_timeout = 10\n",
+                     jail, at(name, "pid"), at(name, "log"), at(name, "ctl"));
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text + n, sizeof text - (size_t)n, fmt, ap);
@@ -573,6 +573,23 @@ START_TEST(start_runs_each_hook_in_order_then_status_request_stop_status)
 END_TEST
 
 /* One thread's /proc status text: nobody's ids, no privileges, the framework's signals. */
+/* 1 when link ("socket:[INODE]") is a unix socket bound to path, from /proc/net/unix. */
+static int is_unix_socket_at(const char *link, const char *path)
+{
+    unsigned long want = strtoul(link + 8, NULL, 10), inode;
+    char line[512], name[300];
+    int found = 0;
+    FILE *f = fopen("/proc/net/unix", "re");
+    ck_assert_ptr_nonnull(f);
+    while (!found && fgets(line, sizeof line, f)) {
+        name[0] = '\0';
+        if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %299s", &inode, name) >= 1 && inode == want)
+            found = strcmp(name, path) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
 static void check_ids(const char *status, const char *tid)
 {
     char v[256];
@@ -629,11 +646,15 @@ START_TEST(running_server_seen_from_proc_is_jailed_nobody_with_only_its_descript
     ck_assert_int_ne(sid, pid);
     ck_assert_int_ne(sid, getsid(0));
 
-    /* Descriptors: stdio, the log, the pid file, one listening socket, eventfds, signalfd. */
+    /*
+     * Descriptors: stdio, the log, the pid file, the config file (for SIGHUP), the listening
+     * socket and the control socket, eventfds, signalfd. None is a directory: a jailed process
+     * holding one outside its jail could fchdir() out of it.
+     */
     snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
     d = opendir(path);
     ck_assert_ptr_nonnull(d);
-    int sockets = 0, pidfiles = 0, logs = 0;
+    int sockets = 0, pidfiles = 0, logs = 0, confs = 0, controls = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         if (e->d_name[0] == '.')
             continue;
@@ -656,7 +677,12 @@ START_TEST(running_server_seen_from_proc_is_jailed_nobody_with_only_its_descript
             pidfiles++;
             continue;
         }
+        if (strcmp(link, at("thread_server", "conf")) == 0) {
+            confs++;
+            continue;
+        }
         if (strncmp(link, "socket:", 7) == 0) {
+            controls += is_unix_socket_at(link, at("thread_server", "ctl"));
             sockets++;
             continue;
         }
@@ -666,8 +692,10 @@ START_TEST(running_server_seen_from_proc_is_jailed_nobody_with_only_its_descript
     }
     closedir(d);
     ck_assert_int_eq(pidfiles, 1);
+    ck_assert_int_eq(confs, 1);
     ck_assert_int_ge(logs, 2); /* stdout and stderr at least */
-    ck_assert_int_eq(sockets, 1);
+    ck_assert_int_eq(sockets, 2);
+    ck_assert_int_eq(controls, 1);
     stop(thread_server, "thread_server", pid);
 }
 END_TEST

@@ -18,6 +18,9 @@
  *                                           (LUST_CONFIG_NO_JAIL) to run without a jail
  *     pidfile       RUNSTATEDIR/NAME.pid    absolute path
  *     logfile       LOCALSTATEDIR/log/NAME.log   absolute path
+ *     control_socket RUNSTATEDIR/NAME.ctl   the server's control socket (`NAME reload`,
+ *                                           `NAME reopen`), an absolute path of at most 107
+ *                                           bytes, or "none" (LUST_CONFIG_NO_CONTROL)
  *     log_level     info                    debug, info, notice, warning or error
  *     umask         027                     always read as octal digits, as the shell's
  *                                           umask command does: 027, 27 and "0027" all mean
@@ -73,6 +76,9 @@ LUST_BEGIN_DECLS
 
 /* The value of `jail` that disables the chroot. */
 #define LUST_CONFIG_NO_JAIL "none"
+
+/* The value of `control_socket` that disables the control socket. */
+#define LUST_CONFIG_NO_CONTROL "none"
 
 /* The largest start_timeout or stop_timeout accepted, in seconds (about 24 days). */
 #define LUST_CONFIG_TIMEOUT_MAX 2147483
@@ -170,6 +176,9 @@ LUST_API const char *lust_config_pidfile(const struct lust_config *config);
 
 /* lust_config_logfile - the log file's path (`logfile`). */
 LUST_API const char *lust_config_logfile(const struct lust_config *config);
+
+/* lust_config_control - the control socket's path (`control_socket`), or NULL when "none". */
+LUST_API const char *lust_config_control(const struct lust_config *config);
 
 /**
  * lust_config_log_level - `log_level` as a syslog priority: LOG_DEBUG (7), LOG_INFO (6),
