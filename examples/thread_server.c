@@ -50,12 +50,16 @@ static cfg_opt_t options[] = {
     CFG_END(),
 };
 
-static void take_greeting(struct lust_server *srv, struct app *app)
+/* Takes the config's greeting; refuses an empty one (a client would get a bare newline). */
+static int take_greeting(struct lust_server *srv, struct app *app)
 {
+    const char *greeting = cfg_getstr(lust_server_config(srv), "greeting");
+    if (!*greeting)
+        return lust_server_fail(srv, EINVAL, "greeting must not be empty");
     pthread_mutex_lock(&app->lock);
-    snprintf(app->greeting, sizeof app->greeting, "%s",
-             cfg_getstr(lust_server_config(srv), "greeting"));
+    snprintf(app->greeting, sizeof app->greeting, "%s", greeting);
     pthread_mutex_unlock(&app->lock);
+    return 0;
 }
 
 /* "HOST:PORT" or "[V6HOST]:PORT" into a bound, listening socket. */
@@ -107,8 +111,7 @@ static int bind_all(struct lust_server *srv, void *data)
         app->listen_fd[app->nlisten++] = fd;
         lust_log(LUST_LOG_INFO, "listening on %s", cfg_getnstr(cfg, "listen", i));
     }
-    take_greeting(srv, app);
-    return 0;
+    return take_greeting(srv, app);
 }
 
 static void *serve_client(void *arg)
@@ -219,7 +222,9 @@ static void shutdown_server(struct lust_server *srv, void *data)
 
 static int reload(struct lust_server *srv, void *data)
 {
-    take_greeting(srv, data);
+    int r = take_greeting(srv, data);
+    if (r < 0)
+        return r; /* the framework keeps the previous config and reports the sentence */
     lust_log(LUST_LOG_INFO, "greeting is now \"%s\"",
              cfg_getstr(lust_server_config(srv), "greeting"));
     return 0;

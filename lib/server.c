@@ -443,17 +443,6 @@ static void control_serve(struct lust_server *srv)
         close(cfd);
         return;
     }
-    /* The socket's mode already keeps others out; this holds even if someone chmods it. */
-    if (cred.uid != 0 && cred.uid != srv->owner_uid) {
-        lust_log(LUST_LOG_WARNING, "control socket: refused uid %u (pid %ld): not root%s",
-                 (unsigned)cred.uid, (long)cred.pid,
-                 srv->owner_uid ? " nor the user who started the server" : "");
-        control_reply(cfd, EPERM, "only root%s may control %s",
-                      srv->owner_uid ? " or the user who started it" : "", srv->name);
-        close(cfd);
-        return;
-    }
-
     /* A stalled client must not hold the signal thread: TERM still has to get through. */
     struct timeval tv = {.tv_sec = 5};
     setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -480,6 +469,23 @@ static void control_serve(struct lust_server *srv)
         close(cfd); /* a probe that only connected, or a client that went silent */
         return;
     }
+    /*
+     * The socket's mode already keeps others out; this holds even if someone chmods it. The
+     * request was read first: closing a socket with unread data would reset the connection
+     * and the refusal would never arrive.
+     */
+    if (cred.uid != 0 && cred.uid != srv->owner_uid) {
+        lust_log(LUST_LOG_WARNING, "control socket: refused uid %u (pid %ld): not root%s",
+                 (unsigned)cred.uid, (long)cred.pid,
+                 srv->owner_uid ? " nor the user who started the server" : "");
+        control_reply(cfd, EPERM, "only root%s may control %s",
+                      srv->owner_uid ? " or the user who started it" : "", srv->name);
+        if (fd >= 0)
+            close(fd);
+        close(cfd);
+        return;
+    }
+
     buf[n] = '\0';
     char *arg = strchr(buf, '\n');
     if (arg)

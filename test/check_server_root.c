@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@
 
 #include "lust_test.h"
 
-#define NOBODY 65534
+#define NOBODY            65534
+#define TEST_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 static char top[64];      /* the suite's directory, made in the runner */
 static char dir[128];     /* this test's directory */
@@ -212,19 +214,45 @@ static void write_file(const char *path, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-/* dir/NAME.conf: the jail, dir/NAME.{pid,log,ctl}, then the caller's lines. */
-static void write_conf(const char *name, const char *fmt, ...)
+/* The config text: the jail, dir/NAME.{pid,log,ctl} on lines 1-6, then the caller's lines. */
+TEST_PRINTF(4, 0)
+static void format_conf(char *text, size_t size, const char *name, const char *fmt, va_list ap)
 {
-    char text[2048];
-    int n = snprintf(text, sizeof text,
+    int n = snprintf(text, size,
                      "jail = \"%s\"\npidfile = \"%s\"\nlogfile = \"%s\"\n"
                      "control_socket = \"%s\"\nstop_timeout = 5\nstart_timeout = 10\n",
                      jail, at(name, "pid"), at(name, "log"), at(name, "ctl"));
+    vsnprintf(text + n, size - (size_t)n, fmt, ap);
+}
+
+/* Writes dir/NAME.conf in place (the same file, truncated). */
+TEST_PRINTF(2, 3)
+static void write_conf(const char *name, const char *fmt, ...)
+{
+    char text[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text + n, sizeof text - (size_t)n, fmt, ap);
+    format_conf(text, sizeof text, name, fmt, ap);
     va_end(ap);
     write_file(at(name, "conf"), text);
+}
+
+/* Replaces dir/NAME.conf by a new file renamed over it, as editors and sed -i do. */
+TEST_PRINTF(2, 3)
+static void rename_conf(const char *name, const char *fmt, ...)
+{
+    char text[2048], conf[256];
+    struct stat before, after;
+    va_list ap;
+    va_start(ap, fmt);
+    format_conf(text, sizeof text, name, fmt, ap);
+    va_end(ap);
+    snprintf(conf, sizeof conf, "%s", at(name, "conf"));
+    ck_assert_int_eq(stat(conf, &before), 0);
+    write_file(at(name, "conf-new"), text);
+    ck_assert_int_eq(rename(at(name, "conf-new"), conf), 0);
+    ck_assert_int_eq(stat(conf, &after), 0);
+    ck_assert_int_ne(before.st_ino, after.st_ino);
 }
 
 static char *read_text(const char *path, char *buf, size_t size)
@@ -1193,6 +1221,323 @@ START_TEST(status_as_nobody_on_roots_pid_file_exits_4_and_changes_nothing)
 }
 END_TEST
 
+/* ---- reload and log rotation after the jail and the drop ---- */
+
+/* The whole file at path, malloc'ed and NUL-terminated ("" when missing). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    size_t len = 0, cap = 4096;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    for (size_t n; f && (n = fread(text + len, 1, cap - len - 1, f)) > 0;) {
+        len += n;
+        if (cap - len < 2) {
+            cap *= 2;
+            text = realloc(text, cap);
+            ck_assert_ptr_nonnull(text);
+        }
+    }
+    if (f)
+        fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
+static int count_in(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Waits (at most 10 s, by inotify) until the file at path contains needle. */
+static void wait_in_file(const char *path, const char *needle)
+{
+    int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    ck_assert_int_ge(ifd, 0);
+    ck_assert_int_ge(inotify_add_watch(ifd, path, IN_MODIFY), 0);
+    for (;;) {
+        char *text = slurp(path);
+        int found = strstr(text, needle) != NULL;
+        free(text);
+        if (found)
+            break;
+        struct pollfd p = {.fd = ifd, .events = POLLIN};
+        char ev[4096];
+        ck_assert_msg(poll(&p, 1, 10000) == 1, "no \"%s\" in %s within 10 s", needle, path);
+        while (read(ifd, ev, sizeof ev) > 0)
+            continue;
+    }
+    close(ifd);
+}
+
+START_TEST(reload_takes_a_renamed_config_refuses_a_broken_one_and_names_restart_only_keys)
+{
+    struct result r;
+    char buf[64], want[300], v[64], status[64];
+    int port = thread_conf("HI!");
+    pid_t pid = start(thread_server, "thread_server");
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "HI!\n");
+
+    rename_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"NEW ONE\"\n", port);
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "reload") == 0, "%d: %s%s", r.code, r.out,
+                  r.err);
+    ck_assert_msg(strstr(r.out, "reloaded"), "stdout: %s", r.out);
+    ck_assert_ptr_null(strstr(r.out, "restart"));
+    /* Exit 0 came after the daemon's reload() ran: the very next client sees it. */
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "NEW ONE\n");
+
+    /* Broken on line 9: the command says where and exits 1; the daemon never hears of it. */
+    rename_conf("thread_server",
+                "listen = {\"127.0.0.1:%d\"}\ngreeting = \"BROKEN\"\nno_such_key = 1\n", port);
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 1);
+    snprintf(want, sizeof want, "%s:9:", at("thread_server", "conf"));
+    ck_assert_msg(strstr(r.err, want), "stderr: %s", r.err);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "NEW ONE\n");
+    char *log = slurp(at("thread_server", "log"));
+    ck_assert_msg(!strstr(log, "no_such_key") && !strstr(log, "BROKEN"), "log: %s", log);
+    free(log);
+
+    /* A config the daemon's reload() refuses: exit 1 with its sentence, the old one kept. */
+    rename_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"\"\n", port);
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 1);
+    ck_assert_msg(strstr(r.err, "greeting must not be empty") &&
+                      strstr(r.err, "the running config is unchanged"),
+                  "stderr: %s", r.err);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "NEW ONE\n");
+
+    /* A key the running daemon cannot honour is named, not silently dropped. */
+    rename_conf("thread_server", "user = daemon\nlisten = {\"127.0.0.1:%d\"}\ngreeting = \"3\"\n",
+                port);
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "reload") == 0, "%d: %s%s", r.code, r.out,
+                  r.err);
+    ck_assert_msg(strstr(r.out, "kept until a restart: user"), "stdout: %s", r.out);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "3\n");
+    snprintf(status, sizeof status, "/proc/%ld/status", (long)pid);
+    ck_assert_str_eq(status_field(status, "Uid", v, sizeof v), "65534\t65534\t65534\t65534");
+    stop(thread_server, "thread_server", pid);
+    /* stop removed the socket of the server that is gone. */
+    ck_assert_int_eq(access(at("thread_server", "ctl"), F_OK), -1);
+}
+END_TEST
+
+START_TEST(reload_and_reopen_by_a_non_root_user_are_refused)
+{
+    struct result r;
+    char buf[64];
+    struct stat st;
+    struct how nobody = {.fd3 = -1, .as_nobody = 1};
+    int port = thread_conf("HI!");
+    pid_t pid = start(thread_server, "thread_server");
+
+    ck_assert_int_eq(stat(at("thread_server", "ctl"), &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    ck_assert_int_eq(st.st_uid, 0);
+
+    /* A change a reload would show, and readable by nobody so only the socket stands between. */
+    rename_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"CHANGED\"\n", port);
+    ck_assert_int_eq(chmod(at("thread_server", "conf"), 0644), 0);
+    run_how(&r, &nobody, thread_server, "thread_server", "reload", (char *)NULL);
+    ck_assert_msg(r.code == 4 && strstr(r.err, "only root"), "%d: %s%s", r.code, r.out, r.err);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "HI!\n");
+
+    /* Even with the socket opened to everyone, the daemon checks who is asking. */
+    ck_assert_int_eq(chmod(at("thread_server", "ctl"), 0666), 0);
+    run_how(&r, &nobody, thread_server, "thread_server", "reload", (char *)NULL);
+    ck_assert_msg(r.code == 4 && strstr(r.err, "only root"), "%d: %s%s", r.code, r.out, r.err);
+    /* reopen: nobody cannot even open the log file it would hand over. */
+    run_how(&r, &nobody, thread_server, "thread_server", "reopen", (char *)NULL);
+    ck_assert_msg(r.code == 4, "%d: %s%s", r.code, r.out, r.err);
+    wait_in_file(at("thread_server", "log"), "refused uid 65534");
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "HI!\n");
+
+    /* Root may: the same file is taken. */
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 0);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "CHANGED\n");
+    stop(thread_server, "thread_server", pid);
+    char *log = slurp(at("thread_server", "log"));
+    ck_assert_int_eq(count_in(log, "refused uid 65534"), 1);
+    ck_assert_ptr_null(strstr(log, "log reopened"));
+    free(log);
+}
+END_TEST
+
+START_TEST(sighup_in_the_foreground_rereads_an_edit_in_place_and_names_a_renamed_file)
+{
+    char sock[256], env[300], buf[64];
+    int out, err;
+    struct result r;
+
+    int fd = notify_socket(sock, sizeof sock);
+    int port = thread_conf("HI!");
+    snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
+    struct how how = {.env = {env}, .fd3 = -1};
+    char *argv[] = {
+        (char *)thread_server, "-c", (char *)at("thread_server", "conf"), "-f", "start", NULL};
+    pid_t child = spawn(argv, &how, &out, &err);
+    expect_notify(fd, "READY=1");
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "HI!\n");
+
+    /* systemd's ExecReload=kill -HUP: the file the jailed daemon opened at start is re-read. */
+    write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"IN PLACE\"\n", port);
+    ck_assert_int_eq(kill(child, SIGHUP), 0);
+    expect_notify(fd, "RELOADING=1");
+    expect_notify(fd, "READY=1");
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "IN PLACE\n");
+
+    /* A file replaced by rename is out of the jail's reach: kept, and the log says why. */
+    rename_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"RENAMED\"\n", port);
+    ck_assert_int_eq(kill(child, SIGHUP), 0);
+    expect_notify(fd, "RELOADING=1");
+    expect_notify(fd, "READY=1");
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "IN PLACE\n");
+
+    /* `reload` reaches the foreground server through its control socket and loads it. */
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "reload") == 0, "%d: %s%s", r.code, r.out,
+                  r.err);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "RENAMED\n");
+    /* There is no log file to reopen: it logs to stderr. */
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reopen"), 1);
+    ck_assert_msg(strstr(r.err, "stderr"), "stderr: %s", r.err);
+
+    ck_assert_int_eq(kill(child, SIGTERM), 0);
+    collect(child, out, err, &r);
+    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    ck_assert_msg(strstr(r.err, "was replaced or removed since the start"), "stderr: %s", r.err);
+    close(fd);
+}
+END_TEST
+
+/* A client loop for the rotation test: greets until told to stop, noting each source port. */
+struct client_loop {
+    int port;
+    int stop;
+    int count;        /* requests completed */
+    int failures;     /* requests that did not get the greeting */
+    int ports[20000]; /* the source port of each completed request */
+};
+
+static void *client_loop(void *arg)
+{
+    struct client_loop *cl = arg;
+    while (!__atomic_load_n(&cl->stop, __ATOMIC_ACQUIRE) && cl->count < 20000) {
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)cl->port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        char buf[64];
+        size_t got = 0;
+        ssize_t n;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+            getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+            cl->failures++;
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
+        /* EOF comes after the server logged the request: the line is written by then. */
+        while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+            got += (size_t)n;
+        close(fd);
+        buf[got] = '\0';
+        if (strcmp(buf, "HI!\n") != 0) {
+            cl->failures++;
+            continue;
+        }
+        cl->ports[cl->count] = ntohs(a.sin_port);
+        __atomic_store_n(&cl->count, cl->count + 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+/* Waits until the loop has completed at least n requests (at most 20 s). */
+static void wait_requests(struct client_loop *cl, int n)
+{
+    for (int i = 0; i < 2000 && __atomic_load_n(&cl->count, __ATOMIC_ACQUIRE) < n; i++) {
+        struct timespec ts = {.tv_nsec = 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_ge(__atomic_load_n(&cl->count, __ATOMIC_ACQUIRE), n);
+}
+
+START_TEST(logrotate_create_mode_with_reopen_loses_no_request_line)
+{
+    static const char *const logrotate = "/usr/sbin/logrotate";
+    static struct client_loop cl;
+    char lr_conf[256], lr_state[256], log_path[256], rotated[256], line[64];
+    struct result r;
+    struct stat st;
+    pthread_t thread;
+
+    ck_assert_msg(access(logrotate, X_OK) == 0, "%s is missing: apt-get install logrotate",
+                  logrotate);
+    cl.port = thread_conf("HI!");
+    pid_t pid = start(thread_server, "thread_server");
+    snprintf(log_path, sizeof log_path, "%s", at("thread_server", "log"));
+    snprintf(rotated, sizeof rotated, "%s.1", log_path);
+    snprintf(lr_conf, sizeof lr_conf, "%s/logrotate.conf", dir);
+    snprintf(lr_state, sizeof lr_state, "%s/logrotate.state", dir);
+    /* The snippet of examples/thread_server.logrotate, with this test's paths. */
+    FILE *f = fopen(lr_conf, "we");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "%s {\n    create 0640 root adm\n    rotate 4\n    missingok\n"
+            "    postrotate\n        %s -c %s reopen\n    endscript\n}\n",
+            log_path, thread_server, at("thread_server", "conf"));
+    ck_assert_int_eq(fclose(f), 0);
+
+    ck_assert_int_eq(pthread_create(&thread, NULL, client_loop, &cl), 0);
+    wait_requests(&cl, 50);
+    char *lr_argv[] = {(char *)logrotate, "-f", "-s", lr_state, lr_conf, NULL};
+    run_argv(&r, NULL, lr_argv);
+    int at_rotation = __atomic_load_n(&cl.count, __ATOMIC_ACQUIRE);
+    wait_requests(&cl, at_rotation + 50);
+    __atomic_store_n(&cl.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(thread, NULL);
+    ck_assert_msg(r.code == 0, "logrotate: %d: %s%s", r.code, r.out, r.err);
+    ck_assert_int_eq(cl.failures, 0);
+
+    /* The new file: made by logrotate as its snippet says, and the daemon writes to it. */
+    ck_assert_int_eq(stat(log_path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0640);
+    ck_assert_int_eq(st.st_uid, 0);
+    struct group *adm = getgrnam("adm");
+    ck_assert_ptr_nonnull(adm);
+    ck_assert_int_eq(st.st_gid, adm->gr_gid);
+    char *old_text = slurp(rotated), *new_text = slurp(log_path);
+    ck_assert_msg(strstr(old_text, "log: switching to a freshly opened file"), "%s", old_text);
+    ck_assert_msg(strstr(new_text, "log reopened"), "%s", new_text);
+    ck_assert_int_gt(count_in(old_text, "greeted "), 0);
+    ck_assert_int_gt(count_in(new_text, "greeted "), 0);
+    /* Every request's line exactly once across both files (a port used twice, twice). */
+    ck_assert_int_eq(count_in(old_text, "greeted ") + count_in(new_text, "greeted "), cl.count);
+    for (int i = 0; i < cl.count; i++) {
+        int used = 0;
+        for (int j = 0; j < cl.count; j++)
+            used += cl.ports[j] == cl.ports[i];
+        snprintf(line, sizeof line, "greeted 127.0.0.1:%d\n", cl.ports[i]);
+        ck_assert_int_eq(count_in(old_text, line) + count_in(new_text, line), used);
+    }
+    free(old_text);
+    free(new_text);
+    stop(thread_server, "thread_server", pid);
+}
+END_TEST
+
+START_TEST(reopen_on_a_stopped_server_exits_0_and_opens_nothing)
+{
+    struct result r;
+    thread_conf("HI!");
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reopen"), 0);
+    ck_assert_msg(strstr(r.out, "not running"), "stdout: %s", r.out);
+    ck_assert_int_eq(access(at("thread_server", "log"), F_OK), -1); /* nothing was opened */
+}
+END_TEST
+
 static Suite *server_root_suite(void)
 {
     Suite *s = suite_create("server_root");
@@ -1223,6 +1568,18 @@ static Suite *server_root_suite(void)
     tcase_add_test(tc, start_on_running_server_exits_0_saying_already_running);
     tcase_add_test(tc, status_as_nobody_on_roots_pid_file_exits_4_and_changes_nothing);
     suite_add_tcase(s, tc);
+
+    TCase *rl = tcase_create("reload");
+    tcase_add_unchecked_fixture(rl, make_top, remove_top);
+    tcase_add_checked_fixture(rl, make_dir, remove_dir);
+    tcase_set_timeout(rl, 60);
+    tcase_add_test(rl,
+                   reload_takes_a_renamed_config_refuses_a_broken_one_and_names_restart_only_keys);
+    tcase_add_test(rl, reload_and_reopen_by_a_non_root_user_are_refused);
+    tcase_add_test(rl, sighup_in_the_foreground_rereads_an_edit_in_place_and_names_a_renamed_file);
+    tcase_add_test(rl, logrotate_create_mode_with_reopen_loses_no_request_line);
+    tcase_add_test(rl, reopen_on_a_stopped_server_exits_0_and_opens_nothing);
+    suite_add_tcase(s, rl);
     return s;
 }
 

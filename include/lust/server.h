@@ -14,8 +14,8 @@
  *         return lust_server_main("web", &ops, NULL, argc, argv);
  *     }
  *
- * gives `web [-c FILE] [-f] start|stop|restart|reload|force-reload|status`, with the exit codes
- * init scripts expect (LSB) and messages on the terminal. `start` reads /etc/web.conf
+ * gives `web [-c FILE] [-f] start|stop|restart|reload|force-reload|status|reopen`, with the exit
+ * codes init scripts expect (LSB) and messages on the terminal. `start` reads /etc/web.conf
  * (lust/config.h lists the standard keys), then does the daemon dance in this order, calling each
  * hook at its stage:
  *
@@ -25,7 +25,8 @@
  *      opened; then before_daemonize() runs, still in the process that was started;
  *   4. fork, setsid, fork; the starting process waits for the daemon's verdict;
  *   5. in the daemon: signals blocked, no new privileges, umask, stdin from /dev/null,
- *      stdout/stderr into the log, every other descriptor closed, pid file created and locked;
+ *      stdout/stderr into the log, every other descriptor closed, pid file created and locked,
+ *      the control socket made (see below);
  *   6. before_jail(), then chroot into the checked jail;
  *   7. before_drop_privs() (still root: bind low ports here, start no serving threads), then the
  *      irreversible drop to the configured user, verified;
@@ -43,11 +44,40 @@
  * so every thread a hook creates inherits the mask and never takes them; before_daemonize runs
  * in the starting process, which may not create threads anyway.
  *
+ * Reload and log rotation, after the jail and the drop. The daemon can no longer open
+ * /etc/NAME.conf or /var/log/NAME.log, so root does it for the daemon, through the control
+ * socket (`control_socket`, default /run/NAME.ctl): a unix socket made by root before the jail,
+ * mode 0600, owned by the user who started the server; the daemon also checks each peer's
+ * credentials (SO_PEERCRED) and refuses anyone but root and that user.
+ *
+ *   - `NAME reload` reads the config file as it is now (also when an editor replaced it by
+ *     rename) and checks it: a bad file prints FILE:LINE: ... and exits 1, and the daemon is
+ *     not touched. A good one is handed over as a sealed memfd (the daemon parses exactly the
+ *     bytes checked, and never holds a descriptor of anything outside its jail); the command
+ *     exits 0 once reload() accepted it, 1 with the daemon's sentence if reload() failed (the
+ *     old config stays), 1 if no answer came within start_timeout. Keys the running daemon
+ *     cannot change (user, group, jail, pidfile, logfile, control_socket) are named in the
+ *     answer: they take effect at the next restart. Without a control socket (set to "none",
+ *     or a foreground server with no `control_socket` in its file) reload sends SIGHUP.
+ *   - `NAME reopen`, for logrotate's postrotate (create mode): root opens the log file (created
+ *     0640 if missing) and hands it to the daemon, which switches to it with dup2(); a line is
+ *     in the old file or the new one, never lost. Exit 0 once switched, or when the server is
+ *     not running (nothing to reopen).
+ *   - SIGHUP (systemd's ExecReload=kill -HUP $MAINPID): the daemon re-reads the config through
+ *     the file descriptor it opened at start, then runs reload(); RELOADING=1 and READY=1 go to
+ *     $NOTIFY_SOCKET around it. An edit made in place is seen. Out of a jail the path is opened
+ *     again first, so a replaced file is seen too; in a jail a file replaced by rename is out of
+ *     reach: the daemon logs that and keeps its config; use `NAME reload` then (set
+ *     `control_socket` in the file of a foreground service so reload can reach it). The outcome
+ *     goes only to the log: a signal has no answer.
+ *   - SIGUSR1 reopens the log by path, which works only while the path is reachable (no jail).
+ *
  * Foreground mode (`-f`, or `foreground = true` in the config), for systemd, runit, s6 or a
  * container: no fork, no pid file unless the config file sets `pidfile`, the log on stderr
  * (with journald priority prefixes when $JOURNAL_STREAM is set), the jail and the drop still
  * applied, and readiness told over $NOTIFY_SOCKET (sd_notify) or a descriptor (`--ready-fd N`,
- * s6 style). In forking mode under systemd the daemon also sends MAINPID.
+ * s6 style). Like the pid file, the control socket is made in the foreground only when the
+ * config file sets `control_socket`. In forking mode under systemd the daemon also sends MAINPID.
  */
 #ifndef LUST_SERVER_H
 #define LUST_SERVER_H
@@ -96,8 +126,10 @@ struct lust_server_ops {
      * stop accepting, wake your threads. run() should return soon after. */
     void (*shutdown)(struct lust_server *srv, void *user_data);
 
-    /* Called on HUP (and by `NAME reload`), from the signal thread, with lust_server_config()
-     * already holding the newly read config. Return 0, or a negative errno to report failure. */
+    /* Called on HUP and by `NAME reload`, from the signal thread, with lust_server_config()
+     * already holding the newly read config. Return 0 to accept it, or a negative errno
+     * (sentence by lust_server_fail()) to refuse it: the previous config is then restored and
+     * `NAME reload` exits 1 with the sentence. */
     int (*reload)(struct lust_server *srv, void *user_data);
 };
 
@@ -106,12 +138,13 @@ struct lust_server_ops {
  *
  * @name names the program: /etc/NAME.conf, /run/NAME.pid, /run/NAME, the log file. @ops_size
  * is sizeof(*ops) as the caller compiled it; use the lust_server_main() macro, which passes it.
- * Commands: start, stop, restart, reload, force-reload, status. Options: -c FILE (config file),
- * -f/--foreground, --ready-fd N, -h/--help, -V/--version.
+ * Commands: start, stop, restart, reload, force-reload, status, reopen. Options: -c FILE (config
+ * file), -f/--foreground, --ready-fd N, -h/--help, -V/--version.
  *
  * Returns the LSB exit status for the command: 0 success (also start on a running server, stop
  * on a stopped one); 1 generic failure; 2 bad usage; 3 unimplemented (reload without a reload
- * hook); 4 not privileged; 5 jail or program missing; 6 bad config; 7 not running. For status:
+ * hook); 4 not privileged; 5 jail or program missing; 6 bad config (1 for reload, which leaves
+ * the server untouched); 7 not running. For status:
  * 0 running, 1 dead with a pid file, 3 not running, 4 cannot tell. In the daemon process it
  * returns run()'s status (when started in the foreground) or does not return (forked daemon).
  * Prints operator messages on stdout/stderr: this is the framework's documented exception to
