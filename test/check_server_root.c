@@ -1135,6 +1135,30 @@ START_TEST(foreground_does_not_fork_writes_no_pid_file_logs_to_stderr_and_tells_
 }
 END_TEST
 
+START_TEST(watchdog_pings_keep_coming_from_the_jailed_foreground_server)
+{
+    char sock[256], env[300];
+    int out, err;
+    struct result r;
+
+    int fd = notify_socket(sock, sizeof sock);
+    thread_conf("HI!");
+    snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
+    /* 100 ms: a ping every 50 ms, sent by the framework's thread, after the jail and drop. */
+    struct how how = {.env = {env, "WATCHDOG_USEC=100000"}, .fd3 = -1};
+    char *argv[] = {
+        (char *)thread_server, "-c", (char *)at("thread_server", "conf"), "-f", "start", NULL};
+    pid_t child = spawn(argv, &how, &out, &err);
+    expect_notify(fd, "READY=1");
+    for (int i = 0; i < 3; i++)
+        expect_notify(fd, "WATCHDOG=1");
+    ck_assert_int_eq(kill(child, SIGTERM), 0);
+    collect(child, out, err, &r);
+    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    close(fd);
+}
+END_TEST
+
 START_TEST(foreground_writes_the_pid_file_the_config_names)
 {
     char sock[256], env[300];
@@ -1563,6 +1587,7 @@ static Suite *server_root_suite(void)
     tcase_add_test(tc,
                    foreground_does_not_fork_writes_no_pid_file_logs_to_stderr_and_tells_ready_fd);
     tcase_add_test(tc, foreground_writes_the_pid_file_the_config_names);
+    tcase_add_test(tc, watchdog_pings_keep_coming_from_the_jailed_foreground_server);
     tcase_add_test(tc, usage_errors_exit_2);
     tcase_add_test(tc, stopped_server_reload_exits_7_and_stop_exits_0);
     tcase_add_test(tc, start_on_running_server_exits_0_saying_already_running);
