@@ -665,9 +665,9 @@ static int control_answers(const char *path)
  * The control socket, made by root with the real `/` before the jail and the drop, so root
  * (outside the jail) can reach the jailed daemon. Mode 0600 and owned by the user who started
  * the server: the daemon's own user cannot connect, only the daemon holds the listening end.
- * A socket file left by a dead server is replaced; in daemon mode the pid file's lock, already
- * held, says no live server owns it, and in the foreground a server that still answers there
- * makes the start fail instead.
+ * A socket file left by a dead server is replaced. One where a server still answers is not:
+ * without a pid file that server is this one already running; with one, it is another
+ * instance (another pid file, the same socket), and two servers cannot share one socket.
  */
 static int control_listen(struct lust_server *srv)
 {
@@ -683,8 +683,13 @@ static int control_listen(struct lust_server *srv)
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
             return lust__fail_plain(EEXIST, "control socket %s: exists and is not a socket", path);
-        if (!srv->pidfile && control_answers(path))
+        if (control_answers(path) && !srv->pidfile)
             return lust__fail_plain(EEXIST, "already running (a server answers on %s)", path);
+        if (control_answers(path))
+            return lust__fail_plain(EADDRINUSE,
+                                    "control socket %s: another server, with another pid "
+                                    "file, answers there",
+                                    path);
         if (unlink(path) < 0 && errno != ENOENT)
             return lust__fail(errno, "control socket %s", path);
     } else if (errno != ENOENT) {

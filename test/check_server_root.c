@@ -1347,6 +1347,45 @@ START_TEST(reload_takes_a_renamed_config_refuses_a_broken_one_and_names_restart_
 }
 END_TEST
 
+START_TEST(a_second_server_on_a_live_control_socket_fails_and_leaves_it_alone)
+{
+    struct result r;
+    char buf[64], ctl[256];
+    int port = thread_conf("FIRST");
+    pid_t pid = start(thread_server, "thread_server");
+    snprintf(ctl, sizeof ctl, "%s", at("thread_server", "ctl"));
+
+    /* Another pid file, another port, the same control socket. */
+    write_conf("second", "listen = {\"127.0.0.1:%d\"}\ncontrol_socket = \"%s\"\n", free_port(),
+               ctl);
+    ck_assert_int_ne(RUN(&r, thread_server, "second", "start"), 0);
+    ck_assert_msg(strstr(r.err, "another server, with another pid file, answers there"), "%s",
+                  r.err);
+    ck_assert_int_eq(holder("second"), 0);
+    /* The first server still owns its socket: reload reaches it. */
+    rename_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"STILL ME\"\n", port);
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "reload") == 0, "%s%s", r.out, r.err);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "STILL ME\n");
+    stop(thread_server, "thread_server", pid);
+}
+END_TEST
+
+START_TEST(reload_without_an_answer_in_start_timeout_exits_1_saying_so)
+{
+    struct result r;
+    /* A later assignment wins in libconfuse: start_timeout is 1 s here. */
+    write_conf("old_ops_server", "start_timeout = 1\n");
+    ck_assert_msg(run_ops(&r, "slow-reload", "start") == 0, "%s%s", r.out, r.err);
+    pid_t pid = pid_in(r.out);
+    ck_assert_int_eq(run_ops(&r, "slow-reload", "reload"), 1);
+    ck_assert_msg(strstr(r.err, "no answer from the server within 1 s"), "stderr: %s", r.err);
+    /* The daemon finishes its reload, then stops normally. */
+    wait_in_file(at("old_ops_server", "log"), "slow reload done");
+    ck_assert_msg(run_ops(&r, "slow-reload", "stop") == 0, "%s%s", r.out, r.err);
+    ck_assert(wait_gone(pid, 2000));
+}
+END_TEST
+
 START_TEST(reload_and_reopen_by_a_non_root_user_are_refused)
 {
     struct result r;
@@ -1601,6 +1640,8 @@ static Suite *server_root_suite(void)
     tcase_add_test(rl,
                    reload_takes_a_renamed_config_refuses_a_broken_one_and_names_restart_only_keys);
     tcase_add_test(rl, reload_and_reopen_by_a_non_root_user_are_refused);
+    tcase_add_test(rl, reload_without_an_answer_in_start_timeout_exits_1_saying_so);
+    tcase_add_test(rl, a_second_server_on_a_live_control_socket_fails_and_leaves_it_alone);
     tcase_add_test(rl, sighup_in_the_foreground_rereads_an_edit_in_place_and_names_a_renamed_file);
     tcase_add_test(rl, logrotate_create_mode_with_reopen_loses_no_request_line);
     tcase_add_test(rl, reopen_on_a_stopped_server_exits_0_and_opens_nothing);

@@ -10,7 +10,9 @@
  *   LUST_TEST_OPS=big-set   a struct longer than the library's, with a member set in the tail
  *                           (a newer binary using a callback this library does not know):
  *                           must be refused;
- *   LUST_TEST_OPS=big-zero  the same longer struct with a zero tail: must work.
+ *   LUST_TEST_OPS=big-zero  the same longer struct with a zero tail: must work;
+ *   LUST_TEST_OPS=slow-reload  today's struct, with a reload hook that takes 3 s, longer than
+ *                           the reload command waits when start_timeout is 1.
  *
  * The rest of argv is the usual `-c FILE COMMAND`.
  */
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lust.h>
 
@@ -55,6 +58,17 @@ static int run(struct lust_server *srv, void *data)
     return 0;
 }
 
+static int slow_reload(struct lust_server *srv, void *data)
+{
+    struct timespec ts = {.tv_sec = 3};
+    (void)srv;
+    (void)data;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        continue;
+    lust_log(LUST_LOG_NOTICE, "slow reload done");
+    return 0;
+}
+
 static int future(struct lust_server *srv, void *data)
 {
     (void)srv;
@@ -80,6 +94,10 @@ int main(int argc, char **argv)
         return lust_server_main_sized("old_ops_server", (const struct lust_server_ops *)&s,
                                       sizeof s, NULL, argc, argv);
     }
-    fprintf(stderr, "old_ops_server: set LUST_TEST_OPS to old, big-set or big-zero\n");
+    if (mode && strcmp(mode, "slow-reload") == 0) {
+        static const struct lust_server_ops ops = {.run = run, .reload = slow_reload};
+        return lust_server_main("old_ops_server", &ops, NULL, argc, argv);
+    }
+    fprintf(stderr, "old_ops_server: set LUST_TEST_OPS to old, big-set, big-zero or slow-reload\n");
     return 2;
 }

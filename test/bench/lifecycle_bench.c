@@ -404,8 +404,8 @@ static int write_config(const struct inst *in)
     }
     fprintf(f,
             "listen = {\"127.0.0.1:%d\"}\npidfile = \"%s\"\njail = \"%s\"\nuser = \"nobody\"\n"
-            "logfile = \"%s\"\n",
-            in->port, in->pidfile, in->jail, in->log);
+            "logfile = \"%s\"\ncontrol_socket = \"%s/ctl\"\n",
+            in->port, in->pidfile, in->jail, in->log, in->dir);
     int bad = extra_config != NULL && append_file(f, extra_config) < 0;
     if (fclose(f) != 0 || bad) {
         fprintf(stderr, "lifecycle_bench: writing %s failed\n", in->conf);
