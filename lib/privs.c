@@ -524,11 +524,15 @@ static int cmp_gid(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Put the groups and gids back after a refused step, while still root. */
+/*
+ * Put the groups and gids back after a refused step, while still root. Best effort: the caller
+ * is failing already and reports the first error, which says more than a failed rollback.
+ */
 static void restore(const gid_t *groups, int n, const gid_t gid[3])
 {
-    (void)setresgid(gid[0], gid[1], gid[2]);
-    (void)setgroups((size_t)n, groups);
+    int failed = setresgid(gid[0], gid[1], gid[2]) < 0;
+    failed |= setgroups((size_t)n, groups) < 0;
+    (void)failed;
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 }
 

@@ -38,6 +38,14 @@ echo "--- symbols file against the built library"
 # a version above 1.0.0 makes it compare for real, and -c4 fails on any difference at all.
 dpkg-gensymbols -v"$deb_version+ci" -c4 -pliblust1 -Pdebian/liblust1 -O"$tmp/symbols.out"
 
+echo "--- examples in liblust-dev"
+dpkg -c "$tmp"/liblust-dev_*.deb > "$tmp/dev.list"
+for f in thread_server.c thread_server.conf thread_server.service thread_server.logrotate \
+    simple_server.c; do
+    grep -q "/usr/share/doc/liblust-dev/examples/$f\$" "$tmp/dev.list" ||
+        { echo "FAIL: liblust-dev lacks examples/$f"; cat "$tmp/dev.list"; exit 1; }
+done
+
 echo "--- install, consume, purge"
 apt-get install -y "$tmp"/liblust1_*.deb "$tmp"/liblust-dev_*.deb > "$tmp/install.log" 2>&1 ||
     { cat "$tmp/install.log"; exit 1; }
