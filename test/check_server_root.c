@@ -1044,26 +1044,46 @@ static void expect_notify(int fd, const char *want)
     expect_notify2(fd, want, NULL);
 }
 
-START_TEST(notify_socket_gets_ready_then_stopping_in_the_foreground)
-{
-    char sock[256], env[300], buf[64];
+/* A thread_server started with -f under a notify socket (as systemd runs a Type=notify unit). */
+struct fg {
+    int notify; /* our end of $NOTIFY_SOCKET */
+    pid_t pid;
     int out, err;
-    struct result r;
+};
 
-    int fd = notify_socket(sock, sizeof sock);
-    int port = thread_conf("HI!");
+/* Starts thread_server -f with dir/thread_server.conf, $NOTIFY_SOCKET and extra_env (or NULL)
+ * in its environment, and waits for READY=1. */
+static void fg_start(struct fg *fg, const char *extra_env)
+{
+    char sock[256], env[300];
+    fg->notify = notify_socket(sock, sizeof sock);
     snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
-    struct how how = {.env = {env}, .fd3 = -1};
+    struct how how = {.env = {env, extra_env}, .fd3 = -1};
     char *argv[] = {
         (char *)thread_server, "-c", (char *)at("thread_server", "conf"), "-f", "start", NULL};
-    pid_t child = spawn(argv, &how, &out, &err);
-    expect_notify(fd, "READY=1");
+    fg->pid = spawn(argv, &how, &fg->out, &fg->err);
+    expect_notify(fg->notify, "READY=1");
+}
+
+/* Collects the foreground server after something asked it to stop; checks it exited 0. */
+static void fg_end(struct fg *fg, struct result *r)
+{
+    collect(fg->pid, fg->out, fg->err, r);
+    ck_assert_msg(r->code == 0, "exit %d: %s", r->code, r->err);
+    close(fg->notify);
+}
+
+START_TEST(notify_socket_gets_ready_then_stopping_in_the_foreground)
+{
+    char buf[64];
+    struct result r;
+    struct fg fg;
+    int port = thread_conf("HI!");
+    fg_start(&fg, NULL);
     ck_assert_str_eq(greet(port, buf, sizeof buf), "HI!\n");
-    ck_assert_int_eq(kill(child, SIGTERM), 0);
-    expect_notify(fd, "STOPPING=1");
-    collect(child, out, err, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
-    close(fd);
+    ck_assert_int_eq(kill(fg.pid, SIGTERM), 0);
+    expect_notify(fg.notify, "STOPPING=1");
+    fg_end(&fg, &r);
 }
 END_TEST
 
@@ -1137,48 +1157,28 @@ END_TEST
 
 START_TEST(watchdog_pings_keep_coming_from_the_jailed_foreground_server)
 {
-    char sock[256], env[300];
-    int out, err;
     struct result r;
-
-    int fd = notify_socket(sock, sizeof sock);
+    struct fg fg;
     thread_conf("HI!");
-    snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
     /* 100 ms: a ping every 50 ms, sent by the framework's thread, after the jail and drop. */
-    struct how how = {.env = {env, "WATCHDOG_USEC=100000"}, .fd3 = -1};
-    char *argv[] = {
-        (char *)thread_server, "-c", (char *)at("thread_server", "conf"), "-f", "start", NULL};
-    pid_t child = spawn(argv, &how, &out, &err);
-    expect_notify(fd, "READY=1");
+    fg_start(&fg, "WATCHDOG_USEC=100000");
     for (int i = 0; i < 3; i++)
-        expect_notify(fd, "WATCHDOG=1");
-    ck_assert_int_eq(kill(child, SIGTERM), 0);
-    collect(child, out, err, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
-    close(fd);
+        expect_notify(fg.notify, "WATCHDOG=1");
+    ck_assert_int_eq(kill(fg.pid, SIGTERM), 0);
+    fg_end(&fg, &r);
 }
 END_TEST
 
 START_TEST(foreground_writes_the_pid_file_the_config_names)
 {
-    char sock[256], env[300];
-    int out, err;
     struct result r;
-
-    int fd = notify_socket(sock, sizeof sock);
+    struct fg fg;
     thread_conf("HI!");
-    snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
-    struct how how = {.env = {env}, .fd3 = -1};
-    char *argv[] = {
-        (char *)thread_server, "-c", (char *)at("thread_server", "conf"), "-f", "start", NULL};
-    pid_t child = spawn(argv, &how, &out, &err);
-    expect_notify(fd, "READY=1");
-    ck_assert_int_eq(holder("thread_server"), child);
+    fg_start(&fg, NULL);
+    ck_assert_int_eq(holder("thread_server"), fg.pid);
     /* stop works on a foreground server through its pid file, too. */
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "stop"), 0);
-    collect(child, out, err, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
-    close(fd);
+    fg_end(&fg, &r);
 }
 END_TEST
 
@@ -1430,32 +1430,25 @@ END_TEST
 
 START_TEST(sighup_in_the_foreground_rereads_an_edit_in_place_and_names_a_renamed_file)
 {
-    char sock[256], env[300], buf[64];
-    int out, err;
+    char buf[64];
     struct result r;
-
-    int fd = notify_socket(sock, sizeof sock);
+    struct fg fg;
     int port = thread_conf("HI!");
-    snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
-    struct how how = {.env = {env}, .fd3 = -1};
-    char *argv[] = {
-        (char *)thread_server, "-c", (char *)at("thread_server", "conf"), "-f", "start", NULL};
-    pid_t child = spawn(argv, &how, &out, &err);
-    expect_notify(fd, "READY=1");
+    fg_start(&fg, NULL);
     ck_assert_str_eq(greet(port, buf, sizeof buf), "HI!\n");
 
     /* systemd's ExecReload=kill -HUP: the file the jailed daemon opened at start is re-read. */
     write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"IN PLACE\"\n", port);
-    ck_assert_int_eq(kill(child, SIGHUP), 0);
-    expect_notify(fd, "RELOADING=1");
-    expect_notify(fd, "READY=1");
+    ck_assert_int_eq(kill(fg.pid, SIGHUP), 0);
+    expect_notify(fg.notify, "RELOADING=1");
+    expect_notify(fg.notify, "READY=1");
     ck_assert_str_eq(greet(port, buf, sizeof buf), "IN PLACE\n");
 
     /* A file replaced by rename is out of the jail's reach: kept, and the log says why. */
     rename_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"RENAMED\"\n", port);
-    ck_assert_int_eq(kill(child, SIGHUP), 0);
-    expect_notify(fd, "RELOADING=1");
-    expect_notify(fd, "READY=1");
+    ck_assert_int_eq(kill(fg.pid, SIGHUP), 0);
+    expect_notify(fg.notify, "RELOADING=1");
+    expect_notify(fg.notify, "READY=1");
     ck_assert_str_eq(greet(port, buf, sizeof buf), "IN PLACE\n");
 
     /* `reload` reaches the foreground server through its control socket and loads it. */
@@ -1466,11 +1459,9 @@ START_TEST(sighup_in_the_foreground_rereads_an_edit_in_place_and_names_a_renamed
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reopen"), 1);
     ck_assert_msg(strstr(r.err, "stderr"), "stderr: %s", r.err);
 
-    ck_assert_int_eq(kill(child, SIGTERM), 0);
-    collect(child, out, err, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    ck_assert_int_eq(kill(fg.pid, SIGTERM), 0);
+    fg_end(&fg, &r);
     ck_assert_msg(strstr(r.err, "was replaced or removed since the start"), "stderr: %s", r.err);
-    close(fd);
 }
 END_TEST
 
