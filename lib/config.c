@@ -133,8 +133,11 @@ static int parse_jail(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
     return 0;
 }
 
-/* A unix socket path must fit sockaddr_un's sun_path with its NUL: 107 bytes on Linux. */
-#define CONTROL_PATH_MAX 107
+/*
+ * A unix socket path must fit sockaddr_un's sun_path with its NUL (107 bytes on Linux), and the
+ * server binds it first under a temporary name, the path plus "." and its pid (up to 11 more).
+ */
+#define CONTROL_PATH_MAX 96
 
 static int parse_control(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
@@ -479,7 +482,7 @@ static cfg_opt_t *merge_opts(const char *name, const cfg_opt_t *opts, size_t n, 
     all[STD_JAIL].def.string = defs[0];
     all[STD_PIDFILE].def.string = defs[1];
     all[STD_LOGFILE].def.string = defs[2];
-    /* A name too long for sun_path gets no default socket rather than a config error. */
+    /* A name too long for a socket path gets no default socket rather than a config error. */
     all[STD_CONTROL].def.string =
         strlen(defs[3]) <= CONTROL_PATH_MAX ? defs[3] : (char *)LUST_CONFIG_NO_CONTROL;
     if (n)

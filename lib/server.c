@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -223,7 +224,9 @@ static void restart_only_keys(const struct lust_config *old, const struct lust_c
     size_t len = 0;
 
     out[0] = '\0';
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (lust_config_foreground(old) != lust_config_foreground(fresh))
+        len = (size_t)snprintf(out, size, "foreground");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && len < size; i++) {
         const char *a = keys[i].get(old), *b = keys[i].get(fresh);
         if ((!a && !b) || (a && b && strcmp(a, b) == 0))
             continue;
@@ -354,16 +357,22 @@ LUST__PRINTF(3, 4) static void control_reply(int fd, int err, const char *fmt, .
         lust_log(LUST_LOG_WARNING, "control socket: cannot answer: %m");
 }
 
-/* What was passed must be a file: a directory descriptor would open a way out of the jail. */
-static int passed_file(int fd, const char *what)
+/*
+ * What was passed must be a file: a directory descriptor would open a way out of the jail.
+ * A log must also be open for writing.
+ */
+static int passed_file(int fd, const char *what, int for_writing)
 {
     struct stat st;
+    int fl;
     if (fd < 0)
         return lust__fail_plain(EBADF, "%s: no descriptor came with the request", what);
-    if (fstat(fd, &st) < 0)
+    if (fstat(fd, &st) < 0 || (fl = fcntl(fd, F_GETFL)) < 0)
         return lust__fail(errno, "%s", what);
     if (!S_ISREG(st.st_mode))
         return lust__fail_plain(EINVAL, "%s: the descriptor passed is not a regular file", what);
+    if (for_writing && (fl & O_ACCMODE) == O_RDONLY)
+        return lust__fail_plain(EBADF, "%s: the descriptor passed is not open for writing", what);
     return 0;
 }
 
@@ -377,7 +386,7 @@ static void control_reload(struct lust_server *srv, int cfd, int fd, const char 
         return;
     }
     lust_notify_reloading(srv->notify);
-    r = passed_file(fd, "reload");
+    r = passed_file(fd, "reload", 0);
     if (r < 0)
         snprintf(msg, sizeof msg, "%s", lust_error());
     else
@@ -394,7 +403,7 @@ static void control_reopen(struct lust_server *srv, int cfd, int *fd)
                       srv->name);
         return;
     }
-    int r = passed_file(*fd, "reopen");
+    int r = passed_file(*fd, "reopen", 1);
     if (r == 0) {
         lust_log(LUST_LOG_NOTICE, "log: switching to a freshly opened file");
         r = lust_log_reopen_fd(*fd);
@@ -429,31 +438,15 @@ static int take_passed_fd(struct msghdr *mh)
     return keep;
 }
 
-/* One connection on the control socket, from the signal thread. */
-static void control_serve(struct lust_server *srv)
+/* Reads one request; every descriptor it carried is taken (the first kept in *fd, the rest
+ * closed), whatever else is wrong with it. Returns its length, 0 for none, or -errno. */
+static ssize_t control_read(int cfd, char *buf, size_t size, int flags, int *fd, int *truncated)
 {
-    int cfd = accept4(srv->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (cfd < 0)
-        return; /* gone before we took it, or EAGAIN: nothing to answer */
-
-    struct ucred cred;
-    socklen_t clen = sizeof cred;
-    if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
-        lust_log(LUST_LOG_ERROR, "control socket: SO_PEERCRED: %m");
-        close(cfd);
-        return;
-    }
-    /* A stalled client must not hold the signal thread: TERM still has to get through. */
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-
-    char buf[CTL_MSG_MAX + 1];
     union {
         struct cmsghdr align;
         char space[CMSG_SPACE(4 * sizeof(int))];
     } ctl;
-    struct iovec iov = {.iov_base = buf, .iov_len = CTL_MSG_MAX};
+    struct iovec iov = {.iov_base = buf, .iov_len = size};
     struct msghdr mh = {
         .msg_iov = &iov,
         .msg_iovlen = 1,
@@ -462,35 +455,72 @@ static void control_serve(struct lust_server *srv)
     };
     ssize_t n;
     do
-        n = recvmsg(cfd, &mh, MSG_CMSG_CLOEXEC);
+        n = recvmsg(cfd, &mh, MSG_CMSG_CLOEXEC | flags);
     while (n < 0 && errno == EINTR);
-    int fd = n > 0 ? take_passed_fd(&mh) : -1;
-    if (n <= 0) {
-        close(cfd); /* a probe that only connected, or a client that went silent */
-        return;
+    if (n < 0)
+        return -errno;
+    *fd = take_passed_fd(&mh);
+    *truncated = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+    return n;
+}
+
+/*
+ * One connection on the control socket, from the signal thread. Returns 0, or -EMFILE /
+ * -ENFILE when no descriptor was left to accept it: the connection stays queued, and the
+ * caller stops polling the socket for a while instead of spinning on it.
+ */
+static int control_serve(struct lust_server *srv)
+{
+    int cfd = accept4(srv->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (cfd < 0)
+        return errno == EMFILE || errno == ENFILE ? -errno : 0;
+
+    char buf[CTL_MSG_MAX + 1];
+    int fd = -1, truncated = 0;
+    struct ucred cred;
+    socklen_t clen = sizeof cred;
+    if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+        lust_log(LUST_LOG_ERROR, "control socket: SO_PEERCRED: %m");
+        close(cfd);
+        return 0;
     }
     /*
      * The socket's mode already keeps others out; this holds even if someone chmods it. The
-     * request was read first: closing a socket with unread data would reset the connection
-     * and the refusal would never arrive.
+     * peer is checked before its request is waited for, so it cannot hold this thread; what
+     * it sent at once is read (its descriptors closed) before the refusal: closing a socket
+     * with unread data would reset the connection and the answer would be lost.
      */
     if (cred.uid != 0 && cred.uid != srv->owner_uid) {
+        struct pollfd p = {.fd = cfd, .events = POLLIN};
+        if (poll(&p, 1, 100) > 0 &&
+            control_read(cfd, buf, CTL_MSG_MAX, MSG_DONTWAIT, &fd, &truncated) >= 0 && fd >= 0)
+            close(fd);
         lust_log(LUST_LOG_WARNING, "control socket: refused uid %u (pid %ld): not root%s",
                  (unsigned)cred.uid, (long)cred.pid,
                  srv->owner_uid ? " nor the user who started the server" : "");
         control_reply(cfd, EPERM, "only root%s may control %s",
                       srv->owner_uid ? " or the user who started it" : "", srv->name);
+        close(cfd);
+        return 0;
+    }
+
+    /* A stalled client must not hold the signal thread: TERM still has to get through. */
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    ssize_t n = control_read(cfd, buf, CTL_MSG_MAX, 0, &fd, &truncated);
+    if (n <= 0) {
+        /* A probe that only connected, or a client that went silent. */
         if (fd >= 0)
             close(fd);
         close(cfd);
-        return;
+        return 0;
     }
-
     buf[n] = '\0';
     char *arg = strchr(buf, '\n');
     if (arg)
         *arg++ = '\0';
-    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+    if (truncated)
         control_reply(cfd, EMSGSIZE, "request too long");
     else if (strcmp(buf, "reload") == 0)
         control_reload(srv, cfd, fd, arg && *arg ? arg : lust_config_path(srv->config));
@@ -501,6 +531,7 @@ static void control_serve(struct lust_server *srv)
     if (fd >= 0)
         close(fd);
     close(cfd);
+    return 0;
 }
 
 static int make_watchdog_timer(struct lust_server *srv)
@@ -542,7 +573,10 @@ static void *signal_thread(void *arg)
     if (sfd < 0)
         lust_log(LUST_LOG_ERROR, "signalfd: %m; signals will wait until exit");
     for (;;) {
-        if (poll(pfd, 4, -1) < 0) {
+        /* While no descriptor is left to accept a control connection, look again each second. */
+        int r = poll(pfd, 4, pfd[3].fd < 0 && srv->ctl_fd >= 0 ? 1000 : -1);
+        pfd[3].fd = srv->ctl_fd;
+        if (r < 0) {
             if (errno == EINTR)
                 continue;
             lust_log(LUST_LOG_ERROR, "signal thread: poll: %m");
@@ -555,8 +589,10 @@ static void *signal_thread(void *arg)
             if (read(wfd, &n, sizeof n) > 0)
                 lust_notify_watchdog(srv->notify);
         }
-        if (pfd[3].revents)
-            control_serve(srv);
+        if (pfd[3].revents && control_serve(srv) < 0) {
+            lust_log(LUST_LOG_ERROR, "control socket: cannot accept: %s", strerror(EMFILE));
+            pfd[3].fd = -1;
+        }
         struct signalfd_siginfo si;
         while (pfd[1].revents && read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
             switch (si.ssi_signo) {
@@ -647,69 +683,98 @@ static int control_address(const char *path, struct sockaddr_un *sa)
     return 0;
 }
 
-/* 1 when a server accepts connections on the socket at path, else 0. */
-static int control_answers(const char *path)
+/*
+ * Connects to the socket at path without blocking: a full backlog is EAGAIN, not a hang.
+ * The socket is blocking again when returned. Returns it, or -errno.
+ */
+static int control_dial(const char *path)
 {
     struct sockaddr_un sa;
     if (control_address(path, &sa) < 0)
-        return 0;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        return -ENAMETOOLONG;
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
-        return 0;
-    int up = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    close(fd);
-    return up;
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || fcntl(fd, F_SETFL, 0) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+/*
+ * Whether something lives at the socket path: 0 only when nobody listens there (ECONNREFUSED)
+ * or nothing is there, 1 otherwise: a server that answers, one too busy to (EAGAIN), or a
+ * socket of another kind (EPROTOTYPE). Only a dead socket may be replaced or removed.
+ */
+static int control_alive(const char *path)
+{
+    int fd = control_dial(path);
+    if (fd >= 0)
+        close(fd);
+    return !(fd == -ECONNREFUSED || fd == -ENOENT);
 }
 
 /*
  * The control socket, made by root with the real `/` before the jail and the drop, so root
  * (outside the jail) can reach the jailed daemon. Mode 0600 and owned by the user who started
  * the server: the daemon's own user cannot connect, only the daemon holds the listening end.
- * A socket file left by a dead server is replaced. One where a server still answers is not:
- * without a pid file that server is this one already running; with one, it is another
- * instance (another pid file, the same socket), and two servers cannot share one socket.
+ *
+ * It is bound under a temporary name beside the path and renamed over it only once listening,
+ * so at the path there is always either a dead socket or one that answers: whoever finds a
+ * dead one (remove_control, the next start) may remove it without deleting a socket a
+ * starting server has bound but not yet listens on. One where a server answers is never
+ * replaced: without a pid file that server is this one already running; with one, it is
+ * another instance (another pid file, the same socket), and two cannot share one socket.
  */
 static int control_listen(struct lust_server *srv)
 {
     const char *path = lust_config_control(srv->config);
+    char tmp[sizeof((struct sockaddr_un *)0)->sun_path];
     struct sockaddr_un sa;
     struct stat st;
 
     if (!srv->control_wanted || !path)
         return 0;
-    int r = control_address(path, &sa);
-    if (r < 0)
-        return r;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
             return lust__fail_plain(EEXIST, "control socket %s: exists and is not a socket", path);
-        if (control_answers(path) && !srv->pidfile)
-            return lust__fail_plain(EEXIST, "already running (a server answers on %s)", path);
-        if (control_answers(path))
-            return lust__fail_plain(EADDRINUSE,
-                                    "control socket %s: another server, with another pid "
-                                    "file, answers there",
-                                    path);
-        if (unlink(path) < 0 && errno != ENOENT)
-            return lust__fail(errno, "control socket %s", path);
+        if (control_alive(path))
+            return srv->pidfile ? lust__fail_plain(EADDRINUSE,
+                                                   "control socket %s: another server, with "
+                                                   "another pid file, answers there",
+                                                   path)
+                                : lust__fail_plain(EEXIST,
+                                                   "already running (a server "
+                                                   "answers on %s)",
+                                                   path);
     } else if (errno != ENOENT) {
         return lust__fail(errno, "control socket %s", path);
     }
+    int n = snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+    int r = n > 0 && (size_t)n < sizeof tmp
+                ? control_address(tmp, &sa)
+                : lust__fail_plain(ENAMETOOLONG, "control socket %s: path too long", path);
+    if (r < 0)
+        return r;
+    if (unlink(tmp) < 0 && errno != ENOENT)
+        return lust__fail(errno, "control socket %s", tmp);
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return lust__fail(errno, "control socket %s", path);
-    /* No moment with a wider mode: the file is created under this umask (one thread here). */
-    mode_t old = umask(077);
+    /* Created 0600 by this umask (one thread here), so there is no chmod() to follow a link. */
+    mode_t old = umask(0177);
     r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
     if (r < 0) {
-        r = lust__fail(errno, "control socket %s", path);
+        r = lust__fail(errno, "control socket %s", tmp);
         close(fd);
         return r;
     }
-    if (chmod(path, 0600) < 0 || listen(fd, 8) < 0) {
+    if (listen(fd, 8) < 0 || rename(tmp, path) < 0) {
         r = lust__fail(errno, "control socket %s", path);
-        unlink(path);
+        unlink(tmp);
         close(fd);
         return r;
     }
@@ -719,13 +784,13 @@ static int control_listen(struct lust_server *srv)
 
 /*
  * Removes a control socket nobody listens on any more (after stop, or a failed start). A
- * socket that still answers belongs to a live server, perhaps one started meanwhile: kept.
+ * socket where anything still answers is kept: it may be a server started meanwhile.
  */
 static void remove_control(struct lust_server *srv)
 {
     const char *path = srv->control_wanted ? lust_config_control(srv->config) : NULL;
     struct stat st;
-    if (!path || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || control_answers(path))
+    if (!path || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || control_alive(path))
         return;
     if (unlink(path) < 0 && errno != ENOENT)
         fprintf(stderr, "%s: cannot remove %s: %s\n", srv->name, path, strerror(errno));
@@ -847,6 +912,31 @@ static void daemon_main(struct lust_server *srv)
 /* ---- the commands ---- */
 
 /*
+ * The log file, opened by root by path (at start, and for `reopen`). Whoever may write to its
+ * directory chooses what root opens there (a name planted in place of the log), so only root
+ * or the user who started the server may own that directory, and others may not write to it.
+ * Returns the descriptor, or -errno with the sentence set.
+ */
+static int open_log(struct lust_server *srv)
+{
+    const char *path = lust_config_logfile(srv->config);
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX];
+    struct stat st;
+
+    snprintf(dir, sizeof dir, "%.*s", slash && slash != path ? (int)(slash - path) : 1, path);
+    if (stat(dir, &st) < 0)
+        return lust__fail(errno, "log directory %s", dir);
+    if ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & S_IWOTH))
+        return lust__fail_plain(
+            EPERM,
+            "log directory %s: %s; root opens no log file there (make it "
+            "root's, mode 0755)",
+            dir, st.st_mode & S_IWOTH ? "anyone may write to it" : "owned by another user");
+    return lust_log_open(path);
+}
+
+/*
  * The config file, kept open so SIGHUP can re-read it from the jail; -1 when there is none
  * (the defaults are in use) or it is not a regular file.
  */
@@ -879,7 +969,7 @@ static int prepare(struct lust_server *srv)
         return EXIT_GENERIC;
     }
     if (!srv->foreground) {
-        srv->log_fd = lust_log_open(lust_config_logfile(c));
+        srv->log_fd = open_log(srv);
         if (srv->log_fd < 0) {
             say_error(srv, "log");
             return exit_for_errno(srv->log_fd);
@@ -1138,30 +1228,28 @@ static const char *control_path(const struct lust_server *srv)
 
 /*
  * Connects to the server's control socket. Returns the socket, or -errno: -ENOENT or
- * -ECONNREFUSED when no server listens there, -EACCES when this user may not connect.
- * The config or log file goes only to a socket that root or this user made: one planted in a
- * directory others can write would collect it (-EPERM).
+ * -ECONNREFUSED when no server listens there, -EACCES when this user may not connect,
+ * -EAGAIN when the server is too busy to take the connection. The config or log file goes
+ * only to a server that listens as root or as this user (SO_PEERCRED gives who called
+ * listen()): a socket planted in its place would collect it (-EPERM).
  */
 static int control_connect(const char *path)
 {
-    struct sockaddr_un sa;
     struct stat st;
+    struct ucred cred;
+    socklen_t len = sizeof cred;
 
-    if (control_address(path, &sa) < 0)
-        return -ENAMETOOLONG;
     if (lstat(path, &st) < 0)
         return -errno;
     if (!S_ISSOCK(st.st_mode))
         return -ENOTSOCK;
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-        return -EPERM;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    int fd = control_dial(path);
     if (fd < 0)
-        return -errno;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        int e = errno;
+        return fd;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+        (cred.uid != 0 && cred.uid != geteuid())) {
         close(fd);
-        return -e;
+        return -EPERM;
     }
     return fd;
 }
@@ -1234,8 +1322,15 @@ static int config_snapshot(struct lust_server *srv)
     while (fd >= 0 && (n = read(fd, buf, sizeof buf)) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 || write(mfd, buf, (size_t)n) != n)
+        if (n < 0)
             break;
+        ssize_t w = write(mfd, buf, (size_t)n);
+        if (w != n) {
+            if (w >= 0)
+                errno = EIO; /* a short write to a memfd: out of memory, in effect */
+            n = -1;
+            break;
+        }
     }
     int e = n != 0 ? errno : 0;
     if (fd >= 0)
@@ -1288,21 +1383,55 @@ static int reload_by_signal(struct lust_server *srv)
     return EXIT_OK;
 }
 
+/*
+ * Nobody answers on the control socket: 1 (with the sentence printed) when a server holds
+ * the pid file all the same (its socket was removed, or control_socket was changed in the file
+ * since it started), so the command fails rather than report "not running"; else 0.
+ */
+static int control_missing(struct lust_server *srv, const char *path, const char *cmd)
+{
+    pid_t pid = 0;
+    if (!srv->pidfile_wanted || query(srv, &pid) != LUST_PIDFILE_RUNNING)
+        return 0;
+    fprintf(stderr,
+            "%s is running (pid %ld) but does not answer on %s (the socket was removed, or "
+            "control_socket changed since the start); %s cannot reach it: restart it\n",
+            srv->name, (long)pid, path, cmd);
+    return 1;
+}
+
 /* Prints what went wrong reaching the control socket; returns the exit status. */
 static int control_unreachable(struct lust_server *srv, const char *path, int r)
 {
-    if (r == -EACCES || r == -EPERM)
+    if (r == -EACCES)
         fprintf(stderr,
                 "%s: %s: %s (only root or the user who started the server may control it)\n",
                 srv->name, path, strerror(-r));
+    else if (r == -EPERM)
+        fprintf(stderr,
+                "%s: %s: the server there listens as another user; not trusting it (only root "
+                "or the user who started the server may control it)\n",
+                srv->name, path);
+    else if (r == -EAGAIN)
+        fprintf(stderr, "%s: %s: the server is too busy to take the request; try again\n",
+                srv->name, path);
     else
         fprintf(stderr, "%s: control socket %s: %s\n", srv->name, path, strerror(-r));
     return r == -EACCES || r == -EPERM ? EXIT_PRIVILEGE : EXIT_GENERIC;
 }
 
-/* Reports the server's answer; returns the exit status. */
-static int control_outcome(struct lust_server *srv, int r, const char *reply, int timeout_s)
+/* The daemon's sentence, made safe for a terminal: it must not send escape sequences to root. */
+static void printable(char *s)
 {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
+/* Reports the server's answer; returns the exit status. */
+static int control_outcome(struct lust_server *srv, int r, char *reply, int timeout_s)
+{
+    printable(reply);
     if (r == 0) {
         printf("%s: %s\n", srv->name, reply);
         return EXIT_OK;
@@ -1310,6 +1439,8 @@ static int control_outcome(struct lust_server *srv, int r, const char *reply, in
     if (r == -ETIMEDOUT)
         fprintf(stderr, "%s: no answer from the server within %d s; it may still apply it\n",
                 srv->name, timeout_s);
+    else if (r == -EPROTO)
+        fprintf(stderr, "%s: the server's answer makes no sense\n", srv->name);
     else if (r < 0)
         fprintf(stderr, "%s: control socket: %s\n", srv->name, strerror(-r));
     else
@@ -1332,9 +1463,15 @@ static int cmd_reload(struct lust_server *srv)
         fprintf(stderr, "%s: reload is not implemented by this daemon; use restart\n", srv->name);
         return EXIT_UNIMPLEMENTED;
     }
-    int sock = path ? control_connect(path) : -ENOENT;
-    if (sock == -ENOENT || sock == -ECONNREFUSED)
+    if (!path)
         return reload_by_signal(srv);
+    int sock = control_connect(path);
+    if (sock == -ENOENT || sock == -ECONNREFUSED) {
+        if (control_missing(srv, path, "reload"))
+            return EXIT_GENERIC;
+        fprintf(stderr, "%s is not running\n", srv->name);
+        return EXIT_NOT_RUNNING;
+    }
     if (sock < 0)
         return control_unreachable(srv, path, sock);
 
@@ -1383,12 +1520,14 @@ static int cmd_reopen(struct lust_server *srv)
     }
     int sock = control_connect(path);
     if (sock == -ENOENT || sock == -ECONNREFUSED) {
+        if (control_missing(srv, path, "reopen"))
+            return EXIT_GENERIC;
         printf("%s is not running; nothing to reopen\n", srv->name);
         return EXIT_OK;
     }
     if (sock < 0)
         return control_unreachable(srv, path, sock);
-    int fd = lust_log_open(lust_config_logfile(srv->config));
+    int fd = open_log(srv);
     if (fd < 0) {
         say_error(srv, "reopen");
         close(sock);

@@ -335,7 +335,7 @@ START_TEST(relative_paths_are_refused)
 }
 END_TEST
 
-START_TEST(control_socket_none_disables_it_and_a_path_too_long_for_sun_path_is_refused)
+START_TEST(control_socket_none_disables_it_and_a_path_too_long_for_a_socket_is_refused)
 {
     struct lust_config *conf;
     const char *path = write_conf("web.conf", "control_socket = none\n");
@@ -344,17 +344,17 @@ START_TEST(control_socket_none_disables_it_and_a_path_too_long_for_sun_path_is_r
     lust_config_free(conf);
 
     char text[200], want[100];
-    char longest[108];
+    char longest[97];
     memset(longest, 'a', sizeof longest);
     longest[0] = '/';
-    longest[107] = '\0'; /* 107 bytes: the most sun_path holds with its NUL */
+    longest[96] = '\0'; /* 96 bytes: room left in sun_path for the temporary ".PID" name */
     snprintf(text, sizeof text, "control_socket = \"%s\"\n", longest);
     ck_assert_int_eq(lust_config_load("web", write_conf("web.conf", text), NULL, &conf), 0);
     ck_assert_str_eq(lust_config_control(conf), longest);
     lust_config_free(conf);
     snprintf(text, sizeof text, "control_socket = \"%sa\"\n", longest);
     snprintf(want, sizeof want,
-             "1: control_socket must be at most 107 bytes long (a unix socket's limit)");
+             "1: control_socket must be at most 96 bytes long (a unix socket's limit)");
     expect_error(text, want);
 
     /* A program name so long that the default socket would not fit gets none, not an error. */
@@ -771,7 +771,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, unknown_log_level_is_refused);
     tcase_add_test(tc, empty_user_or_group_is_refused);
     tcase_add_test(tc, relative_paths_are_refused);
-    tcase_add_test(tc, control_socket_none_disables_it_and_a_path_too_long_for_sun_path_is_refused);
+    tcase_add_test(tc, control_socket_none_disables_it_and_a_path_too_long_for_a_socket_is_refused);
     tcase_add_test(tc, unclosed_string_comment_or_section_is_an_error);
     tcase_add_test(tc, an_earlier_error_wins_over_an_unclosed_string);
     tcase_add_test(tc, a_backslash_ending_an_open_string_prints_nothing);

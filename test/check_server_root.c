@@ -683,6 +683,7 @@ START_TEST(running_server_seen_from_proc_is_jailed_nobody_with_only_its_descript
     d = opendir(path);
     ck_assert_ptr_nonnull(d);
     int sockets = 0, pidfiles = 0, logs = 0, confs = 0, controls = 0;
+    char bound[300];
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         if (e->d_name[0] == '.')
             continue;
@@ -710,7 +711,9 @@ START_TEST(running_server_seen_from_proc_is_jailed_nobody_with_only_its_descript
             continue;
         }
         if (strncmp(link, "socket:", 7) == 0) {
-            controls += is_unix_socket_at(link, at("thread_server", "ctl"));
+            /* Bound under a temporary name (PATH.PID), then renamed into place. */
+            snprintf(bound, sizeof bound, "%s.%ld", at("thread_server", "ctl"), (long)pid);
+            controls += is_unix_socket_at(link, bound);
             sockets++;
             continue;
         }
@@ -1422,7 +1425,7 @@ START_TEST(reload_and_reopen_by_a_non_root_user_are_refused)
     ck_assert_str_eq(greet(port, buf, sizeof buf), "CHANGED\n");
     stop(thread_server, "thread_server", pid);
     char *log = slurp(at("thread_server", "log"));
-    ck_assert_int_eq(count_in(log, "refused uid 65534"), 1);
+    ck_assert_int_eq(count_in(log, "refused uid 65534"), 2); /* the reload and the reopen */
     ck_assert_ptr_null(strstr(log, "log reopened"));
     free(log);
 }
@@ -1592,6 +1595,149 @@ START_TEST(reopen_on_a_stopped_server_exits_0_and_opens_nothing)
 }
 END_TEST
 
+/* Connects to dir/NAME.ctl as root (the test), like the reload command does. */
+static int dial_control(const char *name)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", at(name, "ctl"));
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* How many of pid's descriptors lead to path; fails on any directory among them. */
+static int fds_to(pid_t pid, const char *path)
+{
+    char dirpath[64], fdpath[128], link[PATH_MAX];
+    struct stat st;
+    int n = 0;
+    snprintf(dirpath, sizeof dirpath, "/proc/%ld/fd", (long)pid);
+    DIR *d = opendir(dirpath);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(fdpath, sizeof fdpath, "%s/%s", dirpath, e->d_name);
+        if (stat(fdpath, &st) == 0)
+            ck_assert_msg(!S_ISDIR(st.st_mode), "fd %s is a directory", e->d_name);
+        ssize_t len = readlink(fdpath, link, sizeof link - 1);
+        if (len > 0) {
+            link[len] = '\0';
+            n += strcmp(link, path) == 0;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+START_TEST(descriptors_sent_without_a_request_are_closed_not_kept)
+{
+    struct result r;
+    char sentinel[256];
+    thread_conf("HI!");
+    pid_t pid = start(thread_server, "thread_server");
+    snprintf(sentinel, sizeof sentinel, "%s/sentinel", dir);
+    int file = open(sentinel, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ck_assert_int_ge(file, 0);
+    ck_assert_int_ge(root, 0);
+
+    /* Empty messages carrying `/` (kept, a way out of the jail) and a file (kept, a leak). */
+    for (int i = 0; i < 3; i++) {
+        int fd = dial_control("thread_server"), pass[2] = {root, file};
+        union {
+            struct cmsghdr align;
+            char space[CMSG_SPACE(sizeof pass)];
+        } ctl;
+        struct iovec iov = {.iov_base = "", .iov_len = 0};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctl.space,
+                            .msg_controllen = sizeof ctl.space};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof pass);
+        memcpy(CMSG_DATA(c), pass, sizeof pass);
+        ck_assert_int_eq(sendmsg(fd, &mh, MSG_NOSIGNAL), 0);
+        close(fd);
+    }
+    close(root);
+    close(file);
+    /* The signal thread takes connections in order and is done with each before the next:
+     * once this reload is answered, those three were handled. */
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 0);
+    ck_assert_int_eq(fds_to(pid, sentinel), 0);
+    stop(thread_server, "thread_server", pid);
+}
+END_TEST
+
+START_TEST(reload_and_reopen_fail_when_the_running_server_lost_its_socket)
+{
+    struct result r;
+    thread_conf("HI!");
+    pid_t pid = start(thread_server, "thread_server");
+    ck_assert_int_eq(unlink(at("thread_server", "ctl")), 0);
+    /* Not "not running" (7, or 0 for reopen): logrotate must hear that the log stays put. */
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 1);
+    ck_assert_msg(strstr(r.err, "does not answer"), "stderr: %s", r.err);
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reopen"), 1);
+    ck_assert_msg(strstr(r.err, "does not answer"), "stderr: %s", r.err);
+    stop(thread_server, "thread_server", pid);
+}
+END_TEST
+
+START_TEST(reload_hands_nothing_to_a_socket_that_listens_as_another_user)
+{
+    struct result r;
+    int ready[2];
+    thread_conf("HI!");
+    ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+    /* An impostor: bound at the control path by root, but listening as nobody. */
+    pid_t fake = fork();
+    ck_assert_int_ge(fake, 0);
+    if (fake == 0) {
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        snprintf(a.sun_path, sizeof a.sun_path, "%s", at("thread_server", "ctl"));
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+            chmod(a.sun_path, 0666) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+            setresuid(NOBODY, NOBODY, NOBODY) < 0 || listen(fd, 4) < 0 ||
+            write(ready[1], "x", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 4);
+    ck_assert_msg(strstr(r.err, "listens as another user"), "stderr: %s", r.err);
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reopen"), 4);
+    ck_assert_int_eq(access(at("thread_server", "log"), F_OK), -1); /* no log opened for it */
+    kill(fake, SIGKILL);
+    waitpid(fake, NULL, 0);
+}
+END_TEST
+
+START_TEST(a_log_directory_the_daemons_user_owns_is_refused_at_start)
+{
+    struct result r;
+    char logdir[256], conf_line[400];
+    snprintf(logdir, sizeof logdir, "%s/logs", dir);
+    ck_assert_int_eq(mkdir(logdir, 0755), 0);
+    ck_assert_int_eq(chown(logdir, NOBODY, NOBODY), 0);
+    /* A later assignment wins: the log moves into the directory nobody owns. */
+    snprintf(conf_line, sizeof conf_line, "logfile = \"%s/thread_server.log\"\n", logdir);
+    write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\n%s", free_port(), conf_line);
+    ck_assert_int_ne(RUN(&r, thread_server, "thread_server", "start"), 0);
+    ck_assert_msg(strstr(r.err, "owned by another user"), "stderr: %s", r.err);
+    nothing_left("thread_server");
+}
+END_TEST
+
 static Suite *server_root_suite(void)
 {
     Suite *s = suite_create("server_root");
@@ -1631,6 +1777,10 @@ static Suite *server_root_suite(void)
     tcase_add_test(rl,
                    reload_takes_a_renamed_config_refuses_a_broken_one_and_names_restart_only_keys);
     tcase_add_test(rl, reload_and_reopen_by_a_non_root_user_are_refused);
+    tcase_add_test(rl, descriptors_sent_without_a_request_are_closed_not_kept);
+    tcase_add_test(rl, reload_and_reopen_fail_when_the_running_server_lost_its_socket);
+    tcase_add_test(rl, reload_hands_nothing_to_a_socket_that_listens_as_another_user);
+    tcase_add_test(rl, a_log_directory_the_daemons_user_owns_is_refused_at_start);
     tcase_add_test(rl, reload_without_an_answer_in_start_timeout_exits_1_saying_so);
     tcase_add_test(rl, a_second_server_on_a_live_control_socket_fails_and_leaves_it_alone);
     tcase_add_test(rl, sighup_in_the_foreground_rereads_an_edit_in_place_and_names_a_renamed_file);

@@ -19,8 +19,9 @@
  *     pidfile       RUNSTATEDIR/NAME.pid    absolute path
  *     logfile       LOCALSTATEDIR/log/NAME.log   absolute path
  *     control_socket RUNSTATEDIR/NAME.ctl   the server's control socket (`NAME reload`,
- *                                           `NAME reopen`), an absolute path of at most 107
- *                                           bytes, or "none" (LUST_CONFIG_NO_CONTROL)
+ *                                           `NAME reopen`), an absolute path of at most 96
+ *                                           bytes, or "none" (LUST_CONFIG_NO_CONTROL); a NAME
+ *                                           too long for that gets "none" as its default
  *     log_level     info                    debug, info, notice, warning or error
  *     umask         027                     always read as octal digits, as the shell's
  *                                           umask command does: 027, 27 and "0027" all mean

@@ -76,8 +76,9 @@ LUST_BEGIN_DECLS
  *
  * Opens path with O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC|O_NOFOLLOW|O_NOCTTY, mode 0640 (less the
  * umask). A regular file with more than one hard link is refused (EMLINK): a link planted to
- * another file would otherwise be appended to as root. The descriptor returned is 3 or above.
- * Nothing is redirected: this is for a caller that must open the file while it can (before a
+ * another file would otherwise be appended to as root. The open does not block: a FIFO with
+ * no reader fails with ENXIO (the descriptor returned is blocking). The descriptor returned is 3 or
+ * above. Nothing is redirected: this is for a caller that must open the file while it can (before a
  * fork, a chroot, a privilege drop) and install it later with lust_log_setup_fd(). On success
  * the path is also remembered for lust_log_reopen(). Calls tzset(), so the time zone is loaded
  * while /usr/share/zoneinfo is still reachable.

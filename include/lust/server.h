@@ -48,28 +48,34 @@
  * /etc/NAME.conf or /var/log/NAME.log, so root does it for the daemon, through the control
  * socket (`control_socket`, default /run/NAME.ctl): a unix socket made by root before the jail,
  * mode 0600, owned by the user who started the server; the daemon also checks each peer's
- * credentials (SO_PEERCRED) and refuses anyone but root and that user.
+ * credentials (SO_PEERCRED) and refuses anyone but root and that user, and the commands hand
+ * nothing to a socket that listens as anyone else.
  *
  *   - `NAME reload` reads the config file as it is now (also when an editor replaced it by
  *     rename) and checks it: a bad file prints FILE:LINE: ... and exits 1, and the daemon is
  *     not touched. A good one is handed over as a sealed memfd (the daemon parses exactly the
- *     bytes checked, and never holds a descriptor of anything outside its jail); the command
- *     exits 0 once reload() accepted it, 1 with the daemon's sentence if reload() failed (the
- *     old config stays), 1 if no answer came within start_timeout. Keys the running daemon
- *     cannot change (user, group, jail, pidfile, logfile, control_socket) are named in the
- *     answer: they take effect at the next restart. Without a control socket (set to "none",
- *     or a foreground server with no `control_socket` in its file) reload sends SIGHUP.
+ *     bytes checked, and never holds a descriptor of anything outside its jail). Exit 0 once
+ *     reload() accepted it; 1 with the daemon's sentence if reload() refused it (the old
+ *     config stays); 1 if no answer came within start_timeout (0: no limit); 1 if a server
+ *     holds the pid file but does not answer on the socket; 7 if none runs. Keys the running
+ *     daemon cannot change (user, group, jail, pidfile, logfile, control_socket, foreground)
+ *     are named in the answer: they take effect at the next restart. Without a control
+ *     socket ("none", or a foreground server whose file sets no `control_socket`) reload
+ *     sends SIGHUP to the pid file's holder and cannot report the outcome.
  *   - `NAME reopen`, for logrotate's postrotate (create mode): root opens the log file (created
- *     0640 if missing) and hands it to the daemon, which switches to it with dup2(); a line is
- *     in the old file or the new one, never lost. Exit 0 once switched, or when the server is
- *     not running (nothing to reopen).
+ *     0640 if missing; the log's directory must belong to root or the starting user and not
+ *     be writable by others, which `start` checks too) and hands it to the daemon, which
+ *     switches to it with dup2(): each line is in the old file or the new one, none lost. Exit
+ *     0 once switched, or when no server runs (nothing to reopen); 1 when a server runs but
+ *     cannot be reached, so logrotate reports it.
  *   - SIGHUP (systemd's ExecReload=kill -HUP $MAINPID): the daemon re-reads the config through
- *     the file descriptor it opened at start, then runs reload(); RELOADING=1 and READY=1 go to
- *     $NOTIFY_SOCKET around it. An edit made in place is seen. Out of a jail the path is opened
- *     again first, so a replaced file is seen too; in a jail a file replaced by rename is out of
- *     reach: the daemon logs that and keeps its config; use `NAME reload` then (set
- *     `control_socket` in the file of a foreground service so reload can reach it). The outcome
- *     goes only to the log: a signal has no answer.
+ *     the file descriptor it opened at start, then runs reload(); RELOADING=1 and READY=1 go
+ *     to $NOTIFY_SOCKET around it. An edit made in place is seen. Out of a jail the path is
+ *     opened again first, so a replaced file is seen too. In a jail a file replaced by rename
+ *     is out of reach: the daemon logs so and keeps its config. It can tell only when the old
+ *     file was unlinked; one renamed aside (dpkg's .dpkg-old, an editor's backup) is re-read
+ *     and reported as reloaded. Use `NAME reload` then (set `control_socket` in the file of a
+ *     foreground service so reload can reach it). The outcome goes only to the log.
  *   - SIGUSR1 reopens the log by path, which works only while the path is reachable (no jail).
  *
  * Foreground mode (`-f`, or `foreground = true` in the config), for systemd, runit, s6 or a
