@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -456,6 +457,9 @@ static void daemon_main(struct lust_server *srv)
         lust_daemon_failed(-r, "%s", why);
         _exit(EXIT_GENERIC); /* a daemon liblust forked itself: never return into main() */
     }
+    /* The setup's garbage (NSS and config buffers, most of them freed in the process that ran
+     * `start`, whose heap this one inherited) goes back to the kernel before the daemon idles. */
+    malloc_trim(0);
     announce_ready(srv);
     int status = serve(srv);
     fflush(NULL);
