@@ -418,6 +418,9 @@ static int become_server(struct lust_server *srv)
 
 static void announce_ready(struct lust_server *srv)
 {
+    /* The setup's garbage (NSS, getgrouplist and config-reading buffers, freed but resident;
+     * in daemon mode in the heap inherited from `start`) goes back to the kernel first. */
+    malloc_trim(0);
     lust_log(LUST_LOG_NOTICE, "%s %s started (pid %ld) as uid %u", srv->name, lust_version(),
              (long)getpid(), lust_creds_uid(srv->creds));
     lust_daemon_ready();
@@ -457,9 +460,6 @@ static void daemon_main(struct lust_server *srv)
         lust_daemon_failed(-r, "%s", why);
         _exit(EXIT_GENERIC); /* a daemon liblust forked itself: never return into main() */
     }
-    /* The setup's garbage (NSS and config buffers, most of them freed in the process that ran
-     * `start`, whose heap this one inherited) goes back to the kernel before the daemon idles. */
-    malloc_trim(0);
     announce_ready(srv);
     int status = serve(srv);
     fflush(NULL);
