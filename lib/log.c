@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -58,7 +59,11 @@ static atomic_bool torn;
 static atomic_uint zone_generation = 1;
 
 static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
-static char log_path[PATH_MAX];
+/* The remembered log file, under reopen_lock; on the heap, not a PATH_MAX array in .bss, whose
+ * pages (and the small variables placed beside it) each daemon copy would dirty for a short
+ * path. NULL with path_lost set: remembering it failed for want of memory. */
+static char *log_path;
+static bool path_lost;
 
 struct stamp {
     unsigned generation; /* 0: empty */
@@ -346,7 +351,7 @@ static int open_log(const char *path)
 {
     if (path == NULL || path[0] == '\0')
         return lust__fail_plain(EINVAL, "log file path empty");
-    if (strlen(path) >= sizeof log_path)
+    if (strlen(path) >= PATH_MAX)
         return lust__fail(ENAMETOOLONG, "log file %s", path);
     load_zone();
     int fd;
@@ -383,8 +388,11 @@ static int open_log(const char *path)
 
 static void remember_path(const char *path)
 {
+    char *copy = strdup(path);
     pthread_mutex_lock(&reopen_lock);
-    snprintf(log_path, sizeof log_path, "%s", path);
+    free(log_path);
+    log_path = copy;
+    path_lost = copy == NULL;
     pthread_mutex_unlock(&reopen_lock);
 }
 
@@ -483,12 +491,18 @@ static void close_others(const int *keep, size_t nkeep)
  * setvbuf(stdout, NULL, _IOLBF, 0) on a stream that was already written to only sets a flag:
  * glibc keeps the fully-buffered write window, and a line printed by putc or puts then sits in
  * the buffer until exit (lost on a crash). Handing setvbuf a buffer resets the window. The
- * stream was flushed before, so nothing is lost.
+ * stream was flushed before, so nothing is lost. A stream without a buffer yet (the usual
+ * daemon: nothing printed before setup) needs only the flag; glibc then allocates its buffer at
+ * the first write, if there is one, and no daemon carries 8 KiB it never uses.
  */
 static void line_buffer_stdout(void)
 {
-    static char buf[BUFSIZ];
-    setvbuf(stdout, buf, _IOLBF, sizeof buf);
+    static char *buf; /* allocated once, kept for the stream's life */
+    if (__fbufsize(stdout) == 0 || (buf == NULL && (buf = malloc(BUFSIZ)) == NULL)) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        return;
+    }
+    setvbuf(stdout, buf, _IOLBF, BUFSIZ);
 }
 
 int lust_log_setup_fd(int fd, const int *keep, size_t nkeep)
@@ -580,7 +594,9 @@ int lust_log_reopen(void)
 {
     pthread_mutex_lock(&reopen_lock);
     int r = 0;
-    if (log_path[0] != '\0') {
+    if (path_lost)
+        r = lust__fail(ENOMEM, "log reopen: the log file's path could not be remembered");
+    if (log_path != NULL) {
         int fd = open_log(log_path);
         r = fd < 0 ? fd : lust_log_reopen_fd(fd);
         if (r < 0 && fd >= 0)

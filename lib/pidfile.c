@@ -234,7 +234,10 @@ static int try_open(const char *path, struct lust_pidfile *pf, pid_t *holder)
     char text[32];
     pid_t self = getpid();
     int len = snprintf(text, sizeof text, "%ld\n", (long)self);
-    if (ftruncate(fd, 0) < 0) {
+    /* An empty file (fresh, or emptied by the last holder's release) is not truncated again:
+     * on ext4 a truncation to 0 marks the inode so that every later close(), by any reader,
+     * forces the block out to disk, and our own truncation at exit then waits for that I/O. */
+    if (st.st_size != 0 && ftruncate(fd, 0) < 0) {
         r = lust__fail(errno, "pid file %s: truncating", path);
         goto fail;
     }

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -861,6 +862,9 @@ static int become_server(struct lust_server *srv)
 
 static void announce_ready(struct lust_server *srv)
 {
+    /* The setup's garbage (NSS, getgrouplist and config-reading buffers, freed but resident;
+     * in daemon mode in the heap inherited from `start`) goes back to the kernel first. */
+    malloc_trim(0);
     lust_log(LUST_LOG_NOTICE, "%s %s started (pid %ld) as uid %u", srv->name, lust_version(),
              (long)getpid(), lust_creds_uid(srv->creds));
     lust_daemon_ready();

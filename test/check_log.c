@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio_ext.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -632,6 +633,55 @@ START_TEST(printf_output_lands_in_the_log_even_if_the_daemon_is_killed)
 }
 END_TEST
 
+/* stdout was written (so it has a full buffer) before setup: setup still makes it line buffered. */
+static int printf_after_earlier_use_then_crash(void *arg)
+{
+    (void)arg;
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
+        return 1;
+    close(null);
+    printf("before setup\n");
+    fflush(stdout);
+    if (lust_log_setup(fx.path, NULL, 0) != 0)
+        return 2;
+    printf("printed after setup\n");
+    raise(SIGKILL);
+    return 3;
+}
+
+START_TEST(printf_lands_in_the_log_even_when_stdout_was_used_before_setup)
+{
+    ck_assert_int_eq(in_child(printf_after_earlier_use_then_crash, NULL), 128 + SIGKILL);
+    char *text = slurp(fx.path, NULL);
+    ck_assert_str_eq(text, "printed after setup\n");
+    free(text);
+}
+END_TEST
+
+/* stdout has no buffer yet at setup (the usual daemon): it is line buffered all the same. */
+static int printf_on_a_fresh_stdout_then_crash(void *arg)
+{
+    (void)arg;
+    /* freopen drops the stream's buffer; glibc allocates the next one at the first write. */
+    if (freopen("/dev/null", "w", stdout) == NULL || __fbufsize(stdout) != 0)
+        return 1;
+    if (lust_log_setup(fx.path, NULL, 0) != 0)
+        return 2;
+    printf("printed on a fresh stream\n");
+    raise(SIGKILL);
+    return 3;
+}
+
+START_TEST(printf_lands_in_the_log_when_stdout_had_no_buffer_at_setup)
+{
+    ck_assert_int_eq(in_child(printf_on_a_fresh_stdout_then_crash, NULL), 128 + SIGKILL);
+    char *text = slurp(fx.path, NULL);
+    ck_assert_str_eq(text, "printed on a fresh stream\n");
+    free(text);
+}
+END_TEST
+
 static int setup_fd_child(void *arg)
 {
     (void)arg;
@@ -761,6 +811,8 @@ static Suite *log_suite(void)
     tcase_add_test(tc, setup_failure_closes_and_redirects_nothing);
     tcase_add_test(tc, setup_redirects_stdio_and_closes_all_but_the_kept_descriptors);
     tcase_add_test(tc, printf_output_lands_in_the_log_even_if_the_daemon_is_killed);
+    tcase_add_test(tc, printf_lands_in_the_log_even_when_stdout_was_used_before_setup);
+    tcase_add_test(tc, printf_lands_in_the_log_when_stdout_had_no_buffer_at_setup);
     tcase_add_test(tc, setup_fd_installs_a_log_opened_earlier_and_reopen_knows_its_path);
     tcase_add_test(tc, foreground_setup_keeps_every_descriptor_and_logs_to_stderr);
     suite_add_tcase(s, tc);

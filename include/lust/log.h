@@ -136,6 +136,7 @@ LUST_API int lust_log_setup_fd(int fd, const int *keep, size_t nkeep);
  * or the rotation uses logrotate's copytruncate, which O_APPEND makes safe.
  *
  * Returns 0, or -errno with the path in lust_error(); on failure the old file stays in use.
+ * -ENOMEM when the path could not be remembered at setup for want of memory.
  * Thread-safe, callable while other threads log. Not for a signal handler.
  */
 LUST_API int lust_log_reopen(void);

@@ -160,9 +160,13 @@ static void daemon_main(const char *pidfile, const struct sockaddr_in *sa, int r
         report(rfd, errno == EAGAIN || errno == EACCES ? EEXIST : errno, "lock pid file");
         _exit(1);
     }
-    /* Truncated only once locked: a running server's pid is never wiped. */
+    /* Truncated only once locked: a running server's pid is never wiped. An empty file is not
+     * truncated again: on ext4 that would make every later close() of it, by any reader, write
+     * its block out (liblust's pid file module skips it too, so both are measured alike). */
     int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    if (ftruncate(pfd, 0) < 0 || pwrite(pfd, buf, (size_t)len, 0) != len) {
+    struct stat st;
+    if (fstat(pfd, &st) < 0 || (st.st_size != 0 && ftruncate(pfd, 0) < 0) ||
+        pwrite(pfd, buf, (size_t)len, 0) != len) {
         report(rfd, errno ? errno : EIO, "write pid file");
         _exit(1);
     }
