@@ -590,6 +590,7 @@ START_TEST(the_example_config_files_load)
     ck_assert_int_eq(
         lust_config_load("simple_server", LUST_EXAMPLES_DIR "/simple_server.conf", NULL, &conf), 0);
     ck_assert_str_eq(lust_config_jail(conf), "/run/simple_server");
+    ck_assert_str_eq(lust_config_control(conf), "/run/simple_server.ctl");
     ck_assert_int_eq(lust_config_umask(conf), 027);
     lust_config_free(conf);
 
