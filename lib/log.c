@@ -37,12 +37,12 @@
  */
 #define LINE_BUF (LUST_LOG_MESSAGE_MAX + 512)
 
-/* By level, from LUST_LOG_ERROR (3) to LUST_LOG_DEBUG (7): index level - LUST_LOG_ERROR. */
 static const struct {
     const char *name;
     size_t len;
+    char journal; /* sd-daemon priority: debug 7 ... err 3 */
 } levels[] = {
-    {"ERROR", 5}, {"WARNING", 7}, {"NOTICE", 6}, {"INFO", 4}, {"DEBUG", 5},
+    {"DEBUG", 5, '7'}, {"INFO", 4, '6'}, {"NOTICE", 6, '5'}, {"WARNING", 7, '4'}, {"ERROR", 5, '3'},
 };
 
 static atomic_int threshold = LUST_LOG_INFO;
@@ -129,7 +129,7 @@ static size_t put_prefix(char *p, const struct stamp *s, long nsec, int level)
     size_t n = 0;
     if (atomic_load_explicit(&journal_prefix, memory_order_relaxed)) {
         p[n++] = '<';
-        p[n++] = (char)('0' + level); /* sd-daemon's <N> is the syslog priority */
+        p[n++] = levels[level].journal;
         p[n++] = '>';
     }
     memcpy(p + n, s->date, s->date_len);
@@ -142,8 +142,8 @@ static size_t put_prefix(char *p, const struct stamp *s, long nsec, int level)
     memcpy(p + n, s->offset, 6);
     n += 6;
     p[n++] = ' ';
-    memcpy(p + n, levels[level - LUST_LOG_ERROR].name, levels[level - LUST_LOG_ERROR].len);
-    n += levels[level - LUST_LOG_ERROR].len;
+    memcpy(p + n, levels[level].name, levels[level].len);
+    n += levels[level].len;
     p[n++] = ' ';
     return n;
 }
@@ -250,11 +250,11 @@ static enum outcome write_line(const char *p, size_t n)
 
 void lust_log_v(int level, const char *fmt, va_list ap)
 {
-    if (level > LUST_LOG_DEBUG)
+    if (level < LUST_LOG_DEBUG)
         level = LUST_LOG_DEBUG;
-    if (level < LUST_LOG_ERROR)
+    if (level > LUST_LOG_ERROR)
         level = LUST_LOG_ERROR;
-    if (level > atomic_load_explicit(&threshold, memory_order_relaxed))
+    if (level < atomic_load_explicit(&threshold, memory_order_relaxed))
         return;
     int saved_errno = errno;
     char line[LINE_BUF];
@@ -303,7 +303,7 @@ uint64_t lust_log_dropped(void)
 
 int lust_log_set_level(int level)
 {
-    if (level < LUST_LOG_ERROR || level > LUST_LOG_DEBUG)
+    if (level < LUST_LOG_DEBUG || level > LUST_LOG_ERROR)
         return lust__fail_plain(EINVAL, "log level %d unknown", level);
     atomic_store_explicit(&threshold, level, memory_order_relaxed);
     return 0;
@@ -316,17 +316,17 @@ int lust_log_get_level(void)
 
 const char *lust_log_level_name(int level)
 {
-    if (level < LUST_LOG_ERROR || level > LUST_LOG_DEBUG)
+    if (level < LUST_LOG_DEBUG || level > LUST_LOG_ERROR)
         return NULL;
-    return levels[level - LUST_LOG_ERROR].name;
+    return levels[level].name;
 }
 
 int lust_log_level_from_name(const char *name)
 {
     if (name == NULL)
         return lust__fail_plain(EINVAL, "log level missing");
-    for (int i = LUST_LOG_ERROR; i <= LUST_LOG_DEBUG; i++)
-        if (strcasecmp(name, levels[i - LUST_LOG_ERROR].name) == 0)
+    for (int i = LUST_LOG_DEBUG; i <= LUST_LOG_ERROR; i++)
+        if (strcasecmp(name, levels[i].name) == 0)
             return i;
     if (strcasecmp(name, "warn") == 0)
         return LUST_LOG_WARNING;

@@ -39,6 +39,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <lust/config.h>
@@ -99,6 +100,23 @@ static void framework_sigset(sigset_t *set)
     sigaddset(set, SIGINT);
     sigaddset(set, SIGHUP);
     sigaddset(set, SIGUSR1);
+}
+
+/* Syslog priorities (what the config reports) to this library's log levels. */
+static int log_level_from_syslog(int priority)
+{
+    switch (priority) {
+    case LOG_DEBUG:
+        return LUST_LOG_DEBUG;
+    case LOG_INFO:
+        return LUST_LOG_INFO;
+    case LOG_NOTICE:
+        return LUST_LOG_NOTICE;
+    case LOG_WARNING:
+        return LUST_LOG_WARNING;
+    default:
+        return LUST_LOG_ERROR;
+    }
 }
 
 /* The exit status for a failed start, from the errno that stopped it. */
@@ -239,7 +257,7 @@ static int apply_config(struct lust_server *srv, struct lust_config *fresh, char
         lust_config_free(fresh);
         return r;
     }
-    lust_log_set_level(lust_config_log_level(fresh));
+    lust_log_set_level(log_level_from_syslog(lust_config_log_level(fresh)));
     umask(lust_config_umask(fresh));
     int n = snprintf(msg, size, "reloaded %s", lust_config_path(fresh));
     if (keys[0] && n > 0 && (size_t)n < size)
@@ -810,7 +828,7 @@ static int become_server(struct lust_server *srv)
     }
     if (r < 0)
         return r;
-    lust_log_set_level(lust_config_log_level(srv->config));
+    lust_log_set_level(log_level_from_syslog(lust_config_log_level(srv->config)));
     srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     srv->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (srv->stop_fd < 0 || srv->quit_fd < 0)

@@ -183,8 +183,7 @@ LUST_API const char *lust_config_control(const struct lust_config *config);
 
 /**
  * lust_config_log_level - `log_level` as a syslog priority: LOG_DEBUG (7), LOG_INFO (6),
- * LOG_NOTICE (5), LOG_WARNING (4) or LOG_ERR (3), the values of <syslog.h>, which are also the
- * levels of lust/log.h: lust_log_set_level(lust_config_log_level(config)) applies it.
+ * LOG_NOTICE (5), LOG_WARNING (4) or LOG_ERR (3), the values of <syslog.h>.
  */
 LUST_API int lust_config_log_level(const struct lust_config *config);
 

@@ -52,17 +52,12 @@
 
 LUST_BEGIN_DECLS
 
-/*
- * Levels: the syslog priorities of <syslog.h> (LOG_DEBUG 7 ... LOG_ERR 3), so a smaller number
- * is more severe, lust_config_log_level() can be passed to lust_log_set_level() as it is, and
- * the journald prefix <N> is the level itself. A line is written when its level is at least
- * as severe as the threshold (its number is not above it).
- */
-#define LUST_LOG_DEBUG   7
-#define LUST_LOG_INFO    6
-#define LUST_LOG_NOTICE  5
-#define LUST_LOG_WARNING 4
-#define LUST_LOG_ERROR   3
+/* Levels, lowest first. A line is written when its level is at least the threshold. */
+#define LUST_LOG_DEBUG   0
+#define LUST_LOG_INFO    1
+#define LUST_LOG_NOTICE  2
+#define LUST_LOG_WARNING 3
+#define LUST_LOG_ERROR   4
 
 /* Messages up to this many bytes (after escaping newlines) reach a regular file whole. */
 #define LUST_LOG_MESSAGE_MAX 8192
@@ -157,12 +152,11 @@ LUST_API int lust_log_reopen(void);
 LUST_API int lust_log_reopen_fd(int fd);
 
 /**
- * lust_log_set_level - set the threshold: lines less severe than level are not written.
+ * lust_log_set_level - set the threshold: lines below level are not written.
  *
- * The default is LUST_LOG_INFO (debug lines are off). Returns 0, or -EINVAL for a level other
- * than LUST_LOG_DEBUG ... LUST_LOG_ERROR (with the number in lust_error()). Thread-safe, takes
- * effect for the next line of every thread. Async-signal-safe when level is valid (an atomic
- * store).
+ * The default is LUST_LOG_INFO (debug lines are off). Returns 0, or -EINVAL for an unknown
+ * level (with the number in lust_error()). Thread-safe, takes effect for the next line of every
+ * thread. Async-signal-safe when level is valid (an atomic store).
  */
 LUST_API int lust_log_set_level(int level);
 
@@ -188,10 +182,9 @@ LUST_API const char *lust_log_level_name(int level);
 /**
  * lust_log - write one line at level, the message formatted as printf() does.
  *
- * Nothing is written when level is less severe than the threshold; a level more severe than
- * LUST_LOG_ERROR (syslog's crit, alert, emerg: 2 to 0) is written as an error, and one above
- * LUST_LOG_DEBUG as debug. Never fails visibly and never changes errno: a line that cannot be
- * written is counted (lust_log_dropped()). One write(2) per line. Thread-safe without a lock. Not
+ * Nothing is written when level is below the threshold; a level above LUST_LOG_ERROR counts as
+ * an error. Never fails visibly and never changes errno: a line that cannot be written is
+ * counted (lust_log_dropped()). One write(2) per line. Thread-safe without a lock. Not
  * async-signal-safe (it formats with vsnprintf and may call localtime_r); in a child forked
  * from a multi-threaded process use it only after exec or where the parent logged the same
  * second (the cache then avoids glibc's time zone lock).
