@@ -178,7 +178,8 @@ LUST_API const char *lust_config_pidfile(const struct lust_config *config);
 /* lust_config_logfile - the log file's path (`logfile`). */
 LUST_API const char *lust_config_logfile(const struct lust_config *config);
 
-/* lust_config_control - the control socket's path (`control_socket`), or NULL when "none". */
+/* lust_config_control - the control socket's path (`control_socket`), or NULL when "none".
+ * Since liblust 1.1 (version node LUST_1.1). */
 LUST_API const char *lust_config_control(const struct lust_config *config);
 
 /**
