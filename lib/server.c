@@ -461,20 +461,21 @@ static ssize_t control_read(int cfd, char *buf, size_t size, int flags, int *fd,
     if (n < 0)
         return -errno;
     *fd = take_passed_fd(&mh);
-    *truncated = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+    *truncated = mh.msg_flags & MSG_CTRUNC ? 2 : (mh.msg_flags & MSG_TRUNC) != 0;
     return n;
 }
 
 /*
- * One connection on the control socket, from the signal thread. Returns 0, or -EMFILE /
- * -ENFILE when no descriptor was left to accept it: the connection stays queued, and the
- * caller stops polling the socket for a while instead of spinning on it.
+ * One connection on the control socket, from the signal thread. Returns 0, or -errno when
+ * accept() ran out of descriptors or memory: the connection stays queued, and the caller stops
+ * polling the socket for a while instead of spinning on it.
  */
 static int control_serve(struct lust_server *srv)
 {
     int cfd = accept4(srv->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (cfd < 0)
-        return errno == EMFILE || errno == ENFILE ? -errno : 0;
+    if (cfd < 0) /* out of descriptors or memory: the connection stays queued */
+        return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM ? -errno
+                                                                                         : 0;
 
     char buf[CTL_MSG_MAX + 1];
     int fd = -1, truncated = 0;
@@ -521,7 +522,9 @@ static int control_serve(struct lust_server *srv)
     char *arg = strchr(buf, '\n');
     if (arg)
         *arg++ = '\0';
-    if (truncated)
+    if (truncated == 2)
+        control_reply(cfd, EMFILE, "the descriptor sent was lost: the server is at its limit");
+    else if (truncated)
         control_reply(cfd, EMSGSIZE, "request too long");
     else if (strcmp(buf, "reload") == 0)
         control_reload(srv, cfd, fd, arg && *arg ? arg : lust_config_path(srv->config));
@@ -571,12 +574,27 @@ static void *signal_thread(void *arg)
         {.fd = srv->ctl_fd, .events = POLLIN},
     };
 
+    /* While the control socket cannot accept (no descriptor left), it is left out of poll()
+     * until this time, so the pending connection does not make the thread spin. */
+    struct timespec paused_until = {0, 0};
+
     if (sfd < 0)
         lust_log(LUST_LOG_ERROR, "signalfd: %m; signals will wait until exit");
     for (;;) {
-        /* While no descriptor is left to accept a control connection, look again each second. */
-        int r = poll(pfd, 4, pfd[3].fd < 0 && srv->ctl_fd >= 0 ? 1000 : -1);
-        pfd[3].fd = srv->ctl_fd;
+        int timeout = -1;
+        if (pfd[3].fd < 0 && srv->ctl_fd >= 0) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long ms = (paused_until.tv_sec - now.tv_sec) * 1000 +
+                      (paused_until.tv_nsec - now.tv_nsec) / 1000000;
+            if (ms <= 0) {
+                pfd[3].fd = srv->ctl_fd;
+                lust_log(LUST_LOG_NOTICE, "control socket: accepting again");
+            } else {
+                timeout = (int)ms;
+            }
+        }
+        int r = poll(pfd, 4, timeout);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -590,9 +608,14 @@ static void *signal_thread(void *arg)
             if (read(wfd, &n, sizeof n) > 0)
                 lust_notify_watchdog(srv->notify);
         }
-        if (pfd[3].revents && control_serve(srv) < 0) {
-            lust_log(LUST_LOG_ERROR, "control socket: cannot accept: %s", strerror(EMFILE));
+        int e;
+        if (pfd[3].revents && (e = control_serve(srv)) < 0) {
+            lust_log(LUST_LOG_ERROR, "control socket: cannot accept: %s; trying again in 1 s",
+                     strerror(-e));
+            clock_gettime(CLOCK_MONOTONIC, &paused_until);
+            paused_until.tv_sec += 1;
             pfd[3].fd = -1;
+            pfd[3].revents = 0;
         }
         struct signalfd_siginfo si;
         while (pfd[1].revents && read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
@@ -761,6 +784,7 @@ static int control_listen(struct lust_server *srv)
         return r;
     if (unlink(tmp) < 0 && errno != ENOENT)
         return lust__fail(errno, "control socket %s", tmp);
+    int replace = lstat(path, &st) == 0; /* a dead socket, checked above */
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return lust__fail(errno, "control socket %s", path);
@@ -773,8 +797,12 @@ static int control_listen(struct lust_server *srv)
         close(fd);
         return r;
     }
-    if (listen(fd, 8) < 0 || rename(tmp, path) < 0) {
-        r = lust__fail(errno, "control socket %s", path);
+    /* Where nothing was, nothing may have come meanwhile: a server that took the path since
+     * the check keeps it (EEXIST) instead of losing its socket to this one. */
+    if (listen(fd, 8) < 0 ||
+        renameat2(AT_FDCWD, tmp, AT_FDCWD, path, replace ? 0 : RENAME_NOREPLACE) < 0) {
+        r = errno == EEXIST ? lust__fail_plain(EEXIST, "already running (a server took %s)", path)
+                            : lust__fail(errno, "control socket %s", path);
         unlink(tmp);
         close(fd);
         return r;
@@ -916,28 +944,12 @@ static void daemon_main(struct lust_server *srv)
 /* ---- the commands ---- */
 
 /*
- * The log file, opened by root by path (at start, and for `reopen`). Whoever may write to its
- * directory chooses what root opens there (a name planted in place of the log), so only root
- * or the user who started the server may own that directory, and others may not write to it.
- * Returns the descriptor, or -errno with the sentence set.
+ * The log file, opened by root by path (at start, and for `reopen`): O_NOFOLLOW, no file with
+ * other hard links, no blocking on a FIFO (lust_log_open). Returns the descriptor or -errno.
  */
 static int open_log(struct lust_server *srv)
 {
-    const char *path = lust_config_logfile(srv->config);
-    const char *slash = strrchr(path, '/');
-    char dir[PATH_MAX];
-    struct stat st;
-
-    snprintf(dir, sizeof dir, "%.*s", slash && slash != path ? (int)(slash - path) : 1, path);
-    if (stat(dir, &st) < 0)
-        return lust__fail(errno, "log directory %s", dir);
-    if ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & S_IWOTH))
-        return lust__fail_plain(
-            EPERM,
-            "log directory %s: %s; root opens no log file there (make it "
-            "root's, mode 0755)",
-            dir, st.st_mode & S_IWOTH ? "anyone may write to it" : "owned by another user");
-    return lust_log_open(path);
+    return lust_log_open(lust_config_logfile(srv->config));
 }
 
 /*
@@ -1395,7 +1407,8 @@ static int reload_by_signal(struct lust_server *srv)
 static int control_missing(struct lust_server *srv, const char *path, const char *cmd)
 {
     pid_t pid = 0;
-    if (!srv->pidfile_wanted || query(srv, &pid) != LUST_PIDFILE_RUNNING)
+    int state = srv->pidfile_wanted ? query(srv, &pid) : LUST_PIDFILE_NONE;
+    if (state != LUST_PIDFILE_RUNNING && state != LUST_PIDFILE_RUNNING_UNKNOWN)
         return 0;
     fprintf(stderr,
             "%s is running (pid %ld) but does not answer on %s (the socket was removed, or "
@@ -1424,12 +1437,33 @@ static int control_unreachable(struct lust_server *srv, const char *path, int r)
     return r == -EACCES || r == -EPERM ? EXIT_PRIVILEGE : EXIT_GENERIC;
 }
 
-/* The daemon's sentence, made safe for a terminal: it must not send escape sequences to root. */
+/*
+ * The daemon's sentence, made safe for root's terminal: no escape sequences. Control bytes
+ * (C0, DEL), C1 controls (U+0080..U+009F, which some terminals obey) and bytes that are not
+ * well-formed UTF-8 (a lone 0x9b is CSI to an 8-bit terminal) become '?'; UTF-8 text, such as
+ * a file name, stays.
+ */
 static void printable(char *s)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t len = *p < 0x80                  ? 1
+                     : *p >= 0xc2 && *p <= 0xdf ? 2
+                     : *p >= 0xe0 && *p <= 0xef ? 3
+                     : *p >= 0xf0 && *p <= 0xf4 ? 4
+                                                : 0;
+        size_t i = 1;
+        while (i < len && (p[i] & 0xc0) == 0x80)
+            i++;
+        int c1 = len == 2 && p[0] == 0xc2 && p[1] < 0xa0;
+        int overlong =
+            (len == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (len == 4 && p[0] == 0xf0 && p[1] < 0x90);
+        if (len == 0 || i < len || c1 || overlong || (len == 1 && (*p < 0x20 || *p == 0x7f))) {
+            *p++ = '?';
+            continue;
+        }
+        p += len;
+    }
 }
 
 /* Reports the server's answer; returns the exit status. */

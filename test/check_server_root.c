@@ -1722,19 +1722,47 @@ START_TEST(reload_hands_nothing_to_a_socket_that_listens_as_another_user)
 }
 END_TEST
 
-START_TEST(a_log_directory_the_daemons_user_owns_is_refused_at_start)
+START_TEST(the_answer_of_a_server_reaches_the_terminal_without_escape_sequences)
 {
     struct result r;
-    char logdir[256], conf_line[400];
-    snprintf(logdir, sizeof logdir, "%s/logs", dir);
-    ck_assert_int_eq(mkdir(logdir, 0755), 0);
-    ck_assert_int_eq(chown(logdir, NOBODY, NOBODY), 0);
-    /* A later assignment wins: the log moves into the directory nobody owns. */
-    snprintf(conf_line, sizeof conf_line, "logfile = \"%s/thread_server.log\"\n", logdir);
-    write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\n%s", free_port(), conf_line);
-    ck_assert_int_ne(RUN(&r, thread_server, "thread_server", "start"), 0);
-    ck_assert_msg(strstr(r.err, "owned by another user"), "stderr: %s", r.err);
-    nothing_left("thread_server");
+    int ready[2];
+    thread_conf("HI!");
+    ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+    /* A root-owned listener that answers like a daemon gone bad: ESC, CSI (0x9b) and a C1
+     * control written as UTF-8, around a UTF-8 name that must survive. */
+    pid_t fake = fork();
+    ck_assert_int_ge(fake, 0);
+    if (fake == 0) {
+        static const char answer[] = "5\n\x1b]52;c;ZXZpbA==\x07\x1b[2J\x9b"
+                                     "31m\xc2\x9b"
+                                     "0m caf\xc3\xa9";
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        char buf[4096];
+        snprintf(a.sun_path, sizeof a.sun_path, "%s", at("thread_server", "ctl"));
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4) < 0 ||
+            write(ready[1], "x", 1) != 1)
+            _exit(1);
+        int c = accept(fd, NULL, NULL);
+        if (c < 0 || recv(c, buf, sizeof buf, 0) < 0 ||
+            send(c, answer, sizeof answer - 1, MSG_NOSIGNAL) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    close(ready[1]);
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 1);
+    int status;
+    ck_assert_int_eq(waitpid(fake, &status, 0), fake);
+    ck_assert_int_eq(status, 0);
+    for (const char *p = r.err; *p; p++) {
+        unsigned char b = (unsigned char)*p;
+        ck_assert_msg(b != 0x1b && b != 0x07 && b != 0x9b, "control byte 0x%02x in: %s", b, r.err);
+    }
+    ck_assert_msg(strstr(r.err, "caf\xc3\xa9"), "stderr: %s", r.err);
+    ck_assert_msg(strstr(r.err, "?]52;c;"), "stderr: %s", r.err);
 }
 END_TEST
 
@@ -1780,7 +1808,7 @@ static Suite *server_root_suite(void)
     tcase_add_test(rl, descriptors_sent_without_a_request_are_closed_not_kept);
     tcase_add_test(rl, reload_and_reopen_fail_when_the_running_server_lost_its_socket);
     tcase_add_test(rl, reload_hands_nothing_to_a_socket_that_listens_as_another_user);
-    tcase_add_test(rl, a_log_directory_the_daemons_user_owns_is_refused_at_start);
+    tcase_add_test(rl, the_answer_of_a_server_reaches_the_terminal_without_escape_sequences);
     tcase_add_test(rl, reload_without_an_answer_in_start_timeout_exits_1_saying_so);
     tcase_add_test(rl, a_second_server_on_a_live_control_socket_fails_and_leaves_it_alone);
     tcase_add_test(rl, sighup_in_the_foreground_rereads_an_edit_in_place_and_names_a_renamed_file);

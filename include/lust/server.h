@@ -63,8 +63,8 @@
  *     socket ("none", or a foreground server whose file sets no `control_socket`) reload
  *     sends SIGHUP to the pid file's holder and cannot report the outcome.
  *   - `NAME reopen`, for logrotate's postrotate (create mode): root opens the log file (created
- *     0640 if missing; the log's directory must belong to root or the starting user and not
- *     be writable by others, which `start` checks too) and hands it to the daemon, which
+ *     0640 if missing, never through a symbolic link, a FIFO or a file with other hard links;
+ *     keep the directories above it root's) and hands it to the daemon, which
  *     switches to it with dup2(): each line is in the old file or the new one, none lost. Exit
  *     0 once switched, or when no server runs (nothing to reopen); 1 when a server runs but
  *     cannot be reached, so logrotate reports it.
