@@ -1688,31 +1688,52 @@ START_TEST(reload_and_reopen_fail_when_the_running_server_lost_its_socket)
 }
 END_TEST
 
-START_TEST(reload_hands_nothing_to_a_socket_that_listens_as_another_user)
+/*
+ * A fake server at dir/thread_server.ctl, bound by root: it listens as nobody when as_nobody,
+ * and answers its first request with answer (unless NULL: it only waits). Returns once it
+ * listens; the caller reaps it.
+ */
+static pid_t fake_control(int as_nobody, const char *answer)
 {
-    struct result r;
     int ready[2];
-    thread_conf("HI!");
     ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
-    /* An impostor: bound at the control path by root, but listening as nobody. */
     pid_t fake = fork();
     ck_assert_int_ge(fake, 0);
     if (fake == 0) {
         struct sockaddr_un a = {.sun_family = AF_UNIX};
+        char buf[4096];
         snprintf(a.sun_path, sizeof a.sun_path, "%s", at("thread_server", "ctl"));
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-            chmod(a.sun_path, 0666) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-            setresuid(NOBODY, NOBODY, NOBODY) < 0 || listen(fd, 4) < 0 ||
-            write(ready[1], "x", 1) != 1)
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || chmod(a.sun_path, 0666) < 0)
             _exit(1);
-        pause();
+        if (as_nobody &&
+            (setresgid(NOBODY, NOBODY, NOBODY) < 0 || setresuid(NOBODY, NOBODY, NOBODY) < 0))
+            _exit(1);
+        if (listen(fd, 4) < 0 || write(ready[1], "x", 1) != 1)
+            _exit(1);
+        if (!answer) {
+            pause();
+            _exit(0);
+        }
+        int c = accept(fd, NULL, NULL);
+        if (c < 0 || recv(c, buf, sizeof buf, 0) < 0 ||
+            send(c, answer, strlen(answer), MSG_NOSIGNAL) < 0)
+            _exit(1);
         _exit(0);
     }
     close(ready[1]);
     char c;
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
     close(ready[0]);
+    return fake;
+}
+
+START_TEST(reload_hands_nothing_to_a_socket_that_listens_as_another_user)
+{
+    struct result r;
+    thread_conf("HI!");
+    /* An impostor: bound at the control path by root, but listening as nobody. */
+    pid_t fake = fake_control(1, NULL);
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 4);
     ck_assert_msg(strstr(r.err, "listens as another user"), "stderr: %s", r.err);
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reopen"), 4);
@@ -1725,34 +1746,12 @@ END_TEST
 START_TEST(the_answer_of_a_server_reaches_the_terminal_without_escape_sequences)
 {
     struct result r;
-    int ready[2];
     thread_conf("HI!");
-    ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
     /* A root-owned listener that answers like a daemon gone bad: ESC, CSI (0x9b) and a C1
      * control written as UTF-8, around a UTF-8 name that must survive. */
-    pid_t fake = fork();
-    ck_assert_int_ge(fake, 0);
-    if (fake == 0) {
-        static const char answer[] = "5\n\x1b]52;c;ZXZpbA==\x07\x1b[2J\x9b"
-                                     "31m\xc2\x9b"
-                                     "0m caf\xc3\xa9";
-        struct sockaddr_un a = {.sun_family = AF_UNIX};
-        char buf[4096];
-        snprintf(a.sun_path, sizeof a.sun_path, "%s", at("thread_server", "ctl"));
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4) < 0 ||
-            write(ready[1], "x", 1) != 1)
-            _exit(1);
-        int c = accept(fd, NULL, NULL);
-        if (c < 0 || recv(c, buf, sizeof buf, 0) < 0 ||
-            send(c, answer, sizeof answer - 1, MSG_NOSIGNAL) < 0)
-            _exit(1);
-        _exit(0);
-    }
-    close(ready[1]);
-    char c;
-    ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    close(ready[0]);
+    pid_t fake = fake_control(0, "5\n\x1b]52;c;ZXZpbA==\x07\x1b[2J\x9b"
+                                 "31m\xc2\x9b"
+                                 "0m caf\xc3\xa9");
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 1);
     int status;
     ck_assert_int_eq(waitpid(fake, &status, 0), fake);
