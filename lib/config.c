@@ -118,19 +118,30 @@ static int parse_path(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
     return 0;
 }
 
-static int parse_jail(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+/* An absolute path, or the word `none` turns the feature off; max 0 for no length limit. */
+static int parse_path_or_none(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result,
+                              const char *none, size_t max)
 {
-    if (value && strcmp(value, LUST_CONFIG_NO_JAIL) == 0) {
+    if (value && strcmp(value, none) == 0) {
         *(const char **)result = value;
         return 0;
     }
     if (!value || value[0] != '/') {
-        cfg_error(cfg, "%s must be an absolute path or \"%s\", not \"%s\"", opt->name,
-                  LUST_CONFIG_NO_JAIL, value ? value : "");
+        cfg_error(cfg, "%s must be an absolute path or \"%s\", not \"%s\"", opt->name, none,
+                  value ? value : "");
+        return -1;
+    }
+    if (max && strlen(value) > max) {
+        cfg_error(cfg, "%s must be at most %zu bytes long (a unix socket's limit)", opt->name, max);
         return -1;
     }
     *(const char **)result = value;
     return 0;
+}
+
+static int parse_jail(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    return parse_path_or_none(cfg, opt, value, result, LUST_CONFIG_NO_JAIL, 0);
 }
 
 /*
@@ -141,22 +152,7 @@ static int parse_jail(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
 
 static int parse_control(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-    if (value && strcmp(value, LUST_CONFIG_NO_CONTROL) == 0) {
-        *(const char **)result = value;
-        return 0;
-    }
-    if (!value || value[0] != '/') {
-        cfg_error(cfg, "%s must be an absolute path or \"%s\", not \"%s\"", opt->name,
-                  LUST_CONFIG_NO_CONTROL, value ? value : "");
-        return -1;
-    }
-    if (strlen(value) > CONTROL_PATH_MAX) {
-        cfg_error(cfg, "%s must be at most %d bytes long (a unix socket's limit)", opt->name,
-                  CONTROL_PATH_MAX);
-        return -1;
-    }
-    *(const char **)result = value;
-    return 0;
+    return parse_path_or_none(cfg, opt, value, result, LUST_CONFIG_NO_CONTROL, CONTROL_PATH_MAX);
 }
 
 static const struct {

@@ -285,6 +285,21 @@ static int reload_from_fd(struct lust_server *srv, int fd, const char *path, cha
 }
 
 /*
+ * The config file, kept open so SIGHUP can re-read it from the jail; -1 when there is none
+ * (the defaults are in use) or it is not a regular file.
+ */
+static int open_config_file(const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/*
  * HUP. A daemon that dropped root (and may sit in a jail) cannot be trusted to find its config
  * file by path, so it re-reads the file it opened at start (config_fd): an edit made in place
  * is seen. Out of a jail the path is tried first, so a file replaced by rename is seen too; in
@@ -303,15 +318,11 @@ static void do_reload(struct lust_server *srv)
         return;
     }
     lust_notify_reloading(srv->notify);
-    if (!srv->jailed) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-            if (srv->config_fd >= 0)
-                close(srv->config_fd);
-            srv->config_fd = fd;
-        } else if (fd >= 0) {
-            close(fd);
-        }
+    int fd = srv->jailed ? -1 : open_config_file(path);
+    if (fd >= 0) {
+        if (srv->config_fd >= 0)
+            close(srv->config_fd);
+        srv->config_fd = fd;
     }
     if (srv->config_fd < 0)
         r = lust__fail_plain(ENOENT,
@@ -758,6 +769,7 @@ static int control_listen(struct lust_server *srv)
     char tmp[sizeof((struct sockaddr_un *)0)->sun_path];
     struct sockaddr_un sa;
     struct stat st;
+    int replace = 0; /* a dead socket is at the path: the rename replaces it */
 
     if (!srv->control_wanted || !path)
         return 0;
@@ -773,6 +785,7 @@ static int control_listen(struct lust_server *srv)
                                                    "already running (a server "
                                                    "answers on %s)",
                                                    path);
+        replace = 1;
     } else if (errno != ENOENT) {
         return lust__fail(errno, "control socket %s", path);
     }
@@ -784,7 +797,6 @@ static int control_listen(struct lust_server *srv)
         return r;
     if (unlink(tmp) < 0 && errno != ENOENT)
         return lust__fail(errno, "control socket %s", tmp);
-    int replace = lstat(path, &st) == 0; /* a dead socket, checked above */
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return lust__fail(errno, "control socket %s", path);
@@ -950,21 +962,6 @@ static void daemon_main(struct lust_server *srv)
 static int open_log(struct lust_server *srv)
 {
     return lust_log_open(lust_config_logfile(srv->config));
-}
-
-/*
- * The config file, kept open so SIGHUP can re-read it from the jail; -1 when there is none
- * (the defaults are in use) or it is not a regular file.
- */
-static int open_config_file(const char *path)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
 }
 
 /*
