@@ -1484,6 +1484,38 @@ static int control_outcome(struct lust_server *srv, int r, char *reply, int time
 }
 
 /*
+ * Connects to the control socket at path for cmd. Returns the socket; -ENOENT when no server
+ * runs (the caller says so in its own words); or another -errno with the reason printed and
+ * the exit status in *status (1 for a server that runs but does not answer there).
+ */
+static int control_reach(struct lust_server *srv, const char *path, const char *cmd, int *status)
+{
+    int sock = control_connect(path);
+    if (sock >= 0)
+        return sock;
+    if (sock == -ENOENT || sock == -ECONNREFUSED) {
+        if (!control_missing(srv, path, cmd))
+            return -ENOENT;
+        *status = EXIT_GENERIC;
+        return -EHOSTUNREACH;
+    }
+    *status = control_unreachable(srv, path, sock);
+    return sock;
+}
+
+/* Checks the snapshot as the daemon will parse it, then rewinds it. Returns 0 or -errno. */
+static int check_snapshot(struct lust_server *srv, int mfd)
+{
+    struct lust_config *check;
+    int r = lust_config_load_fd(srv->name, mfd, lust_config_path(srv->config), srv->ops.options,
+                                &check);
+    if (r < 0)
+        return r;
+    lust_config_free(check);
+    return lseek(mfd, 0, SEEK_SET) < 0 ? lust__fail(errno, "memfd") : 0;
+}
+
+/*
  * `reload`: the config file is read and checked here, as root with the real `/`; only a
  * config that loads is handed over, as a sealed memfd, on the control socket. Exits 0 once the
  * daemon says its reload() took it.
@@ -1492,7 +1524,7 @@ static int cmd_reload(struct lust_server *srv)
 {
     const char *path = control_path(srv);
     char reply[CTL_MSG_MAX + 1];
-    struct lust_config *check;
+    int status = EXIT_GENERIC;
 
     if (!srv->ops.reload) {
         fprintf(stderr, "%s: reload is not implemented by this daemon; use restart\n", srv->name);
@@ -1500,25 +1532,16 @@ static int cmd_reload(struct lust_server *srv)
     }
     if (!path)
         return reload_by_signal(srv);
-    int sock = control_connect(path);
-    if (sock == -ENOENT || sock == -ECONNREFUSED) {
-        if (control_missing(srv, path, "reload"))
-            return EXIT_GENERIC;
+    int sock = control_reach(srv, path, "reload", &status);
+    if (sock == -ENOENT) {
         fprintf(stderr, "%s is not running\n", srv->name);
         return EXIT_NOT_RUNNING;
     }
     if (sock < 0)
-        return control_unreachable(srv, path, sock);
+        return status;
 
     int mfd = config_snapshot(srv);
-    if (mfd >= 0 && lust_config_load_fd(srv->name, mfd, lust_config_path(srv->config),
-                                        srv->ops.options, &check) == 0) {
-        lust_config_free(check);
-        if (lseek(mfd, 0, SEEK_SET) < 0) {
-            close(mfd);
-            mfd = lust__fail(errno, "memfd");
-        }
-    } else if (mfd >= 0) {
+    if (mfd >= 0 && check_snapshot(srv, mfd) < 0) {
         close(mfd);
         mfd = -EINVAL;
     }
@@ -1545,6 +1568,7 @@ static int cmd_reopen(struct lust_server *srv)
 {
     const char *path = control_path(srv);
     char reply[CTL_MSG_MAX + 1];
+    int status = EXIT_GENERIC;
 
     if (!path) {
         fprintf(stderr,
@@ -1553,15 +1577,13 @@ static int cmd_reopen(struct lust_server *srv)
                 srv->name);
         return EXIT_GENERIC;
     }
-    int sock = control_connect(path);
-    if (sock == -ENOENT || sock == -ECONNREFUSED) {
-        if (control_missing(srv, path, "reopen"))
-            return EXIT_GENERIC;
+    int sock = control_reach(srv, path, "reopen", &status);
+    if (sock == -ENOENT) {
         printf("%s is not running; nothing to reopen\n", srv->name);
         return EXIT_OK;
     }
     if (sock < 0)
-        return control_unreachable(srv, path, sock);
+        return status;
     int fd = open_log(srv);
     if (fd < 0) {
         say_error(srv, "reopen");
