@@ -1,5 +1,5 @@
 /*
- * examples/thread_server.c - the mission's example: a greeting server, one thread per client.
+ * examples/thread_server.c - a greeting server, one thread per client.
  *
  *     thread_server -c thread_server.conf start     # as root
  *     printf '' | nc 127.0.0.1 8080                 # -> HI!

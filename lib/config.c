@@ -414,46 +414,10 @@ static struct scan prescan(char *s, size_t len)
 /* Read FD to its end, at most CONFIG_MAX bytes; *text is NUL-terminated. */
 static int read_all(int fd, const char *path, char **text, size_t *len)
 {
-    size_t size = 4096, n = 0;
-    char *buf = malloc(size);
-    if (!buf)
-        return lust__fail(ENOMEM, "config %s", path);
-    for (;;) {
-        if (n + 1 >= size) {
-            if (size > CONFIG_MAX) {
-                free(buf);
-                return lust__fail_plain(EFBIG, "config %s: larger than %d bytes", path, CONFIG_MAX);
-            }
-            char *bigger = realloc(buf, size * 2);
-            if (!bigger) {
-                free(buf);
-                return lust__fail(ENOMEM, "config %s", path);
-            }
-            buf = bigger;
-            size *= 2;
-        }
-        ssize_t got = read(fd, buf + n, size - n - 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            int err = errno;
-            free(buf);
-            return lust__fail(err, "config %s", path);
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    if (n > CONFIG_MAX) {
-        free(buf);
+    int r = lust__read_all(fd, CONFIG_MAX, text, len);
+    if (r == -EFBIG)
         return lust__fail_plain(EFBIG, "config %s: larger than %d bytes", path, CONFIG_MAX);
-    }
-    buf[n] = '\0';
-    /* Exactly the text and its NUL: also lets ASan see a scan that runs past the end. */
-    char *fit = realloc(buf, n + 1);
-    *text = fit ? fit : buf;
-    *len = n;
-    return 0;
+    return r < 0 ? lust__fail(-r, "config %s", path) : 0;
 }
 
 static bool usable_name(const char *name)
@@ -749,4 +713,10 @@ int lust_config_start_timeout(const struct lust_config *config)
 int lust_config_stop_timeout(const struct lust_config *config)
 {
     return (int)cfg_getint(config->cfg, "stop_timeout");
+}
+
+int lust__config_file_sets(const struct lust_config *config, const char *key)
+{
+    cfg_opt_t *opt = cfg_getopt(config->cfg, key);
+    return opt && (opt->flags & CFGF_MODIFIED);
 }

@@ -14,7 +14,6 @@
  */
 #include "internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,7 +27,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,20 +67,6 @@ static void read_options(const struct lust_daemon_opts *opts, struct options *o)
     o->nkeep = o->keep ? all.keep_fds_len : 0;
 }
 
-static int count_threads(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return lust__fail(errno, "cannot count threads: /proc/self/task");
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 static int check_keep(const struct options *o)
 {
     for (unsigned i = 0; i < o->nkeep; i++) {
@@ -93,23 +77,6 @@ static int check_keep(const struct options *o)
             return lust__fail(errno, "daemonize: kept descriptor %d", fd);
     }
     return 0;
-}
-
-/* /dev/null at a descriptor above 2, so dup2 onto 0..2 never finds it already there. */
-static int open_devnull(void)
-{
-    int fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return lust__fail(errno, "/dev/null");
-    if (fd < 3) {
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        int err = errno;
-        close(fd);
-        if (high < 0)
-            return lust__fail(err, "/dev/null");
-        fd = high;
-    }
-    return fd;
 }
 
 static int send_all(int fd, const char *buf, size_t len)
@@ -163,53 +130,6 @@ static void reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
-}
-
-static int close_from(unsigned lo, unsigned hi)
-{
-    if (lo > hi)
-        return 0;
-    if (syscall(SYS_close_range, lo, hi, 0) == 0)
-        return 0;
-    if (errno != ENOSYS)
-        return -errno;
-    /* Kernels before 5.9: close what /proc/self/fd lists, not every number up to the limit. */
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -errno;
-    int dfd = dirfd(d);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        long fd = strtol(e->d_name, &end, 10);
-        if (*end == '\0' && fd != dfd && fd >= (long)lo && fd <= (long)hi)
-            close((int)fd);
-    }
-    closedir(d);
-    return 0;
-}
-
-/* Close every descriptor above 2 except the sorted keep list. */
-static int close_all_except(int *keep, unsigned n)
-{
-    qsort(keep, n, sizeof *keep, cmp_int);
-    unsigned lo = 3;
-    for (unsigned i = 0; i < n; i++) {
-        unsigned k = (unsigned)keep[i];
-        if (k < lo)
-            continue;
-        int r = close_from(lo, k - 1);
-        if (r < 0)
-            return r;
-        lo = k + 1;
-    }
-    return close_from(lo, UINT_MAX);
-}
-
 /*
  * In the daemon, before any caller code runs. Every step is process state a daemon must not
  * inherit from whoever started it.
@@ -238,7 +158,7 @@ static int setup_daemon(const struct options *o, int chan, int devnull)
     if (o->nkeep)
         memcpy(keep, o->keep, o->nkeep * sizeof *keep);
     keep[o->nkeep] = chan;
-    int r = close_all_except(keep, o->nkeep + 1);
+    int r = lust__close_all_except(keep, o->nkeep + 1);
     free(keep);
     if (r < 0)
         die_reporting(chan, -r, "closing descriptors");
@@ -289,7 +209,7 @@ static void name_daemon(struct waiter *w, pid_t pid)
      * The daemon is not our child, so in theory its pid could be reused between the message and
      * this call; it would take the daemon dying and the pid space wrapping within that window.
      */
-    w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    w->pidfd = lust__pidfd_open(pid);
 }
 
 /* Parse every complete line in the buffer; stop at the first verdict. */
@@ -346,11 +266,8 @@ static int still_running(pid_t pid)
 static void kill_daemon(struct waiter *w)
 {
     if (w->pidfd >= 0) {
-        if (syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0) == 0) {
-            struct pollfd p = {.fd = w->pidfd, .events = POLLIN};
-            while (poll(&p, 1, KILL_WAIT_MS) < 0 && errno == EINTR)
-                ;
-        }
+        if (lust__pidfd_signal(w->pidfd, SIGKILL) == 0)
+            (void)lust__pidfd_wait(w->pidfd, KILL_WAIT_MS);
     } else if (w->pid > 0 && kill(w->pid, SIGKILL) == 0) {
         for (int waited = 0; waited < KILL_WAIT_MS && still_running(w->pid); waited += PROBE_MS)
             poll(NULL, 0, PROBE_MS);
@@ -430,17 +347,17 @@ int lust_daemonize(const struct lust_daemon_opts *opts)
     int r = check_keep(&o);
     if (r < 0)
         return r;
-    r = count_threads();
+    r = lust__count_threads();
     if (r < 0)
-        return r;
+        return lust__fail(-r, "cannot count threads: /proc/self/task");
     if (r > 1)
         return lust__fail_plain(EBUSY,
                                 "cannot daemonize: the process runs %d threads "
                                 "(fork would copy only the calling one)",
                                 r);
-    int devnull = open_devnull();
+    int devnull = lust__devnull();
     if (devnull < 0)
-        return devnull;
+        return lust__fail(-devnull, "/dev/null");
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         r = lust__fail(errno, "daemonize: socketpair");

@@ -3,12 +3,16 @@
  *
  * Everything here is hidden: the library is compiled with -fvisibility=hidden and these names
  * use the lust__ prefix, which no entry of lib/liblust.map can match, so even a mistake in the
- * map could not export them.
+ * map could not export them. The leaves (log, pidfile, daemon, privs, config, notify) never
+ * include each other's headers; what two of them need lives here once (lib/error.c for the
+ * sentences, lib/fd.c for descriptors, threads and processes).
  */
 #ifndef LUST_INTERNAL_H
 #define LUST_INTERNAL_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 #define LUST__HIDDEN       __attribute__((visibility("hidden")))
 #define LUST__PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -29,5 +33,56 @@ LUST__HIDDEN int lust__vfail(int err, int with_strerror, const char *fmt, va_lis
 
 /* Forget the calling thread's sentence, so a caller can tell whether a callee set one. */
 LUST__HIDDEN void lust__error_clear(void);
+
+/*
+ * lib/config.c: whether the config file itself sets key (1), rather than the default (0). The
+ * framework makes a pid file and a control socket in the foreground only when asked to.
+ */
+struct lust_config;
+LUST__HIDDEN int lust__config_file_sets(const struct lust_config *config, const char *key);
+
+/*
+ * lib/fd.c. These return -errno and set no sentence: each caller names its own object.
+ */
+
+/*
+ * Moves fd to a number above 2 (close-on-exec) when it took a closed stdio slot, so a later
+ * dup2() onto 0..2 cannot overwrite it. Returns the descriptor to use (fd itself when it was
+ * already above 2) or -errno, with fd closed either way when it moved or failed.
+ */
+LUST__HIDDEN int lust__fd_above_stdio(int fd);
+
+/* /dev/null opened read-write, close-on-exec, above 2. Returns the descriptor or -errno. */
+LUST__HIDDEN int lust__devnull(void);
+
+/*
+ * Closes every descriptor above 2 except those listed (entries below 3 are ignored; the list
+ * is not changed). close_range() over the gaps; without it (kernels before 5.9) the numbers
+ * /proc/self/fd lists. Returns 0, or -errno when neither way works: the caller must not go on
+ * believing the descriptors are closed.
+ */
+LUST__HIDDEN int lust__close_all_except(const int *keep, size_t nkeep);
+
+/* The number of threads of this process (from /proc/self/task), or -errno. */
+LUST__HIDDEN int lust__count_threads(void);
+
+/* A pidfd for pid (close-on-exec), or -errno (-ENOSYS before Linux 5.3, -ESRCH: gone). */
+LUST__HIDDEN int lust__pidfd_open(pid_t pid);
+
+/* Sends sig through a pidfd. Returns 0 or -errno (-ESRCH: the process has exited). */
+LUST__HIDDEN int lust__pidfd_signal(int pidfd, int sig);
+
+/*
+ * Waits up to timeout_ms (-1: no limit) for the process behind a pidfd to exit. Returns 1 when
+ * it has, 0 at the timeout, or -errno.
+ */
+LUST__HIDDEN int lust__pidfd_wait(int pidfd, int timeout_ms);
+
+/*
+ * Reads fd from where it stands to its end into a new NUL-terminated buffer (*text, freed by
+ * the caller; *len excludes the NUL). More than max bytes is -EFBIG. Returns 0 or -errno; on
+ * failure *text is not written.
+ */
+LUST__HIDDEN int lust__read_all(int fd, size_t max, char **text, size_t *len);
 
 #endif

@@ -7,7 +7,6 @@
  */
 #include "internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -374,16 +372,9 @@ static int open_log(const char *path)
         return lust__fail_plain(EMLINK, "log file %s has %ju hard links; refusing to append to it",
                                 path, (uintmax_t)st.st_nlink);
     }
-    if (fd < 3) {
-        /* stdin/out/err were closed: keep the log out of those slots, setup fills them. */
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        int err = errno;
-        close(fd);
-        if (high < 0)
-            return lust__fail(err, "log file %s", path);
-        fd = high;
-    }
-    return fd;
+    /* stdin/out/err were closed: keep the log out of those slots, setup fills them. */
+    fd = lust__fd_above_stdio(fd);
+    return fd < 0 ? lust__fail(-fd, "log file %s", path) : fd;
 }
 
 static void remember_path(const char *path)
@@ -430,63 +421,6 @@ static int install(int fd, int cap)
     return 0;
 }
 
-static bool kept(int fd, const int *keep, size_t nkeep)
-{
-    for (size_t i = 0; i < nkeep; i++)
-        if (keep[i] == fd)
-            return true;
-    return false;
-}
-
-/* For kernels without close_range (before 5.9): walk /proc/self/fd, or every possible fd. */
-static void close_others_slowly(const int *keep, size_t nkeep)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (d != NULL) {
-        int self = dirfd(d);
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            char *end;
-            long fd = strtol(e->d_name, &end, 10);
-            if (*end != '\0' || end == e->d_name || fd < 3 || fd == self ||
-                kept((int)fd, keep, nkeep))
-                continue;
-            close((int)fd);
-        }
-        closedir(d);
-        return;
-    }
-    struct rlimit rl;
-    long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                   ? (long)rl.rlim_cur
-                   : 65536;
-    for (long fd = 3; fd < max; fd++)
-        if (!kept((int)fd, keep, nkeep))
-            close((int)fd);
-}
-
-/* close_range over the gaps between the kept descriptors, lowest first. */
-static void close_others(const int *keep, size_t nkeep)
-{
-    unsigned lo = 3;
-    for (;;) {
-        long next = -1;
-        for (size_t i = 0; i < nkeep; i++)
-            if (keep[i] >= 0 && (unsigned)keep[i] >= lo && (next < 0 || keep[i] < next))
-                next = keep[i];
-        if (next < 0 || (unsigned)next > lo) {
-            unsigned hi = next < 0 ? ~0U : (unsigned)next - 1;
-            if (close_range(lo, hi, 0) < 0) {
-                close_others_slowly(keep, nkeep);
-                return;
-            }
-        }
-        if (next < 0)
-            return;
-        lo = (unsigned)next + 1;
-    }
-}
-
 /*
  * setvbuf(stdout, NULL, _IOLBF, 0) on a stream that was already written to only sets a flag:
  * glibc keeps the fully-buffered write window, and a line printed by putc or puts then sits in
@@ -510,18 +444,9 @@ int lust_log_setup_fd(int fd, const int *keep, size_t nkeep)
     int cap = prepare(fd);
     if (cap < 0)
         return cap;
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int null = lust__devnull();
     if (null < 0)
-        return lust__fail(errno, "/dev/null");
-    if (null < 3) {
-        /* It took a closed stdio slot: move it above, or the dup2 onto 1 and 2 would lose it. */
-        int high = fcntl(null, F_DUPFD_CLOEXEC, 3);
-        int err = errno;
-        close(null);
-        if (high < 0)
-            return lust__fail(err, "/dev/null");
-        null = high;
-    }
+        return lust__fail(-null, "/dev/null");
     load_zone();
     fflush(stdout);
     fflush(stderr);
@@ -531,9 +456,9 @@ int lust_log_setup_fd(int fd, const int *keep, size_t nkeep)
     close(null);
     if (r < 0)
         return r;
-    if (fd > 2 && !kept(fd, keep, nkeep))
-        close(fd);
-    close_others(keep, nkeep);
+    r = lust__close_all_except(keep, nkeep);
+    if (r < 0)
+        return lust__fail(-r, "closing the descriptors not kept");
     line_buffer_stdout();
     return 0;
 }

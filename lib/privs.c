@@ -504,20 +504,6 @@ int lust_privs_jail_enter(int fd)
     return 0;
 }
 
-static int thread_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -errno;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 static int cmp_gid(const void *a, const void *b)
 {
     gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
@@ -746,7 +732,7 @@ int lust_privs_drop(const struct lust_creds *c, unsigned flags)
                                 c->name, (unsigned)c->uid);
     }
     int keep = (flags & LUST_PRIVS_KEEP_NET_BIND_SERVICE) != 0;
-    if (keep && thread_count() > 1)
+    if (keep && lust__count_threads() > 1)
         return lust__fail_plain(EBUSY,
                                 "cannot keep CAP_NET_BIND_SERVICE for user \"%s\": more than one "
                                 "thread runs (capabilities are per thread)",

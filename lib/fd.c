@@ -1,0 +1,170 @@
+/*
+ * lib/fd.c - descriptors, threads and processes: the few helpers several modules need.
+ *
+ * One copy each, so that the daemon's and the log's "close everything else" cannot drift apart
+ * again: both used to carry their own, with different fallbacks.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Beyond this many numbers, closing one by one is not a fallback but a hang. */
+#define CLOSE_LOOP_MAX (1 << 20)
+
+int lust__fd_above_stdio(int fd)
+{
+    if (fd < 0 || fd > 2)
+        return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    int err = errno;
+    close(fd);
+    return high < 0 ? -err : high;
+}
+
+int lust__devnull(void)
+{
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    return fd < 0 ? -errno : lust__fd_above_stdio(fd);
+}
+
+static int listed(int fd, const int *keep, size_t nkeep)
+{
+    for (size_t i = 0; i < nkeep; i++)
+        if (keep[i] == fd)
+            return 1;
+    return 0;
+}
+
+/* Kernels without close_range: what /proc/self/fd lists, else every number the limit allows. */
+static int close_listed_by_proc(const int *keep, size_t nkeep)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        int self = dirfd(d);
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            char *end;
+            long fd = strtol(e->d_name, &end, 10);
+            if (*end == '\0' && end != e->d_name && fd > 2 && fd != self &&
+                !listed((int)fd, keep, nkeep))
+                close((int)fd);
+        }
+        closedir(d);
+        return 0;
+    }
+    int err = errno;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > CLOSE_LOOP_MAX)
+        return -err;
+    for (int fd = 3; fd < (int)rl.rlim_cur; fd++)
+        if (!listed(fd, keep, nkeep))
+            close(fd);
+    return 0;
+}
+
+int lust__close_all_except(const int *keep, size_t nkeep)
+{
+    unsigned lo = 3;
+    for (;;) {
+        long next = -1; /* the lowest kept descriptor at or above lo */
+        for (size_t i = 0; i < nkeep; i++)
+            if (keep[i] >= 0 && (unsigned)keep[i] >= lo && (next < 0 || keep[i] < next))
+                next = keep[i];
+        if (next < 0 || (unsigned)next > lo) {
+            unsigned hi = next < 0 ? UINT_MAX : (unsigned)next - 1;
+            if (close_range(lo, hi, 0) < 0)
+                return close_listed_by_proc(keep, nkeep);
+        }
+        if (next < 0)
+            return 0;
+        lo = (unsigned)next + 1;
+    }
+}
+
+int lust__count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -errno;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+int lust__pidfd_open(pid_t pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+int lust__pidfd_signal(int pidfd, int sig)
+{
+    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+int lust__pidfd_wait(int pidfd, int timeout_ms)
+{
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    int r;
+    do
+        r = poll(&p, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -errno : r > 0;
+}
+
+int lust__read_all(int fd, size_t max, char **text, size_t *len)
+{
+    size_t size = 4096, n = 0;
+    char *buf = malloc(size);
+    if (!buf)
+        return -ENOMEM;
+    for (;;) {
+        if (n + 1 >= size) {
+            if (size > max) {
+                free(buf);
+                return -EFBIG;
+            }
+            char *bigger = realloc(buf, size * 2);
+            if (!bigger) {
+                free(buf);
+                return -ENOMEM;
+            }
+            buf = bigger;
+            size *= 2;
+        }
+        ssize_t got = read(fd, buf + n, size - n - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int err = errno;
+            free(buf);
+            return -err;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (n > max) {
+        free(buf);
+        return -EFBIG;
+    }
+    buf[n] = '\0';
+    /* Exactly the text and its NUL: also lets ASan see a scan that runs past the end. */
+    char *fit = realloc(buf, n + 1);
+    *text = fit ? fit : buf;
+    *len = n;
+    return 0;
+}

@@ -1,0 +1,361 @@
+/*
+ * lib/server_events.c - the framework's own thread in the daemon, and reload.
+ *
+ * Signals never reach user code in a handler: TERM, INT, HUP and USR1 are blocked in every
+ * thread from the start, and this one thread reads them from a signalfd, next to a timerfd
+ * for the watchdog, the control socket, and an eventfd that tells it to quit. The stop state
+ * is an eventfd that becomes readable, so run() can poll it beside its sockets.
+ *
+ * A reload, by SIGHUP or by `NAME reload` on the control socket, installs the new config,
+ * runs the reload() hook, and puts the old config back if the hook refuses it. Outcomes go to
+ * the log only.
+ */
+#include "server_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lust/config.h>
+#include <lust/error.h>
+#include <lust/log.h>
+#include <lust/notify.h>
+
+/* The signals the framework takes; blocked in every thread before any hook runs. */
+void lust__server_sigset(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
+}
+
+/* Syslog priorities (what the config reports) to this library's log levels. */
+int lust__server_log_level(int priority)
+{
+    switch (priority) {
+    case LOG_DEBUG:
+        return LUST_LOG_DEBUG;
+    case LOG_INFO:
+        return LUST_LOG_INFO;
+    case LOG_NOTICE:
+        return LUST_LOG_NOTICE;
+    case LOG_WARNING:
+        return LUST_LOG_WARNING;
+    default:
+        return LUST_LOG_ERROR;
+    }
+}
+
+static void request_stop(struct lust_server *srv, const char *why)
+{
+    if (atomic_exchange(&srv->stopping, 1))
+        return;
+    lust_log(LUST_LOG_NOTICE, "%s: stopping", why);
+    lust_notify_stopping(srv->notify);
+    if (srv->ops.shutdown)
+        srv->ops.shutdown(srv, srv->user_data);
+    uint64_t one = 1;
+    if (write(srv->stop_fd, &one, sizeof one) < 0)
+        lust_log(LUST_LOG_ERROR, "cannot wake run(): %m");
+}
+
+/* Keys the running daemon cannot honour: they shaped the dance that already happened. */
+void lust__server_restart_keys(const struct lust_config *old, const struct lust_config *fresh,
+                               char *out, size_t size)
+{
+    static const struct {
+        const char *key;
+        const char *(*get)(const struct lust_config *);
+    } keys[] = {
+        {"user", lust_config_user},       {"group", lust_config_group},
+        {"jail", lust_config_jail},       {"pidfile", lust_config_pidfile},
+        {"logfile", lust_config_logfile}, {"control_socket", lust_config_control},
+    };
+    size_t len = 0;
+
+    out[0] = '\0';
+    if (lust_config_foreground(old) != lust_config_foreground(fresh))
+        len = (size_t)snprintf(out, size, "foreground");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && len < size; i++) {
+        const char *a = keys[i].get(old), *b = keys[i].get(fresh);
+        if ((!a && !b) || (a && b && strcmp(a, b) == 0))
+            continue;
+        int n = snprintf(out + len, size - len, "%s%s", len ? ", " : "", keys[i].key);
+        if (n < 0 || (size_t)n >= size - len)
+            break;
+        len += (size_t)n;
+    }
+}
+
+/*
+ * Installs FRESH (consumed) as the config and runs reload(). If reload() fails, the previous
+ * config is put back, so lust_server_config() never shows a config the daemon refused. The
+ * outcome, for the log and for the operator, is written to msg.
+ */
+static int apply_config(struct lust_server *srv, struct lust_config *fresh, char *msg, size_t size)
+{
+    char keys[128];
+    struct lust_config *old = srv->config;
+
+    lust__server_restart_keys(old, fresh, keys, sizeof keys);
+    srv->config = fresh;
+    int r = lust__server_call_hook(srv, srv->ops.reload, "reload");
+    if (r < 0) {
+        srv->config = old;
+        snprintf(msg, size, "%s; the running config is unchanged", lust_error());
+        lust_config_free(fresh);
+        return r;
+    }
+    lust_log_set_level(lust__server_log_level(lust_config_log_level(fresh)));
+    umask(lust_config_umask(fresh));
+    int n = snprintf(msg, size, "reloaded %s", lust_config_path(fresh));
+    if (keys[0] && n > 0 && (size_t)n < size)
+        snprintf(msg + n, size - (size_t)n, "; changed but kept until a restart: %s", keys);
+    /* Freed only now: reload() may copy what it needs from either config. */
+    lust_config_free(old);
+    return 0;
+}
+
+/* Parses the config file open on fd (from its start) and applies it. */
+int lust__server_reload_fd(struct lust_server *srv, int fd, const char *path, char *msg,
+                           size_t size)
+{
+    struct lust_config *fresh;
+    int r;
+
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        r = lust__fail(errno, "%s", path);
+    else
+        r = lust_config_load_fd(srv->name, fd, path, srv->ops.options, &fresh);
+    if (r < 0) {
+        snprintf(msg, size, "%s; the running config is unchanged", lust_error());
+        return r;
+    }
+    return apply_config(srv, fresh, msg, size);
+}
+
+/*
+ * The config file, kept open so SIGHUP can re-read it from the jail; -1 when there is none
+ * (the defaults are in use) or it is not a regular file.
+ */
+int lust__server_open_config(const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/*
+ * HUP. A daemon that dropped root (and may sit in a jail) cannot be trusted to find its config
+ * file by path, so it re-reads the file it opened at start (config_fd): an edit made in place
+ * is seen. Out of a jail the path is tried first, so a file replaced by rename is seen too; in
+ * a jail the path would name another file, inside the jail, and only `NAME reload` (which
+ * hands the daemon the file over the control socket) can load a replaced file.
+ */
+static void do_reload(struct lust_server *srv)
+{
+    const char *path = lust_config_path(srv->config);
+    char msg[1024];
+    struct stat st;
+    int r;
+
+    if (!srv->ops.reload) {
+        lust_log(LUST_LOG_WARNING, "SIGHUP: this daemon has no reload hook; ignored");
+        return;
+    }
+    lust_notify_reloading(srv->notify);
+    int fd = srv->jailed ? -1 : lust__server_open_config(path);
+    if (fd >= 0) {
+        if (srv->config_fd >= 0)
+            close(srv->config_fd);
+        srv->config_fd = fd;
+    }
+    if (srv->config_fd < 0)
+        r = lust__fail_plain(ENOENT,
+                             "%s was not there at start; run `%s reload` to load it; "
+                             "the running config is unchanged",
+                             path, srv->name);
+    else if (fstat(srv->config_fd, &st) < 0)
+        r = lust__fail(errno, "%s", path);
+    else if (st.st_nlink == 0)
+        r = lust__fail_plain(ESTALE,
+                             "%s was replaced or removed since the start, and from its jail "
+                             "the daemon can re-read only the file it opened then; run `%s "
+                             "reload` to load the new one; the running config is unchanged",
+                             path, srv->name);
+    else
+        r = 0;
+    if (r < 0)
+        snprintf(msg, sizeof msg, "%s", lust_error());
+    else
+        r = lust__server_reload_fd(srv, srv->config_fd, path, msg, sizeof msg);
+    lust_log(r < 0 ? LUST_LOG_ERROR : LUST_LOG_NOTICE, "SIGHUP: %s", msg);
+    lust_notify_ready(srv->notify);
+}
+
+static int make_watchdog_timer(struct lust_server *srv)
+{
+    uint64_t usec = lust_notify_watchdog_usec(srv->notify);
+    if (usec == 0)
+        return -1;
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    uint64_t half = usec / 2;
+    struct itimerspec its = {
+        .it_interval = {.tv_sec = (time_t)(half / 1000000),
+                        .tv_nsec = (long)(half % 1000000) * 1000},
+    };
+    its.it_value = its.it_interval;
+    if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+        close(fd);
+        return -1;
+    }
+    lust_notify_watchdog(srv->notify);
+    return fd;
+}
+
+static void reopen_by_signal(struct lust_server *srv)
+{
+    if (lust_log_reopen() < 0)
+        lust_log(LUST_LOG_ERROR, "SIGUSR1: log reopen: %s%s", lust_error(),
+                 srv->jailed ? " (from the jail the path is out of reach; "
+                               "use `reopen`, which passes the file in)"
+                             : "");
+    else
+        lust_log(LUST_LOG_NOTICE, "SIGUSR1: log reopened");
+}
+
+/* Takes every signal queued on the signalfd. */
+static void read_signals(struct lust_server *srv, int sfd)
+{
+    struct signalfd_siginfo si;
+    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        switch (si.ssi_signo) {
+        case SIGTERM:
+        case SIGINT:
+            request_stop(srv, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        case SIGHUP:
+            do_reload(srv);
+            break;
+        case SIGUSR1:
+            reopen_by_signal(srv);
+            break;
+        }
+    }
+}
+
+enum { EV_QUIT, EV_SIGNAL, EV_WATCHDOG, EV_CONTROL, EV_COUNT };
+
+/*
+ * While the control socket cannot accept (no descriptor left), it is left out of poll() until
+ * paused_until, so the pending connection does not make the thread spin. Returns the poll
+ * timeout that ends the pause (-1: none running), and puts the socket back once it is over.
+ */
+static int control_pause_left(struct lust_server *srv, struct pollfd *ctl,
+                              const struct timespec *paused_until)
+{
+    if (ctl->fd >= 0 || srv->ctl_fd < 0)
+        return -1;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (paused_until->tv_sec - now.tv_sec) * 1000 +
+              (paused_until->tv_nsec - now.tv_nsec) / 1000000;
+    if (ms > 0)
+        return (int)ms;
+    ctl->fd = srv->ctl_fd;
+    lust_log(LUST_LOG_NOTICE, "control socket: accepting again");
+    return -1;
+}
+
+static void serve_control(struct lust_server *srv, struct pollfd *ctl,
+                          struct timespec *paused_until)
+{
+    int e = lust__server_control_serve(srv);
+    if (e >= 0)
+        return;
+    lust_log(LUST_LOG_ERROR, "control socket: cannot accept: %s; trying again in 1 s",
+             strerror(-e));
+    clock_gettime(CLOCK_MONOTONIC, paused_until);
+    paused_until->tv_sec += 1;
+    ctl->fd = -1;
+}
+
+static void *signal_thread(void *arg)
+{
+    struct lust_server *srv = arg;
+    sigset_t set;
+    lust__server_sigset(&set);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    int wfd = make_watchdog_timer(srv);
+    struct pollfd pfd[EV_COUNT] = {
+        [EV_QUIT] = {.fd = srv->quit_fd, .events = POLLIN},
+        [EV_SIGNAL] = {.fd = sfd, .events = POLLIN},
+        [EV_WATCHDOG] = {.fd = wfd, .events = POLLIN},
+        [EV_CONTROL] = {.fd = srv->ctl_fd, .events = POLLIN},
+    };
+    struct timespec paused_until = {0, 0};
+
+    if (sfd < 0)
+        lust_log(LUST_LOG_ERROR, "signalfd: %m; signals will wait until exit");
+    for (;;) {
+        int timeout = control_pause_left(srv, &pfd[EV_CONTROL], &paused_until);
+        int r = poll(pfd, EV_COUNT, timeout);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            lust_log(LUST_LOG_ERROR, "signal thread: poll: %m");
+            break;
+        }
+        if (pfd[EV_QUIT].revents)
+            break;
+        uint64_t n;
+        if (pfd[EV_WATCHDOG].revents && read(wfd, &n, sizeof n) > 0)
+            lust_notify_watchdog(srv->notify);
+        if (pfd[EV_CONTROL].revents)
+            serve_control(srv, &pfd[EV_CONTROL], &paused_until);
+        if (pfd[EV_SIGNAL].revents)
+            read_signals(srv, sfd);
+    }
+    if (sfd >= 0)
+        close(sfd);
+    if (wfd >= 0)
+        close(wfd);
+    return NULL;
+}
+
+int lust__server_thread_start(struct lust_server *srv)
+{
+    int r = pthread_create(&srv->signal_thread, NULL, signal_thread, srv);
+    if (r != 0)
+        return lust__fail(r, "cannot start the signal thread");
+    srv->signal_thread_started = 1;
+    return 0;
+}
+
+void lust__server_thread_stop(struct lust_server *srv)
+{
+    uint64_t one = 1;
+    if (!srv->signal_thread_started)
+        return;
+    if (write(srv->quit_fd, &one, sizeof one) < 0)
+        return; /* cannot happen with an eventfd below its maximum; exit ends the thread */
+    pthread_join(srv->signal_thread, NULL);
+    srv->signal_thread_started = 0;
+}

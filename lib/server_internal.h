@@ -1,0 +1,133 @@
+/*
+ * lib/server_internal.h - what the framework's files share; never installed.
+ *
+ * The framework is one module (include/lust/server.h) in several files, one job each:
+ *   server.c          the entry point, the command line, the handle the hooks get
+ *   server_start.c    `start`: what needs the real /, daemonize, the dance, run()
+ *   server_events.c   the framework's thread in the daemon: signals, watchdog, reload
+ *   server_control.c  the daemon's end of the control socket: listen, serve requests
+ *   server_client.c   the commands' end of it: dial, call, `reload` and `reopen`
+ *   server_stop.c     `stop` and `status`: the pid file's lock holder, signalled by pidfd
+ * Every name here is hidden (lust__server_ prefix, -fvisibility=hidden).
+ */
+#ifndef LUST_SERVER_INTERNAL_H
+#define LUST_SERVER_INTERNAL_H
+
+#include "internal.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <lust/server.h>
+
+struct lust_config;
+struct lust_creds;
+struct lust_notify;
+struct lust_pidfile;
+
+/* LSB init-script exit codes. */
+enum {
+    EXIT_OK = 0,
+    EXIT_GENERIC = 1,
+    EXIT_USAGE = 2,
+    EXIT_UNIMPLEMENTED = 3,
+    EXIT_PRIVILEGE = 4,
+    EXIT_MISSING = 5,
+    EXIT_CONFIG = 6,
+    EXIT_NOT_RUNNING = 7,
+};
+
+enum lust__server_command {
+    CMD_NONE,
+    CMD_START,
+    CMD_STOP,
+    CMD_RESTART,
+    CMD_RELOAD,
+    CMD_FORCE_RELOAD,
+    CMD_STATUS,
+    CMD_REOPEN
+};
+
+struct lust_server {
+    const char *name;
+    struct lust_server_ops ops; /* the caller's struct, zero-extended to this library's size */
+    void *user_data;
+    const char *config_path; /* -c FILE, or NULL for the default */
+    struct lust_config *config;
+    int foreground;
+    int pidfile_wanted; /* daemon mode, or `pidfile` set in the file for the foreground */
+    int control_wanted; /* the same rule for `control_socket` */
+    int ready_fd;       /* --ready-fd N, or -1 */
+    uid_t owner_uid;    /* who started the server: root and this uid may use the control socket */
+
+    struct lust_creds *creds;
+    struct lust_notify *notify;
+    struct lust_pidfile *pidfile;
+    int log_fd;    /* opened before the fork, installed in the daemon */
+    int jail_fd;   /* checked before the fork, entered in the daemon */
+    int jailed;    /* chroot done: paths outside the jail are out of reach */
+    int config_fd; /* the config file as opened at start, for SIGHUP; a file, never a directory */
+    int ctl_fd;    /* the listening control socket, or -1 */
+
+    int stop_fd; /* eventfd, readable once a stop was asked */
+    int quit_fd; /* eventfd that ends the signal thread */
+    atomic_int stopping;
+    pthread_t signal_thread;
+    int signal_thread_started;
+};
+
+/* One message each way on the control socket, at most this long. */
+#define CTL_MSG_MAX 2048
+
+/* server.c */
+LUST__HIDDEN int lust__server_exit_for(int r);
+LUST__HIDDEN void lust__server_say(const struct lust_server *srv, const char *what);
+LUST__HIDDEN int lust__server_call_hook(struct lust_server *srv,
+                                        int (*hook)(struct lust_server *, void *),
+                                        const char *stage);
+LUST__HIDDEN int lust__server_parse_argv(struct lust_server *srv, int argc, char **argv,
+                                         int *force_fg);
+LUST__HIDDEN int lust__server_copy_ops(struct lust_server *srv, const struct lust_server_ops *ops,
+                                       size_t size);
+
+/* server_start.c */
+LUST__HIDDEN int lust__server_cmd_start(struct lust_server *srv);
+LUST__HIDDEN int lust__server_open_log(struct lust_server *srv);
+
+/* server_events.c */
+LUST__HIDDEN void lust__server_sigset(sigset_t *set);
+LUST__HIDDEN int lust__server_log_level(int priority);
+LUST__HIDDEN int lust__server_open_config(const char *path);
+LUST__HIDDEN void lust__server_restart_keys(const struct lust_config *old,
+                                            const struct lust_config *fresh, char *out,
+                                            size_t size);
+LUST__HIDDEN int lust__server_reload_fd(struct lust_server *srv, int fd, const char *path,
+                                        char *msg, size_t size);
+LUST__HIDDEN int lust__server_thread_start(struct lust_server *srv);
+LUST__HIDDEN void lust__server_thread_stop(struct lust_server *srv);
+
+/* server_control.c */
+LUST__HIDDEN int lust__server_control_listen(struct lust_server *srv);
+LUST__HIDDEN void lust__server_control_remove(struct lust_server *srv);
+LUST__HIDDEN int lust__server_control_serve(struct lust_server *srv);
+
+/* server_client.c */
+struct sockaddr_un;
+LUST__HIDDEN int lust__server_control_address(const char *path, struct sockaddr_un *sa);
+LUST__HIDDEN int lust__server_control_alive(const char *path);
+LUST__HIDDEN int lust__server_parse_reply(char *reply);
+LUST__HIDDEN void lust__server_printable(char *s);
+LUST__HIDDEN int lust__server_cmd_reload(struct lust_server *srv);
+LUST__HIDDEN int lust__server_cmd_reopen(struct lust_server *srv);
+
+/* server_stop.c */
+LUST__HIDDEN int lust__server_query(struct lust_server *srv, pid_t *holder);
+LUST__HIDDEN int lust__server_signal_holder(struct lust_server *srv, pid_t pid, int sig);
+LUST__HIDDEN int lust__server_reload_by_signal(struct lust_server *srv);
+LUST__HIDDEN int lust__server_cmd_stop(struct lust_server *srv);
+LUST__HIDDEN int lust__server_cmd_status(struct lust_server *srv);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * lib/server_start.c - `start`: the daemon dance, step by step, up to run().
+ *
+ * cmd_start checks for a running server, then prepare() does what needs the real `/` in the
+ * process that was started (user lookup, log file, jail, notify socket), so a mistake is told
+ * on the terminal before anything forks. In the daemon, become_server() takes the signals,
+ * the log, the pid file and the control socket, enters the jail and drops root; serve() runs
+ * run(). Every failure after the fork travels to the waiting parent through
+ * lust_daemon_failed() and the daemon exits; the parent prints the sentence. In the foreground
+ * the same steps run in the started process itself.
+ *
+ * Operator messages (the documented exception to "library code never prints") come from
+ * prepare() and cmd_start, on the terminal of the command that was typed.
+ */
+#include "server_internal.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lust/config.h>
+#include <lust/daemon.h>
+#include <lust/error.h>
+#include <lust/log.h>
+#include <lust/notify.h>
+#include <lust/pidfile.h>
+#include <lust/privs.h>
+#include <lust/version.h>
+
+/* Signals: the framework's set blocked (inherited by every later thread), SIGPIPE ignored. */
+static int take_signals(void)
+{
+    sigset_t set;
+    lust__server_sigset(&set);
+    int r = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (r != 0)
+        return lust__fail(r, "cannot block signals");
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        return lust__fail(errno, "cannot ignore SIGPIPE");
+    return 0;
+}
+
+/* Pid file: in the daemon process itself, so the lock belongs to it (locks do not survive fork). */
+static int take_pidfile(struct lust_server *srv)
+{
+    pid_t holder = 0;
+    const char *path = lust_config_pidfile(srv->config);
+    int r = lust_pidfile_open(path, &srv->pidfile, &holder);
+    if (r == -EEXIST) {
+        if (holder > 0)
+            return lust__fail_plain(EEXIST, "already running (pid %ld)", (long)holder);
+        return lust__fail_plain(EEXIST, "already running (pid not visible from here)");
+    }
+    return r;
+}
+
+/* Drops the -1 entries (descriptors not in use) from fds; returns how many remain. */
+static size_t compact_fds(int *fds, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            fds[k++] = fds[i];
+    return k;
+}
+
+/* Steps 5 to 8 of the dance, in the process that will serve. Returns 0 when ready. */
+static int become_server(struct lust_server *srv)
+{
+    int r;
+    int keep[5] = {srv->jail_fd, lust_notify_fd(srv->notify), srv->ready_fd,
+                   lust_daemon_report_fd(), srv->config_fd};
+
+    r = take_signals();
+    if (r < 0)
+        return r;
+    if (srv->foreground) {
+        /* Lines stay on stderr; this only turns on journald's <N> prefixes when it is there. */
+        r = lust_log_setup(NULL, NULL, 0);
+        umask((mode_t)lust_config_umask(srv->config));
+    } else {
+        r = lust_log_setup_fd(srv->log_fd, keep, compact_fds(keep, 5));
+        if (r == 0)
+            srv->log_fd = -1;
+    }
+    if (r < 0)
+        return r;
+    lust_log_set_level(lust__server_log_level(lust_config_log_level(srv->config)));
+    srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    srv->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (srv->stop_fd < 0 || srv->quit_fd < 0)
+        return lust__fail(errno, "eventfd");
+    if (srv->pidfile_wanted) {
+        r = take_pidfile(srv);
+        if (r < 0)
+            return r;
+    }
+    r = lust__server_control_listen(srv);
+    if (r < 0)
+        return r;
+    r = lust__server_call_hook(srv, srv->ops.before_jail, "before_jail");
+    if (r < 0)
+        return r;
+    if (srv->jail_fd >= 0) {
+        r = lust_privs_jail_enter(srv->jail_fd);
+        if (r < 0)
+            return r;
+        srv->jail_fd = -1;
+        srv->jailed = 1;
+    }
+    r = lust__server_call_hook(srv, srv->ops.before_drop_privs, "before_drop_privs");
+    if (r < 0)
+        return r;
+    r = lust_privs_drop(srv->creds, 0);
+    if (r < 0)
+        return r;
+    return lust__server_thread_start(srv);
+}
+
+static void announce_ready(struct lust_server *srv)
+{
+    /* The setup's garbage (NSS, getgrouplist and config-reading buffers, freed but resident;
+     * in daemon mode in the heap inherited from `start`) goes back to the kernel first. */
+    malloc_trim(0);
+    lust_log(LUST_LOG_NOTICE, "%s %s started (pid %ld) as uid %u", srv->name, lust_version(),
+             (long)getpid(), lust_creds_uid(srv->creds));
+    lust_daemon_ready();
+    if (!srv->foreground)
+        lust_notify_mainpid(srv->notify, getpid());
+    lust_notify_ready(srv->notify);
+    if (srv->ready_fd >= 0 && lust_notify_ready_fd(srv->ready_fd) < 0)
+        lust_log(LUST_LOG_WARNING, "%s", lust_error());
+}
+
+/* Step 9 and the way out. Returns run()'s status. */
+static int serve(struct lust_server *srv)
+{
+    int status = srv->ops.run(srv, srv->user_data);
+    if (!atomic_load(&srv->stopping))
+        lust_notify_stopping(srv->notify);
+    lust__server_thread_stop(srv);
+    lust_log(LUST_LOG_NOTICE, "%s exiting with status %d", srv->name, status);
+    if (srv->pidfile && lust_pidfile_release(srv->pidfile) < 0)
+        lust_log(LUST_LOG_ERROR, "%s", lust_error());
+    srv->pidfile = NULL;
+    return status;
+}
+
+/* The daemon's half of `start`, after lust_daemonize() returned 0. Never returns. */
+static void daemon_main(struct lust_server *srv)
+{
+    int r = become_server(srv);
+    if (r < 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", lust_error()); /* the release below may set its own */
+        lust_log(LUST_LOG_ERROR, "start failed: %s", why);
+        /* Closed first, so the starting process finds nobody on it and removes the file. */
+        if (srv->ctl_fd >= 0)
+            close(srv->ctl_fd);
+        /* The lock goes before the verdict: once `start` has printed the failure and returned,
+         * a `status` or the next `start` must not find the pid file still locked. */
+        if (srv->pidfile)
+            lust_pidfile_release(srv->pidfile);
+        lust_daemon_failed(-r, "%s", why);
+        _exit(EXIT_GENERIC); /* a daemon liblust forked itself: never return into main() */
+    }
+    announce_ready(srv);
+    int status = serve(srv);
+    fflush(NULL);
+    exit(status);
+}
+
+/*
+ * The log file, opened by root by path (at start, and for `reopen`): O_NOFOLLOW, no file with
+ * other hard links, no blocking on a FIFO (lust_log_open). Returns the descriptor or -errno.
+ */
+int lust__server_open_log(struct lust_server *srv)
+{
+    return lust_log_open(lust_config_logfile(srv->config));
+}
+
+/*
+ * Step 3: everything that needs the real `/`, in the process that was started, so that a
+ * mistake is reported on the terminal before anything forks.
+ */
+static int prepare(struct lust_server *srv)
+{
+    struct lust_config *c = srv->config;
+    int r = lust_privs_lookup(lust_config_user(c), lust_config_group(c), 0, &srv->creds);
+    if (r < 0) {
+        lust__server_say(srv, NULL);
+        return EXIT_CONFIG;
+    }
+    r = lust_privs_prepare();
+    if (r < 0) {
+        lust__server_say(srv, NULL);
+        return EXIT_GENERIC;
+    }
+    if (!srv->foreground) {
+        srv->log_fd = lust__server_open_log(srv);
+        if (srv->log_fd < 0) {
+            lust__server_say(srv, "log");
+            return lust__server_exit_for(srv->log_fd);
+        }
+    }
+    if (lust_config_jail(c)) {
+        r = lust_privs_jail_open(lust_config_jail(c), &srv->jail_fd);
+        if (r < 0) {
+            lust__server_say(srv, NULL);
+            return r == -ENOENT || r == -ENOTDIR ? EXIT_MISSING : EXIT_GENERIC;
+        }
+    }
+    r = lust_notify_open(&srv->notify, LUST_NOTIFY_UNSET_ENV);
+    if (r < 0) {
+        lust__server_say(srv, NULL);
+        return EXIT_GENERIC;
+    }
+    if (srv->ops.reload)
+        srv->config_fd = lust__server_open_config(lust_config_path(c));
+    return EXIT_OK;
+}
+
+int lust__server_cmd_start(struct lust_server *srv)
+{
+    pid_t holder = 0;
+    int r;
+
+    if (srv->pidfile_wanted && lust__server_query(srv, &holder) == LUST_PIDFILE_RUNNING) {
+        printf("%s is already running (pid %ld)\n", srv->name, (long)holder);
+        return EXIT_OK;
+    }
+    r = prepare(srv);
+    if (r != EXIT_OK)
+        return r;
+    r = lust__server_call_hook(srv, srv->ops.before_daemonize, "before_daemonize");
+    if (r < 0) {
+        lust__server_say(srv, NULL);
+        return lust__server_exit_for(r);
+    }
+    if (srv->foreground) {
+        r = become_server(srv);
+        if (r < 0) {
+            lust__server_say(srv, NULL);
+            if (srv->ctl_fd >= 0) {
+                close(srv->ctl_fd);
+                srv->ctl_fd = -1;
+                if (!srv->jailed)
+                    lust__server_control_remove(srv);
+            }
+            if (srv->pidfile)
+                lust_pidfile_release(srv->pidfile);
+            return r == -EEXIST ? EXIT_OK : lust__server_exit_for(r);
+        }
+        announce_ready(srv);
+        return serve(srv);
+    }
+
+    int keep[5] = {srv->log_fd, srv->jail_fd, lust_notify_fd(srv->notify), srv->ready_fd,
+                   srv->config_fd};
+    size_t nkeep = compact_fds(keep, 5);
+    struct lust_daemon_opts opts = LUST_DAEMON_OPTS_INIT;
+    opts.umask = (int)lust_config_umask(srv->config);
+    opts.timeout_ms = lust_config_start_timeout(srv->config) * 1000;
+    if (opts.timeout_ms == 0)
+        opts.timeout_ms = -1;
+    opts.keep_fds = keep;
+    opts.keep_fds_len = (unsigned)nkeep;
+    r = lust_daemonize(&opts);
+    if (r == 0)
+        daemon_main(srv);
+    if (r > 0) {
+        printf("%s started (pid %ld)\n", srv->name, (long)r);
+        return EXIT_OK;
+    }
+    if (r == -EEXIST) {
+        printf("%s: %s\n", srv->name, lust_error());
+        return EXIT_OK;
+    }
+    lust__server_say(srv, "start failed");
+    lust__server_control_remove(srv);
+    return lust__server_exit_for(r);
+}

@@ -1,0 +1,214 @@
+/*
+ * lib/server_stop.c - `stop` and `status`, and `reload` by signal: the pid file's lock holder.
+ *
+ * The kernel's lock holder, not the pid file's text, names the server. It is signalled through
+ * a pidfd taken before the lock is checked again, so a pid reused in between is never
+ * signalled; without pidfds (before Linux 5.3, or valgrind) the wait is on the lock itself.
+ * These commands print their outcome on the operator's terminal.
+ */
+#include "server_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lust/config.h>
+#include <lust/error.h>
+#include <lust/pidfile.h>
+
+int lust__server_query(struct lust_server *srv, pid_t *holder)
+{
+    return lust_pidfile_query(lust_config_pidfile(srv->config), holder);
+}
+
+/* Sends sig to the holder of the pid file through a pidfd, re-checking the lock after the
+ * pidfd is taken so a pid reused in between is never signalled. Returns the pidfd, 0 when the
+ * server went away meanwhile, or -errno (-ENOSYS: no pidfd here). */
+int lust__server_signal_holder(struct lust_server *srv, pid_t pid, int sig)
+{
+    int pidfd = lust__pidfd_open(pid);
+    if (pidfd < 0)
+        return pidfd == -ESRCH ? 0 : pidfd;
+    pid_t again = 0;
+    if (lust__server_query(srv, &again) != LUST_PIDFILE_RUNNING || again != pid) {
+        close(pidfd);
+        return 0;
+    }
+    int r = lust__pidfd_signal(pidfd, sig);
+    if (r < 0) {
+        close(pidfd);
+        return r == -ESRCH ? 0 : r;
+    }
+    return pidfd;
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+/*
+ * Without pidfds (kernels before 5.3, valgrind 3.19): wait for the kernel to drop the pid
+ * file's lock, which it does when the holder exits. A read lock taken with F_SETLKW blocks
+ * until then; SIGALRM, installed without SA_RESTART, ends the wait at the timeout.
+ */
+static int wait_lock_free(struct lust_server *srv, int timeout_s)
+{
+    int fd = open(lust_config_pidfile(srv->config), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    struct sigaction sa = {.sa_handler = on_alarm}, old;
+    sigaction(SIGALRM, &sa, &old);
+    alarm(timeout_s > 0 ? (unsigned)timeout_s : 0);
+    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+    int gone = fcntl(fd, F_SETLKW, &fl) == 0;
+    alarm(0);
+    sigaction(SIGALRM, &old, NULL);
+    close(fd);
+    return gone;
+}
+
+static int stop_without_pidfd(struct lust_server *srv, pid_t pid, int timeout_s)
+{
+    pid_t again = 0;
+    if (lust__server_query(srv, &again) != LUST_PIDFILE_RUNNING || again != pid ||
+        kill(pid, SIGTERM) < 0)
+        return 0;
+    if (wait_lock_free(srv, timeout_s))
+        return 0;
+    printf("%s did not stop within %d s; sending SIGKILL\n", srv->name, timeout_s);
+    if (lust__server_query(srv, &again) == LUST_PIDFILE_RUNNING && again == pid)
+        kill(pid, SIGKILL);
+    return wait_lock_free(srv, 5) ? 0 : -ETIMEDOUT;
+}
+
+static int remove_pidfile(struct lust_server *srv)
+{
+    int r = lust_pidfile_remove(lust_config_pidfile(srv->config));
+    if (r < 0 && r != -EBUSY)
+        lust__server_say(srv, NULL);
+    return r;
+}
+
+int lust__server_cmd_stop(struct lust_server *srv)
+{
+    pid_t pid = 0;
+    int state = lust__server_query(srv, &pid);
+    int timeout_s = lust_config_stop_timeout(srv->config);
+
+    if (state < 0) {
+        lust__server_say(srv, "stop");
+        return lust__server_exit_for(state);
+    }
+    if (state == LUST_PIDFILE_RUNNING_UNKNOWN || state == LUST_PIDFILE_FOREIGN) {
+        fprintf(stderr,
+                "%s: the pid file is locked by a process that cannot be named from "
+                "here (another pid namespace, or not a server); not signalling\n",
+                srv->name);
+        return EXIT_GENERIC;
+    }
+    if (state != LUST_PIDFILE_RUNNING) {
+        remove_pidfile(srv);
+        lust__server_control_remove(srv);
+        printf("%s is not running\n", srv->name);
+        return EXIT_OK;
+    }
+    int pidfd = lust__server_signal_holder(srv, pid, SIGTERM);
+    if (pidfd == -ENOSYS) {
+        if (stop_without_pidfd(srv, pid, timeout_s) < 0) {
+            fprintf(stderr, "%s: pid %ld survived SIGKILL\n", srv->name, (long)pid);
+            return EXIT_GENERIC;
+        }
+    } else if (pidfd < 0) {
+        fprintf(stderr, "%s: cannot signal pid %ld: %s\n", srv->name, (long)pid, strerror(-pidfd));
+        return lust__server_exit_for(pidfd);
+    } else if (pidfd > 0) {
+        if (lust__pidfd_wait(pidfd, timeout_s > 0 ? timeout_s * 1000 : -1) <= 0) {
+            printf("%s did not stop within %d s; sending SIGKILL\n", srv->name, timeout_s);
+            lust__pidfd_signal(pidfd, SIGKILL);
+            if (lust__pidfd_wait(pidfd, 5000) <= 0) {
+                close(pidfd);
+                fprintf(stderr, "%s: pid %ld survived SIGKILL\n", srv->name, (long)pid);
+                return EXIT_GENERIC;
+            }
+        }
+        close(pidfd);
+    }
+    remove_pidfile(srv);
+    lust__server_control_remove(srv);
+    printf("%s stopped (pid %ld)\n", srv->name, (long)pid);
+    return EXIT_OK;
+}
+
+int lust__server_cmd_status(struct lust_server *srv)
+{
+    pid_t pid = 0;
+    int state = lust__server_query(srv, &pid);
+    int code = lust_pidfile_lsb_status(state);
+
+    switch (state) {
+    case LUST_PIDFILE_RUNNING:
+        printf("%s is running (pid %ld)\n", srv->name, (long)pid);
+        break;
+    case LUST_PIDFILE_RUNNING_UNKNOWN:
+        printf("%s is running (pid not visible from here)\n", srv->name);
+        break;
+    case LUST_PIDFILE_STALE:
+        printf("%s is dead, but its pid file %s remains\n", srv->name,
+               lust_config_pidfile(srv->config));
+        break;
+    case LUST_PIDFILE_NONE:
+    case LUST_PIDFILE_EMPTY:
+        printf("%s is not running\n", srv->name);
+        break;
+    case LUST_PIDFILE_FOREIGN:
+        printf("%s: cannot tell: pid file %s is locked by a process that is not a server\n",
+               srv->name, lust_config_pidfile(srv->config));
+        break;
+    default:
+        printf("%s: cannot tell: %s\n", srv->name, lust_error());
+        break;
+    }
+    return code;
+}
+
+/* `reload` when the server has no control socket: HUP to the pid file's holder. */
+int lust__server_reload_by_signal(struct lust_server *srv)
+{
+    pid_t pid = 0;
+    int state = lust__server_query(srv, &pid);
+
+    if (state < 0) {
+        lust__server_say(srv, "reload");
+        return lust__server_exit_for(state);
+    }
+    if (state != LUST_PIDFILE_RUNNING) {
+        fprintf(stderr, "%s is not running\n", srv->name);
+        return state == LUST_PIDFILE_RUNNING_UNKNOWN ? EXIT_GENERIC : EXIT_NOT_RUNNING;
+    }
+    int pidfd = lust__server_signal_holder(srv, pid, SIGHUP);
+    if (pidfd == -ENOSYS) {
+        pid_t again = 0;
+        pidfd = (lust__server_query(srv, &again) == LUST_PIDFILE_RUNNING && again == pid &&
+                 kill(pid, SIGHUP) == 0)
+                    ? 1
+                    : 0;
+    } else if (pidfd > 0) {
+        close(pidfd);
+    }
+    if (pidfd == 0) {
+        fprintf(stderr, "%s is not running\n", srv->name);
+        return EXIT_NOT_RUNNING;
+    }
+    if (pidfd < 0) {
+        fprintf(stderr, "%s: cannot signal pid %ld: %s\n", srv->name, (long)pid, strerror(-pidfd));
+        return lust__server_exit_for(pidfd);
+    }
+    printf("%s: sent SIGHUP to pid %ld; it re-reads the config file it opened at start (its "
+           "log tells the outcome)\n",
+           srv->name, (long)pid);
+    return EXIT_OK;
+}
