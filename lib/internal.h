@@ -66,6 +66,13 @@ LUST__HIDDEN int lust__close_all_except(const int *keep, size_t nkeep);
 /* The number of threads of this process (from /proc/self/task), or -errno. */
 LUST__HIDDEN int lust__count_threads(void);
 
+/*
+ * In a ThreadSanitizer build, waits (at most 100 ms) for the thread the sanitizer's runtime
+ * starts in a forked child to end, so that the threads in /proc/self/task are the program's.
+ * Does nothing in any other build.
+ */
+LUST__HIDDEN void lust__runtime_settle(void);
+
 /* A pidfd for pid (close-on-exec), or -errno (-ENOSYS before Linux 5.3, -ESRCH: gone). */
 LUST__HIDDEN int lust__pidfd_open(pid_t pid);
 
