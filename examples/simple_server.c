@@ -82,6 +82,8 @@ static int run(struct lust_server *srv, void *data)
 
     mark(srv, "4-run", 1);
     while (!lust_server_stopping(srv)) {
+        /* A snapshot per round: safe while the framework's thread reloads, and a reload
+         * (SIGHUP, `reload`) shows at the next round. */
         long interval = cfg_getint(lust_server_config(srv), "interval");
         lust_log(LUST_LOG_INFO, "heartbeat %lu", ++beat);
         if (poll(&p, 1, (int)(interval > 0 ? interval * 1000 : 1000)) < 0 && errno != EINTR)

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,12 @@
 /* Sections nest this deep at most in a daemon's option list (guards against a cycle). */
 #define OPTS_DEPTH_MAX 32
 
+/*
+ * Immutable once loaded, so threads may read one at the same time; refs counts its holders
+ * (lust_config_load gives the first reference), and the last release frees it.
+ */
 struct lust_config {
+    atomic_uint refs;
     cfg_t *cfg;
     char *name;
     char *path;
@@ -495,6 +501,8 @@ static int load_text(const char *name, const char *path, char *text, size_t len,
         return r;
 
     struct lust_config *c = calloc(1, sizeof *c);
+    if (c)
+        atomic_init(&c->refs, 1);
     char *defs[4] = {NULL, NULL, NULL, NULL};
     cfg_opt_t *all = c ? merge_opts(name, opts, n, defs) : NULL;
     struct load ld = {.path = path};
@@ -619,9 +627,20 @@ int lust_config_load_fd(const char *name, int fd, const char *path, const cfg_op
     return r;
 }
 
-void lust_config_free(struct lust_config *config)
+void lust__config_hold(struct lust_config *config)
 {
-    if (!config)
+    atomic_fetch_add_explicit(&config->refs, 1, memory_order_relaxed);
+}
+
+unsigned lust__config_refs(const struct lust_config *config)
+{
+    return atomic_load(&config->refs);
+}
+
+void lust_config_release(struct lust_config *config)
+{
+    /* acq_rel: every holder's reads happen before the free by whoever drops the last one. */
+    if (!config || atomic_fetch_sub_explicit(&config->refs, 1, memory_order_acq_rel) != 1)
         return;
     if (config->cfg) {
         pthread_mutex_lock(&parse_lock);
@@ -632,6 +651,11 @@ void lust_config_free(struct lust_config *config)
     free(config->path);
     free(config->notice);
     free(config);
+}
+
+void lust_config_free(struct lust_config *config)
+{
+    lust_config_release(config);
 }
 
 cfg_t *lust_config_cfg(const struct lust_config *config)

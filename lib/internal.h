@@ -41,6 +41,12 @@ LUST__HIDDEN void lust__error_clear(void);
 struct lust_config;
 LUST__HIDDEN int lust__config_file_sets(const struct lust_config *config, const char *key);
 
+/* lib/config.c: one more reference to config, dropped by lust_config_release(). */
+LUST__HIDDEN void lust__config_hold(struct lust_config *config);
+
+/* lib/config.c: how many references config has now; for the tests of the holds. */
+LUST__HIDDEN unsigned lust__config_refs(const struct lust_config *config);
+
 /*
  * lib/fd.c. These return -errno and set no sentence: each caller names its own object.
  */

@@ -44,11 +44,6 @@ const char *lust_server_name(const struct lust_server *srv)
     return srv->name;
 }
 
-struct cfg_t *lust_server_config(struct lust_server *srv)
-{
-    return lust_config_cfg(srv->config);
-}
-
 int lust_server_stop_fd(const struct lust_server *srv)
 {
     return srv->stop_fd;
@@ -246,8 +241,7 @@ static void server_free(struct lust_server *srv)
     srv->notify = NULL;
     lust_creds_free(srv->creds);
     srv->creds = NULL;
-    lust_config_free(srv->config);
-    srv->config = NULL;
+    lust__server_config_fini(srv);
 }
 
 int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, size_t ops_size,
@@ -263,7 +257,9 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
         .ctl_fd = -1,
         .stop_fd = -1,
         .quit_fd = -1,
+        .config_lock = PTHREAD_MUTEX_INITIALIZER,
     };
+    struct lust_config *config;
     int force_fg = 0;
 
     if (!name || !*name || strchr(name, '/')) {
@@ -277,11 +273,16 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
     int cmd = lust__server_parse_argv(&srv, argc, argv, &force_fg);
     if (cmd < 0)
         return cmd == -1 ? EXIT_OK : -cmd;
-    if (lust_config_load(name, srv.config_path, ops->options, &srv.config) < 0) {
+    if (lust_config_load(name, srv.config_path, ops->options, &config) < 0) {
         fprintf(stderr, "%s: %s\n", name, lust_error());
         /* A reload that finds the file broken fails (1) and leaves the server alone. */
         return cmd == CMD_RELOAD || (cmd == CMD_FORCE_RELOAD && srv.ops.reload) ? EXIT_GENERIC
                                                                                 : EXIT_CONFIG;
+    }
+    if (lust__server_config_init(&srv, config) < 0) {
+        fprintf(stderr, "%s: %s\n", name, lust_error());
+        lust_config_release(config);
+        return EXIT_GENERIC;
     }
     srv.foreground = force_fg || lust_config_foreground(srv.config);
     srv.pidfile_wanted = !srv.foreground || lust__config_file_sets(srv.config, "pidfile");

@@ -99,22 +99,21 @@ void lust__server_restart_keys(const struct lust_config *old, const struct lust_
 }
 
 /*
- * Installs FRESH (consumed) as the config and runs reload(). If reload() fails, the previous
- * config is put back, so lust_server_config() never shows a config the daemon refused. The
- * outcome, for the log and for the operator, is written to msg.
+ * Runs reload() on FRESH (consumed), then puts it in force if reload() accepts it. Only
+ * reload() sees it before (server_config.c), so no thread ever reads a config the daemon
+ * refused. The outcome, for the log and for the operator, is written to msg.
  */
 static int apply_config(struct lust_server *srv, struct lust_config *fresh, char *msg, size_t size)
 {
     char keys[128];
-    struct lust_config *old = srv->config;
 
-    lust__server_restart_keys(old, fresh, keys, sizeof keys);
-    srv->config = fresh;
+    lust__server_restart_keys(srv->config, fresh, keys, sizeof keys);
+    lust__server_config_trial(fresh);
     int r = lust__server_call_hook(srv, srv->ops.reload, "reload");
+    lust__server_config_trial(NULL);
     if (r < 0) {
-        srv->config = old;
         snprintf(msg, size, "%s; the running config is unchanged", lust_error());
-        lust_config_free(fresh);
+        lust_config_release(fresh);
         return r;
     }
     lust_log_set_level(lust__server_log_level(lust_config_log_level(fresh)));
@@ -122,8 +121,8 @@ static int apply_config(struct lust_server *srv, struct lust_config *fresh, char
     int n = snprintf(msg, size, "reloaded %s", lust_config_path(fresh));
     if (keys[0] && n > 0 && (size_t)n < size)
         snprintf(msg + n, size - (size_t)n, "; changed but kept until a restart: %s", keys);
-    /* Freed only now: reload() may copy what it needs from either config. */
-    lust_config_free(old);
+    /* The old one lives on while threads still hold it. */
+    lust_config_release(lust__server_config_swap(srv, fresh));
     return 0;
 }
 

@@ -3,6 +3,7 @@
  *
  * The framework is one module (include/lust/server.h) in several files, one job each:
  *   server.c          the entry point, the command line, the handle the hooks get
+ *   server_config.c   the config as every thread of the daemon reads it: held snapshots
  *   server_start.c    `start`: what needs the real /, daemonize, the dance, run()
  *   server_events.c   the framework's thread in the daemon: signals, watchdog, reload
  *   server_control.c  the daemon's end of the control socket: listen, serve requests
@@ -56,7 +57,12 @@ struct lust_server {
     struct lust_server_ops ops; /* the caller's struct, zero-extended to this library's size */
     void *user_data;
     const char *config_path; /* -c FILE, or NULL for the default */
-    struct lust_config *config;
+    /* The config in force; it holds one reference. Replaced only by the framework's thread,
+     * under config_lock (server_config.c); other threads read it through holds. */
+    _Atomic(struct lust_config *) config;
+    pthread_mutex_t config_lock;
+    pthread_key_t thread_config; /* each thread's hold from lust_server_config() */
+    int thread_config_made;
     int foreground;
     int pidfile_wanted; /* daemon mode, or `pidfile` set in the file for the foreground */
     int control_wanted; /* the same rule for `control_socket` */
@@ -92,6 +98,14 @@ LUST__HIDDEN int lust__server_parse_argv(struct lust_server *srv, int argc, char
                                          int *force_fg);
 LUST__HIDDEN int lust__server_copy_ops(struct lust_server *srv, const struct lust_server_ops *ops,
                                        size_t size);
+
+/* server_config.c */
+LUST__HIDDEN int lust__server_config_init(struct lust_server *srv, struct lust_config *config);
+LUST__HIDDEN struct lust_config *lust__server_config_swap(struct lust_server *srv,
+                                                          struct lust_config *fresh);
+LUST__HIDDEN void lust__server_config_trial(struct lust_config *fresh);
+LUST__HIDDEN void lust__server_config_drop_thread(struct lust_server *srv);
+LUST__HIDDEN void lust__server_config_fini(struct lust_server *srv);
 
 /* server_start.c */
 LUST__HIDDEN int lust__server_cmd_start(struct lust_server *srv);

@@ -98,6 +98,9 @@ LUST_BEGIN_DECLS
 struct cfg_t;
 struct cfg_opt_t;
 
+/* A loaded config (lust/config.h). */
+struct lust_config;
+
 /* A running server: its name, config, and stop state. Opaque; owned by the framework. */
 struct lust_server;
 
@@ -112,7 +115,8 @@ struct lust_server;
  */
 struct lust_server_ops {
     /* The daemon's own config keys, merged with the standard ones; CFG_END()-terminated, or
-     * NULL. Read them in the hooks with libconfuse's getters on lust_server_config(). */
+     * NULL. Read them with libconfuse's getters on lust_server_config(), in the hooks, in
+     * run() and in its threads. */
     struct cfg_opt_t *options;
 
     /* In the starting process, before the fork, with the real `/` and the terminal: check what
@@ -132,10 +136,11 @@ struct lust_server_ops {
      * stop accepting, wake your threads. run() should return soon after. */
     void (*shutdown)(struct lust_server *srv, void *user_data);
 
-    /* Called on HUP and by `NAME reload`, from the signal thread, with lust_server_config()
-     * already holding the newly read config. Return 0 to accept it, or a negative errno
-     * (sentence by lust_server_fail()) to refuse it: the previous config is then restored and
-     * `NAME reload` exits 1 with the sentence. */
+    /* Called on HUP and by `NAME reload`, from the signal thread, with the newly read config
+     * offered: here, and only on this thread, lust_server_config() returns it, while run()
+     * and its threads still read the config in force. Return 0 to accept it: it is put in
+     * force as the hook returns. Return a negative errno (sentence by lust_server_fail()) to
+     * refuse it: no other thread ever sees it, and `NAME reload` exits 1 with the sentence. */
     int (*reload)(struct lust_server *srv, void *user_data);
 };
 
@@ -163,33 +168,70 @@ LUST_API int lust_server_main_sized(const char *name, const struct lust_server_o
 #define lust_server_main(name, ops, user_data, argc, argv) \
     lust_server_main_sized((name), (ops), sizeof(*(ops)), (user_data), (argc), (argv))
 
+/*
+ * Threads. The handle a hook gets is valid from the first hook until run() returns; run()
+ * must stop (join) the threads it started before it returns. Each accessor below says which
+ * threads may call it and whether it may be called from a signal handler (async-signal-safe).
+ */
+
 /**
  * lust_server_name - the program name given to lust_server_main(). Borrowed, never NULL.
+ * Any thread; async-signal-safe.
  */
 LUST_API const char *lust_server_name(const struct lust_server *srv);
 
 /**
- * lust_server_config - the loaded configuration, for libconfuse's getters (cfg_getstr...).
+ * lust_server_config - the config in force, for libconfuse's getters (cfg_getstr...).
  *
- * Borrowed: valid until run() returns, or until the next reload() replaces it (read it again in
- * reload(); do not keep pointers into the old one across a reload).
+ * A reload replaces the config on the framework's thread while the daemon's threads read it,
+ * so what this returns is a snapshot that never changes, valid for the calling thread until
+ * that same thread calls lust_server_config() again (or ends). Read what belongs together from
+ * one call, and call again (in the next round of a loop, say) to see a reload:
+ *
+ *     cfg_t *cfg = lust_server_config(srv);
+ *     connect_to(cfg_getstr(cfg, "host"), cfg_getint(cfg, "port"));   // one snapshot
+ *
+ * The tree, its sections and its strings from an earlier call die at the thread's next call:
+ * to keep a snapshot longer, or to give one to another thread, take lust_server_config_hold().
+ * In reload(), it returns the config being offered (see struct lust_server_ops).
+ *
+ * Any thread of the daemon, from the first hook until run() returns. Cheap: one atomic load
+ * when no reload happened since the thread's last call. Not async-signal-safe. NULL only for a
+ * NULL srv.
  */
 LUST_API struct cfg_t *lust_server_config(struct lust_server *srv);
+
+/**
+ * lust_server_config_hold - a reference to the config in force, kept until released.
+ *
+ *     struct lust_config *c = lust_server_config_hold(srv);
+ *     start_worker(c);                  // the worker reads lust_config_cfg(c), then calls
+ *                                       // lust_config_release(c) (lust/config.h)
+ *
+ * The config, its libconfuse tree (lust_config_cfg()) and everything read from it stay valid
+ * and unchanged until lust_config_release(), whatever reloads happen meanwhile; each hold needs
+ * one release, from any thread. In reload() it is the config being offered. Any thread of the
+ * daemon, from the first hook until run() returns; not async-signal-safe (it takes a lock for a
+ * moment). NULL only for a NULL srv. Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API struct lust_config *lust_server_config_hold(struct lust_server *srv);
 
 /**
  * lust_server_stop_fd - a descriptor that becomes readable once a stop was asked (TERM, INT).
  *
  * poll() it beside your sockets so run() wakes at once. Never read or close it. Borrowed.
+ * Any thread; async-signal-safe.
  */
 LUST_API int lust_server_stop_fd(const struct lust_server *srv);
 
 /**
- * lust_server_stopping - 1 once a stop was asked, else 0. Thread-safe, async-signal-safe.
+ * lust_server_stopping - 1 once a stop was asked, else 0. Any thread; async-signal-safe.
  */
 LUST_API int lust_server_stopping(const struct lust_server *srv);
 
 /**
- * lust_server_foreground - 1 when running in the foreground (no fork, no pid file), else 0.
+ * lust_server_foreground - 1 when running in the foreground (no fork), else 0.
+ * Any thread; async-signal-safe.
  */
 LUST_API int lust_server_foreground(const struct lust_server *srv);
 
@@ -199,7 +241,9 @@ LUST_API int lust_server_foreground(const struct lust_server *srv);
  *     if (bind(fd, ...) < 0)
  *         return lust_server_fail(srv, errno, "bind %s", addr);   // "bind 127.0.0.1:80: ..."
  *
- * ": strerror(err)" is appended when err is not 0. Returns -err (or -EINVAL for err 0).
+ * ": strerror(err)" is appended when err is not 0. Returns -err (or -EINVAL for err 0). The
+ * sentence belongs to the calling thread (lust_error()): call it on the thread that runs the
+ * hook, just before returning. Not async-signal-safe.
  */
 LUST_API int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,138 @@
+/*
+ * test/check_server_threads.c - the config as the daemon's threads read it while the
+ * framework's thread replaces it: test/busy_server, as root, in the foreground.
+ *
+ * run() and four more threads read the config in a loop while 5000 SIGHUPs and 200 `reload`
+ * commands arrive, each reload a new version of the file, written by rename so that every
+ * read of the file finds a whole one. A reader that sees two versions at once, or a freed
+ * one, counts a mismatch (exit 3); in the sanitizer builds the sanitizer stops the daemon at
+ * the first bad access (ASan) or race (TSan, exit 66). The daemon has no jail, so the
+ * sanitizers can read /proc for their reports, and drops to nobody as usual.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon_harness.h"
+#include "lust_test.h"
+
+static const char *const busy_server = BUSY_SERVER;
+
+/* The config at version v: value, text and words all v. */
+static void busy_conf(int v, int replace)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "jail = none\ncontrol_socket = \"%s\"\nstart_timeout = 60\n"
+             "value = %d\ntext = \"%d\"\nwords = {\"%d\", \"%d\", \"%d\"}\n",
+             at("busy", "ctl"), v, v, v, v, v);
+    if (replace)
+        replace_file(at("busy", "conf"), text);
+    else
+        write_file(at("busy", "conf"), text);
+}
+
+struct reloads {
+    int done;  /* reload commands run */
+    int fails; /* ... that did not exit 0 */
+    char last[512];
+};
+
+static void *reload_loop(void *arg)
+{
+    struct reloads *rl = arg;
+    char *argv[] = {(char *)busy_server, "-c", (char *)at("busy", "conf"), "reload", NULL};
+    char out[2048];
+    for (int v = 1; v <= 200; v++) {
+        busy_conf(v, 1);
+        if (run_cmd(argv, NULL, out, sizeof out) != 0) {
+            rl->fails++;
+            snprintf(rl->last, sizeof rl->last, "%s", out);
+        }
+        rl->done++;
+    }
+    return NULL;
+}
+
+/* The number after word in the daemon's summary line, or -1. */
+static long summary_field(const char *out, const char *word)
+{
+    const char *line = strstr(out, "busy_server: ");
+    if (!line)
+        return -1;
+    const char *p = strstr(line, word);
+    if (!p)
+        return -1;
+    while (p > line && p[-1] == ' ')
+        p--;
+    while (p > line && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    return strtol(p, NULL, 10);
+}
+
+START_TEST(config_read_by_run_and_four_threads_through_5000_sighups_and_200_reloads)
+{
+    int ready[2];
+    char c, out[256];
+    snprintf(out, sizeof out, "%s", at("busy", "out"));
+    const char *env[] = {"LUST_TEST_READERS=4", NULL};
+    char *argv[] = {(char *)busy_server,
+                    "-c",
+                    (char *)at("busy", "conf"),
+                    "-f",
+                    "--ready-fd",
+                    "3",
+                    "start",
+                    NULL};
+
+    busy_conf(0, 0);
+    ck_assert_int_eq(pipe2(ready, 0), 0);
+    pid_t pid = spawn_to(argv, env, out, ready[1]);
+    close(ready[1]);
+    ck_assert_msg(read(ready[0], &c, 1) == 1, "not ready: %s", worth_showing(slurp(out)));
+    close(ready[0]);
+
+    struct reloads rl = {0};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, reload_loop, &rl), 0);
+    struct timespec gap = {.tv_nsec = 1000000};
+    for (int i = 0; i < 5000; i++) {
+        ck_assert_msg(kill(pid, SIGHUP) == 0, "daemon gone after %d SIGHUPs: %s", i,
+                      worth_showing(slurp(out)));
+        nanosleep(&gap, NULL);
+    }
+    pthread_join(t, NULL);
+    kill(pid, SIGTERM);
+    int code = wait_exit(pid, 60000);
+    char *text = slurp(out);
+    ck_assert_msg(code == 0, "exit %d:\n%s", code, worth_showing(text));
+    ck_assert_msg(rl.fails == 0, "%d of 200 reload commands failed; the last said: %s", rl.fails,
+                  rl.last);
+    ck_assert_msg(!strstr(text, "Sanitizer"), "%s", worth_showing(text));
+    long reads = summary_field(text, "reads"), reloads = summary_field(text, "reloads");
+    ck_assert_msg(reads > 1000 && reloads >= 200, "%ld reads, %ld reloads:\n%s", reads, reloads,
+                  worth_showing(text));
+    ck_assert_int_eq(summary_field(text, "mismatches"), 0);
+    printf("%.*s\n", (int)strcspn(strstr(text, "busy_server: "), "\n"),
+           strstr(text, "busy_server: "));
+    free(text);
+}
+END_TEST
+
+static Suite *server_threads_suite(void)
+{
+    Suite *s = suite_create("server_threads");
+    TCase *tc = tcase_create("config");
+    harness_fixtures(tc);
+    tcase_set_timeout(tc, 400);
+    tcase_add_test(tc, config_read_by_run_and_four_threads_through_5000_sighups_and_200_reloads);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+LUST_TEST_MAIN_ROOT(server_threads_suite)
