@@ -159,7 +159,8 @@ struct lust_server_ops {
  * 0 running, 1 dead with a pid file, 3 not running, 4 cannot tell. In the daemon process it
  * returns run()'s status (when started in the foreground) or does not return (forked daemon).
  * Prints operator messages on stdout/stderr: this is the framework's documented exception to
- * "library code never prints". Call it from main(), with no other thread running.
+ * "library code never prints". Call it once, from main(), with no other thread running; not
+ * async-signal-safe.
  */
 LUST_API int lust_server_main_sized(const char *name, const struct lust_server_ops *ops,
                                     size_t ops_size, void *user_data, int argc, char **argv);
