@@ -8,7 +8,8 @@
  * Its own config keys: `listen`, a list of HOST:PORT ("[::1]:8080" for IPv6), and `greeting`.
  * Every address is bound in before_drop_privs, while still root, so a port below 1024 works;
  * the threads that serve start only in run(), after the drop. `reload` (SIGHUP) takes a new
- * greeting; the listening addresses need a restart.
+ * greeting; the listening addresses need a restart. Under a watchdog, run()'s loop shows
+ * life with lust_server_alive(), so a hung loop stops the pings.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -198,7 +199,11 @@ static int run(struct lust_server *srv, void *data)
     for (size_t i = 0; i < app->nlisten; i++)
         pfd[i + 1] = (struct pollfd){.fd = app->listen_fd[i], .events = POLLIN};
     while (!lust_server_stopping(srv)) {
-        if (poll(pfd, app->nlisten + 1, -1) < 0 && errno != EINTR) {
+        /* Under a watchdog (systemd's WatchdogSec=) the framework pings only while this loop
+         * goes round: it shows life at least every lust_server_alive_interval() ms (-1, no
+         * timeout, without a watchdog). */
+        lust_server_alive(srv);
+        if (poll(pfd, app->nlisten + 1, lust_server_alive_interval(srv)) < 0 && errno != EINTR) {
             lust_log(LUST_LOG_ERROR, "poll: %m");
             return 1;
         }

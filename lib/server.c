@@ -59,6 +59,31 @@ int lust_server_foreground(const struct lust_server *srv)
     return srv->foreground;
 }
 
+void lust_server_alive(struct lust_server *srv)
+{
+    if (srv)
+        atomic_store_explicit(&srv->alive, 1, memory_order_relaxed);
+}
+
+int lust_server_alive_interval(const struct lust_server *srv)
+{
+    return srv ? srv->alive_interval_ms : -1;
+}
+
+int lust_server_status(struct lust_server *srv, const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+    if (!srv || !fmt)
+        return lust__fail_plain(EINVAL, "lust_server_status: no server or no text");
+    if (!srv->notify)
+        return 0;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    return lust_notify_status(srv->notify, text);
+}
+
 int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
 {
     va_list ap;
@@ -258,6 +283,7 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
         .stop_fd = -1,
         .quit_fd = -1,
         .config_lock = PTHREAD_MUTEX_INITIALIZER,
+        .alive_interval_ms = -1,
     };
     struct lust_config *config;
     int force_fg = 0;

@@ -3,11 +3,12 @@
  *
  * Signals never reach user code in a handler: TERM, INT, HUP and USR1 are blocked in every
  * thread from the start, and this one thread reads them from a signalfd, next to a timerfd
- * for the watchdog, the control socket, and an eventfd that tells it to quit. The stop state
- * is an eventfd that becomes readable, so run() can poll it beside its sockets.
+ * for the watchdog (which pings only while the daemon shows life), the control socket, and an
+ * eventfd that tells it to quit. The stop state is an eventfd that becomes readable, so run()
+ * can poll it beside its sockets.
  *
- * A reload, by SIGHUP or by `NAME reload` on the control socket, installs the new config,
- * runs the reload() hook, and puts the old config back if the hook refuses it. Outcomes go to
+ * A reload, by SIGHUP or by `NAME reload` on the control socket, offers the new config to the
+ * reload() hook and puts it in force if the hook accepts it (server_config.c). Outcomes go to
  * the log only.
  */
 #include "server_internal.h"
@@ -207,26 +208,55 @@ static void do_reload(struct lust_server *srv)
     lust_notify_ready(srv->notify);
 }
 
+/*
+ * The watchdog's clock: a tick every quarter of the manager's interval T. A tick pings only if
+ * the daemon called lust_server_alive() since the last ping, so a run() that calls it every
+ * T/2 (lust_server_alive_interval()) leaves at most 3T/4 between pings, and one that hangs is
+ * pinged at most once more, within T/4. The start counts as life: the first tick pings.
+ */
 static int make_watchdog_timer(struct lust_server *srv)
 {
     uint64_t usec = lust_notify_watchdog_usec(srv->notify);
     if (usec == 0)
         return -1;
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    if (fd < 0)
+    if (fd < 0) {
+        lust_log(LUST_LOG_ERROR, "watchdog: timerfd_create: %m; no WATCHDOG=1 will be sent");
         return -1;
-    uint64_t half = usec / 2;
+    }
+    uint64_t quarter = usec / 4 ? usec / 4 : 1;
     struct itimerspec its = {
-        .it_interval = {.tv_sec = (time_t)(half / 1000000),
-                        .tv_nsec = (long)(half % 1000000) * 1000},
+        .it_interval = {.tv_sec = (time_t)(quarter / 1000000),
+                        .tv_nsec = (long)(quarter % 1000000) * 1000},
     };
     its.it_value = its.it_interval;
     if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+        lust_log(LUST_LOG_ERROR, "watchdog: timerfd_settime: %m; no WATCHDOG=1 will be sent");
         close(fd);
         return -1;
     }
+    atomic_store(&srv->alive, 1);
     lust_notify_watchdog(srv->notify);
     return fd;
+}
+
+/* One tick of the watchdog's clock; *lapsed remembers that the last tick withheld its ping. */
+static void watchdog_tick(struct lust_server *srv, int *lapsed)
+{
+    if (atomic_exchange_explicit(&srv->alive, 0, memory_order_relaxed)) {
+        lust_notify_watchdog(srv->notify);
+        if (*lapsed)
+            lust_log(LUST_LOG_NOTICE, "watchdog: lust_server_alive() called again; pinging");
+        *lapsed = 0;
+        return;
+    }
+    if (!*lapsed)
+        lust_log(LUST_LOG_WARNING,
+                 "watchdog: no lust_server_alive() since the last ping; WATCHDOG=1 withheld "
+                 "(the manager restarts a daemon whose pings stop: run() must call it at least "
+                 "every %d ms)",
+                 srv->alive_interval_ms);
+    *lapsed = 1;
 }
 
 static void reopen_by_signal(struct lust_server *srv)
@@ -310,6 +340,7 @@ static void *signal_thread(void *arg)
         [EV_CONTROL] = {.fd = srv->ctl_fd, .events = POLLIN},
     };
     struct timespec paused_until = {0, 0};
+    int lapsed = 0;
 
     if (sfd < 0)
         lust_log(LUST_LOG_ERROR, "signalfd: %m; signals will wait until exit");
@@ -326,7 +357,7 @@ static void *signal_thread(void *arg)
             break;
         uint64_t n;
         if (pfd[EV_WATCHDOG].revents && read(wfd, &n, sizeof n) > 0)
-            lust_notify_watchdog(srv->notify);
+            watchdog_tick(srv, &lapsed);
         if (pfd[EV_CONTROL].revents)
             serve_control(srv, &pfd[EV_CONTROL], &paused_until);
         if (pfd[EV_SIGNAL].revents)

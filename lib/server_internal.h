@@ -81,6 +81,8 @@ struct lust_server {
     int stop_fd; /* eventfd, readable once a stop was asked */
     int quit_fd; /* eventfd that ends the signal thread */
     atomic_int stopping;
+    atomic_int alive;      /* lust_server_alive() was called since the last watchdog ping */
+    int alive_interval_ms; /* how often run() must show life; -1 without a watchdog */
     pthread_t signal_thread;
     int signal_thread_started;
 };

@@ -15,8 +15,10 @@
 #include "server_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +223,10 @@ static int prepare(struct lust_server *srv)
         lust__server_say(srv, NULL);
         return EXIT_GENERIC;
     }
+    /* Half the manager's interval, in ms: run() shows life at least twice per interval. */
+    uint64_t half_ms = lust_notify_watchdog_usec(srv->notify) / 2000;
+    if (lust_notify_watchdog_usec(srv->notify) > 0)
+        srv->alive_interval_ms = half_ms == 0 ? 1 : half_ms > INT_MAX ? INT_MAX : (int)half_ms;
     if (srv->ops.reload)
         srv->config_fd = lust__server_open_config(lust_config_path(c));
     return EXIT_OK;

@@ -10,12 +10,20 @@
  * both ways. When run() returns it logs
  * "busy_server: R reads, L reloads, M mismatches" and exits 3 if M is not 0.
  *
+ * run() shows life (lust_server_alive()) at every round, and tells the manager
+ * "STATUS=serving, alive every N ms" (N from lust_server_alive_interval()) when it starts.
+ *
  * Environment (all optional):
  *   LUST_TEST_NAME     the program name given to the framework (default busy_server), so a
  *                      test can have default paths (/run/NAME.ctl) of its own;
- *   LUST_TEST_READERS  how many threads read the config besides run().
+ *   LUST_TEST_READERS  how many threads read the config besides run();
+ *   LUST_TEST_HANG_MS  after this many milliseconds run() stops showing life, as if hung:
+ *                      it says "STATUS=stuck" and only waits for the stop (0: from the start);
+ *   LUST_TEST_FAIL     before_drop_privs fails with "bind 127.0.0.1:1: Address already in
+ *                      use" (EADDRINUSE), as a daemon whose port is taken.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -58,6 +66,13 @@ static void read_config(struct lust_server *srv, const char *who)
 {
     consistent(lust_server_config(srv), who);
     atomic_fetch_add(&reads, 1);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void pause_us(long us)
@@ -103,18 +118,38 @@ static int run(struct lust_server *srv, void *data)
     for (; started < n && started < READERS_MAX; started++)
         if (pthread_create(&threads[started], NULL, started % 2 ? holder : reader, srv) != 0)
             break;
+    const char *hang = getenv("LUST_TEST_HANG_MS");
+    long long hang_at = hang ? now_ms() + atoll(hang) : LLONG_MAX;
+    int stuck = 0;
+    lust_server_status(srv, "serving, alive every %d ms", lust_server_alive_interval(srv));
     struct pollfd p = {.fd = lust_server_stop_fd(srv), .events = POLLIN};
     while (!lust_server_stopping(srv)) {
-        read_config(srv, "run");
-        if (poll(&p, 1, 0) < 0 && errno != EINTR)
+        if (!stuck && now_ms() >= hang_at) {
+            stuck = 1;
+            lust_server_status(srv, "stuck");
+        }
+        if (!stuck) {
+            read_config(srv, "run");
+            lust_server_alive(srv);
+        }
+        if (poll(&p, 1, stuck ? -1 : started ? 0 : 10) < 0 && errno != EINTR)
             break;
-        pause_us(50);
+        if (started)
+            pause_us(50);
     }
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     lust_log(LUST_LOG_NOTICE, "busy_server: %ld reads, %ld reloads, %ld mismatches",
              atomic_load(&reads), atomic_load(&reloads), atomic_load(&mismatches));
     return atomic_load(&mismatches) ? 3 : 0;
+}
+
+static int before_drop_privs(struct lust_server *srv, void *data)
+{
+    (void)data;
+    if (getenv("LUST_TEST_FAIL"))
+        return lust_server_fail(srv, EADDRINUSE, "bind 127.0.0.1:1");
+    return 0;
 }
 
 static int reload(struct lust_server *srv, void *data)
@@ -132,6 +167,7 @@ int main(int argc, char **argv)
 {
     static const struct lust_server_ops ops = {
         .options = options,
+        .before_drop_privs = before_drop_privs,
         .run = run,
         .reload = reload,
     };

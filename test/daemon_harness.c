@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,8 +114,13 @@ static void make_top(void)
 
 static void remove_top(void)
 {
+    char cmd[256];
     kill_all(top);
     remove_tree(top);
+    /* What daemons named by harness_name() left at their default paths. */
+    snprintf(cmd, sizeof cmd, "rm -f '%s'-t-*", top);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s-t-*\n", top);
 }
 
 static void make_dir(void)
@@ -134,6 +140,13 @@ void harness_fixtures(TCase *tc)
 {
     tcase_add_unchecked_fixture(tc, make_top, remove_top);
     tcase_add_checked_fixture(tc, make_dir, remove_dir);
+}
+
+const char *harness_name(void)
+{
+    static char name[64];
+    snprintf(name, sizeof name, "%s-%s", strrchr(top, '/') + 1, strrchr(harness_dir, '/') + 1);
+    return name;
 }
 
 const char *at(const char *name, const char *ext)
@@ -197,7 +210,8 @@ const char *worth_showing(const char *text)
     return buf;
 }
 
-pid_t spawn_to(char *const argv[], const char *const env[], const char *out_path, int fd3)
+static pid_t spawn(char *const argv[], const char *const env[], const char *out_path, int fd3,
+                   int as_nobody)
 {
     char *envp[256];
     size_t n = 0;
@@ -226,11 +240,24 @@ pid_t spawn_to(char *const argv[], const char *const env[], const char *out_path
             _exit(126);
         if (fd3 >= 0 && dup2(fd3, 3) < 0)
             _exit(126);
+        if (as_nobody && (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+                          setresuid(65534, 65534, 65534) < 0))
+            _exit(126);
         execve(argv[0], argv, envp);
         _exit(127);
     }
     close(out);
     return pid;
+}
+
+pid_t spawn_to(char *const argv[], const char *const env[], const char *out_path, int fd3)
+{
+    return spawn(argv, env, out_path, fd3, 0);
+}
+
+pid_t spawn_as_nobody(char *const argv[], const char *const env[], const char *out_path, int fd3)
+{
+    return spawn(argv, env, out_path, fd3, 1);
 }
 
 int wait_exit(pid_t pid, int ms)
@@ -263,6 +290,7 @@ int notify_socket(char *path, size_t size)
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(path, size, "%s/notify.sock", harness_dir);
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    unlink(path);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);

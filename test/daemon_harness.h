@@ -21,6 +21,10 @@ extern char harness_dir[128];
 /* Adds the fixtures that make and remove the directories and kill what a test left. */
 void harness_fixtures(TCase *tc);
 
+/* A program name of this test's own ("lust-test-XXXXXX-t-YYYYYY"), for a daemon that uses its
+ * default paths in /run (RUNSTATEDIR/NAME.ctl, NAME.pid): the suite's teardown removes them. */
+const char *harness_name(void);
+
 /* harness_dir/NAME.EXT, in one of a few rotating buffers: use it at once or copy it. */
 const char *at(const char *name, const char *ext);
 
@@ -44,6 +48,9 @@ const char *worth_showing(const char *text);
  * added. fd3, when >= 0, is passed as descriptor 3. */
 pid_t spawn_to(char *const argv[], const char *const env[], const char *out_path, int fd3);
 
+/* The same, run as nobody (uid and gid 65534, no supplementary groups). */
+pid_t spawn_as_nobody(char *const argv[], const char *const env[], const char *out_path, int fd3);
+
 /* Waits at most ms for pid to exit and reaps it: its exit status (128 + signal when killed),
  * or -1 when it is still running. */
 int wait_exit(pid_t pid, int ms);
@@ -51,7 +58,7 @@ int wait_exit(pid_t pid, int ms);
 /* Runs argv to its end (at most 60 s) and returns its exit status; what it printed is in out. */
 int run_cmd(char *const argv[], const char *const env[], char *out, size_t size);
 
-/* A datagram socket bound at harness_dir/notify.sock; its path in path. */
+/* A datagram socket bound at harness_dir/notify.sock (a new one each time); its path in path. */
 int notify_socket(char *path, size_t size);
 
 /* Receives one datagram within ms into buf (NUL-terminated): its length, or -1 at the timeout. */

@@ -249,6 +249,55 @@ LUST_API int lust_server_foreground(const struct lust_server *srv);
 LUST_API int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/**
+ * lust_server_alive - tell the framework that the daemon makes progress, for the watchdog.
+ *
+ * When the process manager asks for a watchdog ($WATCHDOG_USEC: systemd's WatchdogSec=), the
+ * framework's thread sends WATCHDOG=1 every quarter of the interval, but only if
+ * lust_server_alive() was called since its previous ping. Call it from the loop whose progress
+ * proves the daemon works (run()'s own loop, typically), at least every
+ * lust_server_alive_interval() milliseconds. When that loop hangs, the pings stop within a
+ * quarter of the interval and the manager restarts the service. When several threads must all
+ * make progress, let one of them check the others and call this.
+ *
+ * Required under a watchdog: a daemon that never calls it gets the pings of its start and no
+ * more, so the manager restarts it after the interval, and the log says why. Without a
+ * watchdog it costs one relaxed atomic store and does nothing. Any thread; async-signal-safe.
+ * Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API void lust_server_alive(struct lust_server *srv);
+
+/**
+ * lust_server_alive_interval - how often, in milliseconds, lust_server_alive() must be called:
+ * half the manager's watchdog interval (at least 1), or -1 without a watchdog. It is a poll()
+ * timeout as it stands:
+ *
+ *     while (!lust_server_stopping(srv)) {
+ *         lust_server_alive(srv);
+ *         int n = poll(fds, nfds, lust_server_alive_interval(srv));
+ *         ...
+ *     }
+ *
+ * Fixed from the start of the first hook. Any thread; async-signal-safe. -1 for a NULL srv.
+ * Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_server_alive_interval(const struct lust_server *srv);
+
+/**
+ * lust_server_status - tell the process manager what the daemon is doing, in one line.
+ *
+ *     lust_server_status(srv, "serving %u clients", n);   // `systemctl status` shows it
+ *
+ * Sent as STATUS=<text> on the manager's notify socket, which the framework opened at start
+ * ($NOTIFY_SOCKET is gone from the daemon's environment by then). Newlines become spaces; the
+ * text is cut at 2047 bytes. Returns a positive value when sent, 0 when no manager listens
+ * (no $NOTIFY_SOCKET at start), or -errno (-EINVAL for a NULL srv or fmt). Any thread, from
+ * the first hook in the daemon until run() returns; not async-signal-safe. Since liblust 1.2
+ * (version node LUST_1.2).
+ */
+LUST_API int lust_server_status(struct lust_server *srv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 LUST_END_DECLS
 
 #endif

@@ -1,0 +1,155 @@
+/*
+ * test/check_server_supervised.c - the framework under a process manager, as root, with
+ * test/busy_server: the watchdog follows run(), run() and a failed start tell the manager
+ * what is going on (STATUS=, ERRNO=), and a foreground server is found by its own commands.
+ *
+ * The manager is faked by a datagram socket given as $NOTIFY_SOCKET. Timing bounds are wide
+ * (the sanitizer builds run slowly): each is several times what the rule under test allows.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon_harness.h"
+#include "lust_test.h"
+
+static const char *const busy_server = BUSY_SERVER;
+
+/* dir/busy.conf: no jail (so it is the same outside and in), and the lines given. */
+HARNESS_PRINTF(1, 2)
+static void busy_conf(const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    int n = snprintf(text, sizeof text, "jail = none\n");
+    va_start(ap, fmt);
+    vsnprintf(text + n, sizeof text - (size_t)n, fmt, ap);
+    va_end(ap);
+    replace_file(at("busy", "conf"), text);
+}
+
+struct managed {
+    int notify; /* the manager's end of $NOTIFY_SOCKET */
+    pid_t pid;
+    char out[256]; /* the daemon's stdout and stderr */
+    char env[4][300];
+};
+
+/* busy_server -f start under a notify socket, with up to two more variables; waits for READY. */
+static void start_managed(struct managed *m, const char *var1, const char *var2)
+{
+    char sock[256], buf[4096];
+    m->notify = notify_socket(sock, sizeof sock);
+    snprintf(m->out, sizeof m->out, "%s", at("busy", "out"));
+    snprintf(m->env[0], sizeof m->env[0], "NOTIFY_SOCKET=%s", sock);
+    snprintf(m->env[1], sizeof m->env[1], "%s", var1 ? var1 : "LUST_TEST_NONE=1");
+    snprintf(m->env[2], sizeof m->env[2], "%s", var2 ? var2 : "LUST_TEST_NONE=1");
+    const char *env[] = {m->env[0], m->env[1], m->env[2], NULL};
+    char *argv[] = {(char *)busy_server, "-c", (char *)at("busy", "conf"), "-f", "start", NULL};
+    m->pid = spawn_to(argv, env, m->out, -1);
+    expect_notify(m->notify, "READY=1", buf, sizeof buf);
+}
+
+/* Stops the daemon with TERM and checks that it exited 0. */
+static void stop_managed(struct managed *m)
+{
+    ck_assert_int_eq(kill(m->pid, SIGTERM), 0);
+    int code = wait_exit(m->pid, 20000);
+    ck_assert_msg(code == 0, "exit %d: %s", code, worth_showing(slurp(m->out)));
+    close(m->notify);
+}
+
+/* ---- the watchdog ---- */
+
+START_TEST(pings_follow_run_and_stop_within_watchdog_usec_once_run_hangs)
+{
+    struct managed m;
+    char buf[4096];
+    int pings = 0;
+
+    busy_conf("control_socket = none\n");
+    /* 400 ms: run() must show life every 200 ms; it stops doing so after 1.5 s. */
+    start_managed(&m, "WATCHDOG_USEC=400000", "LUST_TEST_HANG_MS=1500");
+    for (;;) {
+        ck_assert_msg(notify_recv(m.notify, buf, sizeof buf, 10000) >= 0, "nothing in 10 s");
+        pings += has_line(buf, "WATCHDOG=1");
+        if (has_line(buf, "STATUS=stuck"))
+            break;
+    }
+    ck_assert_msg(pings >= 5, "only %d pings while run() showed life", pings);
+
+    long long stuck = now_us(), last = 0;
+    while (now_us() - stuck < 1600000)
+        if (notify_recv(m.notify, buf, sizeof buf, 100) >= 0 && has_line(buf, "WATCHDOG=1"))
+            last = now_us() - stuck;
+    ck_assert_msg(last <= 400000, "a ping came %lld ms after run() hung", last / 1000);
+    char *log = slurp(m.out);
+    ck_assert_msg(strstr(log, "lust_server_alive()"), "%s", worth_showing(log));
+    free(log);
+    stop_managed(&m);
+}
+END_TEST
+
+START_TEST(a_daemon_that_never_shows_life_is_pinged_only_while_it_starts)
+{
+    struct managed m;
+    char buf[4096];
+    long long last = 0;
+
+    busy_conf("control_socket = none\n");
+    start_managed(&m, "WATCHDOG_USEC=200000", "LUST_TEST_HANG_MS=0");
+    long long ready = now_us();
+    while (now_us() - ready < 1000000)
+        if (notify_recv(m.notify, buf, sizeof buf, 100) >= 0 && has_line(buf, "WATCHDOG=1"))
+            last = now_us() - ready;
+    ck_assert_msg(last <= 300000, "a ping came %lld ms after READY=1", last / 1000);
+    char *log = slurp(m.out);
+    ck_assert_msg(strstr(log, "lust_server_alive()"), "%s", worth_showing(log));
+    free(log);
+    stop_managed(&m);
+}
+END_TEST
+
+/* ---- STATUS= from the daemon ---- */
+
+START_TEST(run_tells_the_manager_its_status_and_its_alive_interval)
+{
+    struct managed m;
+    char buf[4096];
+
+    busy_conf("control_socket = none\n");
+    start_managed(&m, "WATCHDOG_USEC=400000", NULL);
+    expect_notify(m.notify, "STATUS=serving, alive every 200 ms", buf, sizeof buf);
+    stop_managed(&m);
+
+    start_managed(&m, NULL, NULL);
+    expect_notify(m.notify, "STATUS=serving, alive every -1 ms", buf, sizeof buf);
+    stop_managed(&m);
+}
+END_TEST
+
+static Suite *server_supervised_suite(void)
+{
+    Suite *s = suite_create("server_supervised");
+    TCase *wd = tcase_create("watchdog");
+    harness_fixtures(wd);
+    tcase_set_timeout(wd, 60);
+    tcase_add_test(wd, pings_follow_run_and_stop_within_watchdog_usec_once_run_hangs);
+    tcase_add_test(wd, a_daemon_that_never_shows_life_is_pinged_only_while_it_starts);
+    suite_add_tcase(s, wd);
+
+    TCase *st = tcase_create("status");
+    harness_fixtures(st);
+    tcase_set_timeout(st, 60);
+    tcase_add_test(st, run_tells_the_manager_its_status_and_its_alive_interval);
+    suite_add_tcase(s, st);
+
+    return s;
+}
+
+LUST_TEST_MAIN_ROOT(server_supervised_suite)
