@@ -299,11 +299,16 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
     int cmd = lust__server_parse_argv(&srv, argc, argv, &force_fg);
     if (cmd < 0)
         return cmd == -1 ? EXIT_OK : -cmd;
-    if (lust_config_load(name, srv.config_path, ops->options, &config) < 0) {
-        fprintf(stderr, "%s: %s\n", name, lust_error());
+    int r = lust_config_load(name, srv.config_path, ops->options, &config);
+    if (r < 0) {
         /* A reload that finds the file broken fails (1) and leaves the server alone. */
-        return cmd == CMD_RELOAD || (cmd == CMD_FORCE_RELOAD && srv.ops.reload) ? EXIT_GENERIC
-                                                                                : EXIT_CONFIG;
+        if (cmd == CMD_RELOAD || (cmd == CMD_FORCE_RELOAD && srv.ops.reload))
+            return lust__server_say(&srv, NULL), EXIT_GENERIC;
+        if (cmd == CMD_START || cmd == CMD_RESTART || cmd == CMD_FORCE_RELOAD)
+            lust__server_start_failed(&srv, NULL, r);
+        else
+            lust__server_say(&srv, NULL);
+        return EXIT_CONFIG;
     }
     if (lust__server_config_init(&srv, config) < 0) {
         fprintf(stderr, "%s: %s\n", name, lust_error());

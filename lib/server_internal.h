@@ -111,6 +111,7 @@ LUST__HIDDEN void lust__server_config_fini(struct lust_server *srv);
 
 /* server_start.c */
 LUST__HIDDEN int lust__server_cmd_start(struct lust_server *srv);
+LUST__HIDDEN void lust__server_start_failed(struct lust_server *srv, const char *what, int r);
 LUST__HIDDEN int lust__server_open_log(struct lust_server *srv);
 
 /* server_events.c */

@@ -179,6 +179,27 @@ static void daemon_main(struct lust_server *srv)
 }
 
 /*
+ * A start that failed: the sentence on the terminal (lust__server_say) and, under a process
+ * manager, STATUS= with the same sentence and ERRNO= (`systemctl status` shows why). The
+ * notify socket is opened here when the failure came before prepare() opened it.
+ */
+void lust__server_start_failed(struct lust_server *srv, const char *what, int r)
+{
+    char why[1024];
+    struct lust_notify *own = NULL, *n = srv->notify;
+
+    snprintf(why, sizeof why, "%s%s%s", what ? what : "", what ? ": " : "", lust_error());
+    lust__server_say(srv, what);
+    if (!n && lust_notify_open(&own, LUST_NOTIFY_UNSET_ENV) > 0)
+        n = own;
+    for (char *p = why; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    lust_notify_sendf(n, "STATUS=%s\nERRNO=%d", why, r < 0 ? -r : r);
+    lust_notify_close(own);
+}
+
+/*
  * The log file, opened by root by path (at start, and for `reopen`): O_NOFOLLOW, no file with
  * other hard links, no blocking on a FIFO (lust_log_open). Returns the descriptor or -errno.
  */
@@ -196,31 +217,31 @@ static int prepare(struct lust_server *srv)
     struct lust_config *c = srv->config;
     int r = lust_privs_lookup(lust_config_user(c), lust_config_group(c), 0, &srv->creds);
     if (r < 0) {
-        lust__server_say(srv, NULL);
+        lust__server_start_failed(srv, NULL, r);
         return EXIT_CONFIG;
     }
     r = lust_privs_prepare();
     if (r < 0) {
-        lust__server_say(srv, NULL);
+        lust__server_start_failed(srv, NULL, r);
         return EXIT_GENERIC;
     }
     if (!srv->foreground) {
         srv->log_fd = lust__server_open_log(srv);
         if (srv->log_fd < 0) {
-            lust__server_say(srv, "log");
+            lust__server_start_failed(srv, "log", srv->log_fd);
             return lust__server_exit_for(srv->log_fd);
         }
     }
     if (lust_config_jail(c)) {
         r = lust_privs_jail_open(lust_config_jail(c), &srv->jail_fd);
         if (r < 0) {
-            lust__server_say(srv, NULL);
+            lust__server_start_failed(srv, NULL, r);
             return r == -ENOENT || r == -ENOTDIR ? EXIT_MISSING : EXIT_GENERIC;
         }
     }
     r = lust_notify_open(&srv->notify, LUST_NOTIFY_UNSET_ENV);
     if (r < 0) {
-        lust__server_say(srv, NULL);
+        lust__server_say(srv, NULL); /* the manager's socket is what failed */
         return EXIT_GENERIC;
     }
     /* Half the manager's interval, in ms: run() shows life at least twice per interval. */
@@ -246,13 +267,16 @@ int lust__server_cmd_start(struct lust_server *srv)
         return r;
     r = lust__server_call_hook(srv, srv->ops.before_daemonize, "before_daemonize");
     if (r < 0) {
-        lust__server_say(srv, NULL);
+        lust__server_start_failed(srv, NULL, r);
         return lust__server_exit_for(r);
     }
     if (srv->foreground) {
         r = become_server(srv);
         if (r < 0) {
-            lust__server_say(srv, NULL);
+            if (r == -EEXIST) /* already running: not a failure */
+                lust__server_say(srv, NULL);
+            else
+                lust__server_start_failed(srv, NULL, r);
             if (srv->ctl_fd >= 0) {
                 close(srv->ctl_fd);
                 srv->ctl_fd = -1;
@@ -288,7 +312,7 @@ int lust__server_cmd_start(struct lust_server *srv)
         printf("%s: %s\n", srv->name, lust_error());
         return EXIT_OK;
     }
-    lust__server_say(srv, "start failed");
+    lust__server_start_failed(srv, "start failed", r);
     lust__server_control_remove(srv);
     return lust__server_exit_for(r);
 }

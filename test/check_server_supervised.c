@@ -115,7 +115,7 @@ START_TEST(a_daemon_that_never_shows_life_is_pinged_only_while_it_starts)
 }
 END_TEST
 
-/* ---- STATUS= from the daemon ---- */
+/* ---- STATUS= from the daemon, and from a start that fails ---- */
 
 START_TEST(run_tells_the_manager_its_status_and_its_alive_interval)
 {
@@ -133,6 +133,62 @@ START_TEST(run_tells_the_manager_its_status_and_its_alive_interval)
 }
 END_TEST
 
+/* Runs busy_server with argv's command under a notify socket; returns its exit status and
+ * leaves the one datagram it sent in buf ("" if none came within 5 s). */
+static int start_failing(const char *mode, const char *var, char *buf, size_t size)
+{
+    char sock[256], env0[300];
+    int fd = notify_socket(sock, sizeof sock);
+    snprintf(env0, sizeof env0, "NOTIFY_SOCKET=%s", sock);
+    const char *env[] = {env0, var, NULL};
+    char *fg[] = {(char *)busy_server, "-c", (char *)at("busy", "conf"), "-f", "start", NULL};
+    char *forking[] = {(char *)busy_server, "-c", (char *)at("busy", "conf"), "start", NULL};
+    char out[4096];
+    int code = run_cmd(strcmp(mode, "-f") == 0 ? fg : forking, env, out, sizeof out);
+    if (notify_recv(fd, buf, size, 5000) < 0)
+        buf[0] = '\0';
+    close(fd);
+    unlink(sock);
+    return code;
+}
+
+START_TEST(a_bad_config_tells_the_manager_file_line_and_errno)
+{
+    char buf[4096], want[300];
+    busy_conf("no_such_key = 1\n");
+    ck_assert_int_eq(start_failing("-f", NULL, buf, sizeof buf), 6);
+    snprintf(want, sizeof want, "STATUS=%s:2: no such option 'no_such_key'", at("busy", "conf"));
+    ck_assert_msg(has_line(buf, want) && has_line(buf, "ERRNO=22"), "datagram: %s", buf);
+}
+END_TEST
+
+START_TEST(an_unknown_user_tells_the_manager)
+{
+    char buf[4096];
+    busy_conf("user = nobdy\n");
+    ck_assert_int_eq(start_failing("-f", NULL, buf, sizeof buf), 6);
+    ck_assert_msg(has_line(buf, "STATUS=user \"nobdy\" not found") && has_line(buf, "ERRNO=2"),
+                  "datagram: %s", buf);
+}
+END_TEST
+
+START_TEST(a_failing_hook_tells_the_manager_in_the_foreground_and_when_forking)
+{
+    char buf[4096];
+    const char *mode[] = {"-f", "start"};
+    /* The same words as on the terminal, after "busy_server: ". */
+    const char *want[] = {"STATUS=bind 127.0.0.1:1: Address already in use",
+                          "STATUS=start failed: bind 127.0.0.1:1: Address already in use"};
+    busy_conf("pidfile = \"%s\"\nlogfile = \"%s\"\ncontrol_socket = none\n", at("busy", "pid"),
+              at("busy", "log"));
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(start_failing(mode[i], "LUST_TEST_FAIL=1", buf, sizeof buf), 1);
+        ck_assert_msg(has_line(buf, want[i]) && has_line(buf, "ERRNO=98"), "%s: datagram: %s",
+                      mode[i], buf);
+    }
+}
+END_TEST
+
 static Suite *server_supervised_suite(void)
 {
     Suite *s = suite_create("server_supervised");
@@ -147,6 +203,9 @@ static Suite *server_supervised_suite(void)
     harness_fixtures(st);
     tcase_set_timeout(st, 60);
     tcase_add_test(st, run_tells_the_manager_its_status_and_its_alive_interval);
+    tcase_add_test(st, a_bad_config_tells_the_manager_file_line_and_errno);
+    tcase_add_test(st, an_unknown_user_tells_the_manager);
+    tcase_add_test(st, a_failing_hook_tells_the_manager_in_the_foreground_and_when_forking);
     suite_add_tcase(s, st);
 
     return s;

@@ -35,7 +35,10 @@
  *
  * A failure at any step after 3 travels back to the starting process, which prints the daemon's
  * own sentence and exits non-zero; no process and no locked pid file is left behind. A hook
- * fails by returning a negative errno; it can set the sentence with lust_server_fail().
+ * fails by returning a negative errno; it can set the sentence with lust_server_fail(). Under
+ * a process manager ($NOTIFY_SOCKET), a start that fails at any step, a bad config file
+ * included, also sends STATUS=<the line printed, without the program's name> and
+ * ERRNO=<errno>, so that `systemctl status` shows why.
  *
  * Signals are the framework's: user code never runs in a signal handler. TERM and INT call
  * shutdown() from the framework's signal thread, then make lust_server_stop_fd() readable and
