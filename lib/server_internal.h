@@ -64,10 +64,10 @@ struct lust_server {
     pthread_key_t thread_config; /* each thread's hold from lust_server_config() */
     int thread_config_made;
     int foreground;
-    int pidfile_wanted; /* daemon mode, or `pidfile` set in the file for the foreground */
-    int control_wanted; /* the same rule for `control_socket` */
-    int ready_fd;       /* --ready-fd N, or -1 */
-    uid_t owner_uid;    /* who started the server: root and this uid may use the control socket */
+    int pidfile_wanted;   /* daemon mode, or `pidfile` set in the file for the foreground */
+    int control_implicit; /* the file does not set `control_socket`: the default path is used */
+    int ready_fd;         /* --ready-fd N, or -1 */
+    uid_t owner_uid;      /* who started the server: root and this uid may use the control socket */
 
     struct lust_creds *creds;
     struct lust_notify *notify;
@@ -135,6 +135,12 @@ LUST__HIDDEN int lust__server_control_serve(struct lust_server *srv);
 struct sockaddr_un;
 LUST__HIDDEN int lust__server_control_address(const char *path, struct sockaddr_un *sa);
 LUST__HIDDEN int lust__server_control_alive(const char *path);
+/*
+ * Who answers on the control socket at path: 1 with its pid in *pid (the process that made it
+ * listen, as the kernel recorded it), 0 when no server listens there, or -errno (-EACCES: this
+ * user may not connect; -EPERM: it listens as another user; -EAGAIN: too busy to accept).
+ */
+LUST__HIDDEN int lust__server_control_peer(const char *path, pid_t *pid);
 LUST__HIDDEN int lust__server_parse_reply(char *reply);
 LUST__HIDDEN void lust__server_printable(char *s);
 LUST__HIDDEN int lust__server_cmd_reload(struct lust_server *srv);

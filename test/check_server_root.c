@@ -1118,10 +1118,12 @@ START_TEST(foreground_does_not_fork_writes_no_pid_file_logs_to_stderr_and_tells_
     int port = free_port();
     int default_pidfile_existed = access("/run/thread_server.pid", F_OK) == 0;
 
-    /* No pidfile key: the foreground writes none (not even the default /run one). */
+    /* No pidfile key: the foreground writes none (not even the default /run one). Its control
+     * socket stays in the test's directory (check_server_supervised tests the default one). */
     FILE *f = fopen(at("thread_server", "conf"), "we");
     ck_assert_ptr_nonnull(f);
-    fprintf(f, "jail = \"%s\"\nlisten = {\"127.0.0.1:%d\"}\n", jail, port);
+    fprintf(f, "jail = \"%s\"\nlisten = {\"127.0.0.1:%d\"}\ncontrol_socket = \"%s\"\n", jail, port,
+            at("thread_server", "ctl"));
     ck_assert_int_eq(fclose(f), 0);
     ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
     struct how how = {.fd3 = ready[1]};

@@ -189,6 +189,107 @@ START_TEST(a_failing_hook_tells_the_manager_in_the_foreground_and_when_forking)
 }
 END_TEST
 
+/* ---- the foreground server found by its own commands ---- */
+
+/* Runs busy_server -c dir/busy.conf COMMAND as harness_name(); returns its exit status. */
+static int command(const char *cmd, char *out, size_t size)
+{
+    char name[128];
+    snprintf(name, sizeof name, "LUST_TEST_NAME=%s", harness_name());
+    const char *env[] = {name, NULL};
+    char *argv[] = {(char *)busy_server, "-c", (char *)at("busy", "conf"), (char *)cmd, NULL};
+    return run_cmd(argv, env, out, size);
+}
+
+/* Starts busy_server -f as harness_name() (as nobody when asked); returns once it is ready. */
+static pid_t start_foreground(int as_nobody, char *out_path, size_t size)
+{
+    char name[128], c;
+    int ready[2];
+    snprintf(name, sizeof name, "LUST_TEST_NAME=%s", harness_name());
+    snprintf(out_path, size, "%s", at("busy", "out"));
+    const char *env[] = {name, NULL};
+    char *argv[] = {(char *)busy_server,
+                    "-c",
+                    (char *)at("busy", "conf"),
+                    "-f",
+                    "--ready-fd",
+                    "3",
+                    "start",
+                    NULL};
+    ck_assert_int_eq(pipe2(ready, 0), 0);
+    pid_t pid = as_nobody ? spawn_as_nobody(argv, env, out_path, ready[1])
+                          : spawn_to(argv, env, out_path, ready[1]);
+    close(ready[1]);
+    ck_assert_msg(read(ready[0], &c, 1) == 1, "not ready: %s", worth_showing(slurp(out_path)));
+    close(ready[0]);
+    return pid;
+}
+
+START_TEST(status_reload_and_stop_find_a_foreground_server_by_its_default_socket)
+{
+    char out[4096], log[256], want[128], sock[128];
+    busy_conf(
+        "value = 1\ntext = \"1\"\nwords = {\"1\", \"1\", \"1\"}\n"); /* no pidfile, no socket */
+    pid_t pid = start_foreground(0, log, sizeof log);
+    snprintf(sock, sizeof sock, "/run/%s.ctl", harness_name());
+
+    ck_assert_msg(command("status", out, sizeof out) == 0, "%s", out);
+    snprintf(want, sizeof want, "running (pid %ld", (long)pid);
+    ck_assert_msg(strstr(out, want) && strstr(out, sock), "status said: %s", out);
+
+    busy_conf("value = 2\ntext = \"2\"\nwords = {\"2\", \"2\", \"2\"}\n");
+    ck_assert_msg(command("reload", out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "reloaded"), "reload said: %s", out);
+
+    /* Its supervisor would start it again at once: stop says so rather than signal it. */
+    ck_assert_int_eq(command("stop", out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "supervisor"), "stop said: %s", out);
+    ck_assert_int_eq(kill(pid, 0), 0);
+
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int code = wait_exit(pid, 20000);
+    ck_assert_msg(code == 0, "exit %d: %s", code, worth_showing(slurp(log)));
+    ck_assert_msg(command("status", out, sizeof out) == 3, "%s", out);
+    ck_assert_msg(strstr(out, "not running"), "status said: %s", out);
+    ck_assert_int_eq(command("reload", out, sizeof out), 7);
+}
+END_TEST
+
+START_TEST(a_foreground_server_that_cannot_make_its_default_socket_serves_without_it)
+{
+    char log[256];
+    struct stat st;
+    busy_conf("user = nobody\ngroup = nogroup\n");
+    /* Started as nobody, as a supervisor may: /run is not its to write. */
+    pid_t pid = start_foreground(1, log, sizeof log);
+    char *text = slurp(log);
+    ck_assert_msg(strstr(text, "serving without it"), "%s", worth_showing(text));
+    free(text);
+    char sock[128];
+    snprintf(sock, sizeof sock, "/run/%s.ctl", harness_name());
+    ck_assert_int_eq(stat(sock, &st), -1);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    ck_assert_int_eq(wait_exit(pid, 20000), 0);
+}
+END_TEST
+
+START_TEST(reload_falls_back_to_sighup_when_the_default_socket_is_gone)
+{
+    char out[4096], sock[128];
+    busy_conf("pidfile = \"%s\"\nlogfile = \"%s\"\n", at("busy", "pid"), at("busy", "log"));
+    ck_assert_msg(command("start", out, sizeof out) == 0, "%s", out);
+    snprintf(sock, sizeof sock, "/run/%s.ctl", harness_name());
+    ck_assert_int_eq(unlink(sock), 0);
+    ck_assert_msg(command("reload", out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "SIGHUP"), "reload said: %s", out);
+    ck_assert_msg(command("stop", out, sizeof out) == 0, "%s", out);
+    char *text = slurp(at("busy", "log"));
+    ck_assert_msg(strstr(text, "SIGHUP: reloaded"), "%s", worth_showing(text));
+    free(text);
+}
+END_TEST
+
 static Suite *server_supervised_suite(void)
 {
     Suite *s = suite_create("server_supervised");
@@ -208,6 +309,13 @@ static Suite *server_supervised_suite(void)
     tcase_add_test(st, a_failing_hook_tells_the_manager_in_the_foreground_and_when_forking);
     suite_add_tcase(s, st);
 
+    TCase *fd = tcase_create("found");
+    harness_fixtures(fd);
+    tcase_set_timeout(fd, 60);
+    tcase_add_test(fd, status_reload_and_stop_find_a_foreground_server_by_its_default_socket);
+    tcase_add_test(fd, a_foreground_server_that_cannot_make_its_default_socket_serves_without_it);
+    tcase_add_test(fd, reload_falls_back_to_sighup_when_the_default_socket_is_gone);
+    suite_add_tcase(s, fd);
     return s;
 }
 

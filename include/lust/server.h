@@ -63,8 +63,8 @@
  *     holds the pid file but does not answer on the socket; 7 if none runs. Keys the running
  *     daemon cannot change (user, group, jail, pidfile, logfile, control_socket, foreground)
  *     are named in the answer: they take effect at the next restart. Without a control
- *     socket ("none", or a foreground server whose file sets no `control_socket`) reload
- *     sends SIGHUP to the pid file's holder and cannot report the outcome.
+ *     socket (`control_socket = none`, or nobody at the default path when the file names
+ *     none) reload sends SIGHUP to the pid file's holder and cannot report the outcome.
  *   - `NAME reopen`, for logrotate's postrotate (create mode): root opens the log file (created
  *     0640 if missing, never through a symbolic link, a FIFO or a file with other hard links;
  *     keep the directories above it root's) and hands it to the daemon, which
@@ -77,16 +77,38 @@
  *     opened again first, so a replaced file is seen too. In a jail a file replaced by rename
  *     is out of reach: the daemon logs so and keeps its config. It can tell only when the old
  *     file was unlinked; one renamed aside (dpkg's .dpkg-old, an editor's backup) is re-read
- *     and reported as reloaded. Use `NAME reload` then (set `control_socket` in the file of a
- *     foreground service so reload can reach it). The outcome goes only to the log.
+ *     and reported as reloaded. Use `NAME reload` then. The outcome goes only to the log.
  *   - SIGUSR1 reopens the log by path, which works only while the path is reachable (no jail).
  *
  * Foreground mode (`-f`, or `foreground = true` in the config), for systemd, runit, s6 or a
  * container: no fork, no pid file unless the config file sets `pidfile`, the log on stderr
  * (with journald priority prefixes when $JOURNAL_STREAM is set), the jail and the drop still
  * applied, and readiness told over $NOTIFY_SOCKET (sd_notify) or a descriptor (`--ready-fd N`,
- * s6 style). Like the pid file, the control socket is made in the foreground only when the
- * config file sets `control_socket`. In forking mode under systemd the daemon also sends MAINPID.
+ * s6 style). The control socket is made as in daemon mode, at the default path when the file
+ * names none; only there, where its directory is not the server's to use (started as another
+ * user than root, a read-only /run), the server goes on without it and logs so. A second
+ * instance of the same program needs a `control_socket` (or none) of its own. In forking mode
+ * under systemd the daemon also sends MAINPID.
+ *
+ * What the commands see. They find a server by its pid file (the kernel's lock on it) and by
+ * its control socket (the kernel's record of who made it listen):
+ *
+ *                     pid file                          control socket
+ *   daemon mode       always                            unless control_socket = none
+ *   foreground        only if the file sets pidfile     unless none (the default path too)
+ *
+ *   - status: from the pid file; where it shows no server (none, empty or stale), a server
+ *     answering on the control socket is running too: "running (pid N, found on its control
+ *     socket PATH; no pid file)", exit 0. 3 when neither finds one; 4 when the socket cannot
+ *     be asked (not root).
+ *   - reload, reopen: through the control socket (reload falls back to SIGHUP, see above).
+ *   - stop: TERM to the pid file's holder. A server found only on its control socket (in the
+ *     foreground without a pid file) is not signalled: its supervisor would start it again,
+ *     and only a lock vouches for a pid. stop says so and exits 1; stop it through the
+ *     supervisor. Under systemd, runit or s6, use the supervisor for start, stop and restart,
+ *     and these commands for status, reload and reopen.
+ *   - start: "already running" when the pid file is held; a server answering on the control
+ *     socket makes the new one fail.
  */
 #ifndef LUST_SERVER_H
 #define LUST_SERVER_H
