@@ -60,7 +60,7 @@ static void stop_managed(struct managed *m)
 {
     ck_assert_int_eq(kill(m->pid, SIGTERM), 0);
     int code = wait_exit(m->pid, 20000);
-    ck_assert_msg(code == 0, "exit %d: %s", code, worth_showing(slurp(m->out)));
+    ck_assert_msg(code == 0, "exit %d: %s", code, shown(m->out));
     close(m->notify);
 }
 
@@ -221,7 +221,7 @@ static pid_t start_foreground(int as_nobody, char *out_path, size_t size)
     pid_t pid = as_nobody ? spawn_as_nobody(argv, env, out_path, ready[1])
                           : spawn_to(argv, env, out_path, ready[1]);
     close(ready[1]);
-    ck_assert_msg(read(ready[0], &c, 1) == 1, "not ready: %s", worth_showing(slurp(out_path)));
+    ck_assert_msg(read(ready[0], &c, 1) == 1, "not ready: %s", shown(out_path));
     close(ready[0]);
     return pid;
 }
@@ -249,7 +249,7 @@ START_TEST(status_reload_and_stop_find_a_foreground_server_by_its_default_socket
 
     ck_assert_int_eq(kill(pid, SIGTERM), 0);
     int code = wait_exit(pid, 20000);
-    ck_assert_msg(code == 0, "exit %d: %s", code, worth_showing(slurp(log)));
+    ck_assert_msg(code == 0, "exit %d: %s", code, shown(log));
     ck_assert_msg(command("status", out, sizeof out) == 3, "%s", out);
     ck_assert_msg(strstr(out, "not running"), "status said: %s", out);
     ck_assert_int_eq(command("reload", out, sizeof out), 7);

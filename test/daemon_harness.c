@@ -72,19 +72,42 @@ static int find_procs(const char *needle, pid_t *pids, int max)
     return n;
 }
 
-/* Waits until pid has exited (a zombie counts), at most ms. */
+/*
+ * Waits until pid has exited (a zombie counts), at most ms. A pidfd where there is one;
+ * valgrind has none, then /proc is looked at every 10 ms.
+ */
 static int wait_gone(pid_t pid, int ms)
 {
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pidfd < 0)
-        return errno == ESRCH;
-    struct pollfd p = {.fd = pidfd, .events = POLLIN};
-    int r;
-    do
-        r = poll(&p, 1, ms);
-    while (r < 0 && errno == EINTR);
-    close(pidfd);
-    return r > 0;
+    if (pidfd >= 0) {
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
+        int r;
+        do
+            r = poll(&p, 1, ms);
+        while (r < 0 && errno == EINTR);
+        close(pidfd);
+        return r > 0;
+    }
+    if (errno == ESRCH)
+        return 1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    for (int waited = 0; waited <= ms; waited += 10) {
+        char buf[512];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return 1;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            return 1;
+        buf[n] = '\0';
+        const char *paren = strrchr(buf, ')');
+        if (paren && (paren[2] == 'Z' || paren[2] == 'X'))
+            return 1;
+        poll(NULL, 0, 10);
+    }
+    return 0;
 }
 
 static void kill_all(const char *needle)
@@ -253,6 +276,14 @@ static pid_t spawn(char *const argv[], const char *const env[], const char *out_
 pid_t spawn_to(char *const argv[], const char *const env[], const char *out_path, int fd3)
 {
     return spawn(argv, env, out_path, fd3, 0);
+}
+
+const char *shown(const char *path)
+{
+    char *text = slurp(path);
+    const char *s = worth_showing(text);
+    free(text);
+    return s;
 }
 
 pid_t spawn_as_nobody(char *const argv[], const char *const env[], const char *out_path, int fd3)

@@ -42,6 +42,10 @@ char *slurp(const char *path);
  * else its end; at most 3000 bytes (Check's messages are short). */
 const char *worth_showing(const char *text);
 
+/* worth_showing() of the file at path. Check evaluates a message's arguments even when the
+ * assertion holds: this one allocates nothing that outlives it. */
+const char *shown(const char *path);
+
 /* fork+exec argv with stdin from /dev/null and stdout and stderr appended to out_path. The
  * environment is the test's, without what a supervisor may have set for the test itself, with
  * LeakSanitizer off (a daemon after the drop cannot run it) and env (NULL-terminated, or NULL)
