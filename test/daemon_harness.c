@@ -7,12 +7,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -233,8 +234,18 @@ const char *worth_showing(const char *text)
     return buf;
 }
 
+/* In a mount namespace of its own, /run made read-only for the calling process only. */
+static int run_read_only(void)
+{
+    return unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                   mount("/run", "/run", NULL, MS_BIND, NULL) < 0 ||
+                   mount(NULL, "/run", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0
+               ? -1
+               : 0;
+}
+
 static pid_t spawn(char *const argv[], const char *const env[], const char *out_path, int fd3,
-                   int as_nobody)
+                   int run_ro)
 {
     char *envp[256];
     size_t n = 0;
@@ -263,8 +274,7 @@ static pid_t spawn(char *const argv[], const char *const env[], const char *out_
             _exit(126);
         if (fd3 >= 0 && dup2(fd3, 3) < 0)
             _exit(126);
-        if (as_nobody && (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
-                          setresuid(65534, 65534, 65534) < 0))
+        if (run_ro && run_read_only() < 0)
             _exit(126);
         execve(argv[0], argv, envp);
         _exit(127);
@@ -286,7 +296,8 @@ const char *shown(const char *path)
     return s;
 }
 
-pid_t spawn_as_nobody(char *const argv[], const char *const env[], const char *out_path, int fd3)
+pid_t spawn_run_read_only(char *const argv[], const char *const env[], const char *out_path,
+                          int fd3)
 {
     return spawn(argv, env, out_path, fd3, 1);
 }

@@ -52,8 +52,9 @@ const char *shown(const char *path);
  * added. fd3, when >= 0, is passed as descriptor 3. */
 pid_t spawn_to(char *const argv[], const char *const env[], const char *out_path, int fd3);
 
-/* The same, run as nobody (uid and gid 65534, no supplementary groups). */
-pid_t spawn_as_nobody(char *const argv[], const char *const env[], const char *out_path, int fd3);
+/* The same, in a mount namespace of its own where /run is read-only. */
+pid_t spawn_run_read_only(char *const argv[], const char *const env[], const char *out_path,
+                          int fd3);
 
 /* Waits at most ms for pid to exit and reaps it: its exit status (128 + signal when killed),
  * or -1 when it is still running. */
