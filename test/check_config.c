@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -133,10 +134,29 @@ END_TEST
 
 START_TEST(the_install_dirs_are_the_daemon_ones)
 {
-    /* Debian (prefix /usr, dh passes /run) and a default /usr/local build agree. */
-    ck_assert_str_eq(LUST_SYSCONFDIR, "/etc");
-    ck_assert_str_eq(LUST_RUNSTATEDIR, "/run");
-    ck_assert_str_eq(LUST_LOCALSTATEDIR, "/var");
+    const char *prefix = LUST_INSTALL_PREFIX;
+    /* Wherever they are, they are absolute, and never under the /var/run symlink. */
+    ck_assert_int_eq(LUST_SYSCONFDIR[0], '/');
+    ck_assert_int_eq(LUST_LOCALSTATEDIR[0], '/');
+    ck_assert_int_eq(LUST_RUNSTATEDIR[0], '/');
+    ck_assert_msg(strncmp(LUST_RUNSTATEDIR "/", "/var/run/", 9) != 0, "%s", LUST_RUNSTATEDIR);
+    if (!LUST_DIRS_ARE_DEFAULTS)
+        return; /* set by hand at configure time: nothing more to expect */
+    if (strcmp(prefix, "/usr") == 0 || strcmp(prefix, "/usr/local") == 0) {
+        /* Debian (prefix /usr, dh passes /run) and a default /usr/local build agree. */
+        ck_assert_str_eq(LUST_SYSCONFDIR, "/etc");
+        ck_assert_str_eq(LUST_RUNSTATEDIR, "/run");
+        ck_assert_str_eq(LUST_LOCALSTATEDIR, "/var");
+    } else if (strncmp(prefix, "/opt/", 5) == 0) {
+        /* GNUInstallDirs' /opt rule: /etc/opt/X, /var/opt/X, and /var/run/opt/X read as /run. */
+        char want[PATH_MAX];
+        snprintf(want, sizeof want, "/etc%s", prefix);
+        ck_assert_str_eq(LUST_SYSCONFDIR, want);
+        snprintf(want, sizeof want, "/var%s", prefix);
+        ck_assert_str_eq(LUST_LOCALSTATEDIR, want);
+        snprintf(want, sizeof want, "/run%s", prefix);
+        ck_assert_str_eq(LUST_RUNSTATEDIR, want);
+    }
 }
 END_TEST
 
