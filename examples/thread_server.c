@@ -9,6 +9,9 @@
  * Every address is bound in before_drop_privs, while still root, so a port below 1024 works;
  * the threads that serve start only in run(), after the drop. `reload` (SIGHUP) takes a new
  * greeting; the listening addresses need a restart.
+ *
+ * Built alone, from an installed liblust (or with examples/CMakeLists.txt):
+ *     cc -o thread_server thread_server.c $(pkg-config --cflags --libs lust) -pthread
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

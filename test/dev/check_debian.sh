@@ -60,6 +60,18 @@ apt-get install -y "$tmp"/liblust1_*.deb "$tmp"/liblust-dev_*.deb > "$tmp/instal
 cc -std=c99 -Wall -Werror -o "$tmp/consumer" "$src/test/consumer/consumer.c" \
     $(pkg-config --cflags --libs lust)
 "$tmp/consumer" /usr/lib/
+for doc in README.md; do
+    [ -e "/usr/share/doc/liblust-dev/$doc" ] || [ -e "/usr/share/doc/liblust-dev/$doc.gz" ] ||
+        { echo "FAIL: liblust-dev lacks /usr/share/doc/liblust-dev/$doc"; exit 1; }
+done
+
+echo "--- autopkgtest (debian/tests), each test run directly against the installed packages"
+for t in $(sed -n 's/^Tests: //p' debian/tests/control); do
+    mkdir "$tmp/autopkgtest-$t"
+    AUTOPKGTEST_TMP="$tmp/autopkgtest-$t" "debian/tests/$t" > "$tmp/autopkgtest-$t.log" 2>&1 ||
+        { echo "FAIL: debian/tests/$t"; tail -40 "$tmp/autopkgtest-$t.log"; exit 1; }
+    tail -1 "$tmp/autopkgtest-$t.log"
+done
 apt-get purge -y liblust-dev liblust1 > "$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; exit 1; }
 left=$(ls /usr/include/lust.h /usr/include/lust /usr/lib/*/liblust.so* /usr/lib/*/pkgconfig/lust.pc \
     /usr/lib/*/cmake/lust /usr/share/man/man3/lust_* /usr/share/man/man7/lust.7* /usr/share/lust \
