@@ -222,6 +222,7 @@ callgrind_phase() {
         cp "$W/$p/jail$out"/cg.* "$out/" 2>/dev/null || true
     fi
     # Everything but the daemon's part after it reported ready.
+    echo "$daemon" >"$out/daemon"
     ls "$out"/cg.* | grep -v "/cg\.$daemon\$" >"$out/counted"
     cp "$out/counted" "$W/files"
     for f in $(cat "$W/files"); do
@@ -311,14 +312,17 @@ for verb in start status stop; do
         printf "%-14s %s %8s %8s\n" "$p" "$row" "$sc" "$ld"
     done
     if [ $verb = start ]; then
-        echo "  per process, in pid order (starting, intermediate, daemon until ready):"
+        echo "  per process, in pid order (starting, intermediate, daemon until ready), then the"
+        echo "  daemon from ready to its exit (idle, then its side of the stop):"
         for p in $PROGS; do
             printf "    %-14s" "$p"
             for f in $(cat "$RESULTS/cg/$p.start/counted"); do
                 pid=${f##*/cg.}
                 echo "${pid%%.*} $(sed -n 's/^totals: //p' "$f")"
             done | awk '{ s[$1] += $2 } END { for (p in s) print p, s[p] }' | sort -n |
-                awk '{ printf " %9d", $2 } END { print "" }'
+                awk '{ printf " %9d", $2 }'
+            printf "   after ready: %s\n" \
+                "$(sed -n 's/^totals: //p' "$RESULTS/cg/$p.start/cg.$(cat "$RESULTS/cg/$p.start/daemon")")"
         done
     fi
     for p in thread_server hand; do
