@@ -2,13 +2,14 @@
 # callgrind_lifecycle.sh - deterministic costs of start, status and stop: thread_server beside
 # hand_daemon (its job written by hand) and floor_daemon (the bare minimum).
 #
-#     test/bench/callgrind_lifecycle.sh [BUILD_DIR [RESULTS_DIR]]
+#     test/bench/callgrind_lifecycle.sh [BUILD_DIR [RESULTS_DIR [EXTRA_CONFIG]]]
 #
 # BUILD_DIR defaults to build/release (`cmake --workflow --preset release`). Run as root from
 # the top of the tree, on loopback ports 18180-18182; needs valgrind (callgrind_annotate) and
 # strace. Everything runs in a fresh /run/lust-cg-XXXXXX, removed at the end; the raw data
 # (callgrind files, callgrind_annotate listings, strace and LD_DEBUG logs) stay in RESULTS_DIR
-# (default: a fresh /tmp/lust-cg-results-XXXXXX).
+# (default: a fresh /tmp/lust-cg-results-XXXXXX). EXTRA_CONFIG is a file of lines appended to
+# thread_server's and hand_daemon's generated config (e.g. `control_socket = "none"`).
 #
 # Per program and phase it prints:
 #   instructions  callgrind's Ir. start counts every process until the daemon is ready: the
@@ -34,6 +35,7 @@ set -eu
 
 BUILD=${1:-build/release}
 RESULTS=${2:-}
+EXTRA=${3:-}
 PORT=18180
 TS=$BUILD/examples/thread_server
 HAND=$BUILD/test/bench/hand_daemon
@@ -120,6 +122,9 @@ user = "nobody"
 logfile = "$W/$p/log"
 control_socket = "$W/$p/ctl"
 EOF
+    if [ -n "$EXTRA" ] && [ $p != floor ]; then
+        cat "$EXTRA" >>"$W/$p/conf"
+    fi
 done
 
 run() { # program, verb: runs it natively, quietly, failing the script if it fails
