@@ -25,12 +25,12 @@
  *           stop_timeout), remove the pid file.
  *
  * Like thread_server it drops every supplementary group: the daemon runs with the configured
- * group alone. Log lines are "2026-11-26T18:31:35.123+00:00 INFO message", one write(2) each. What
- * it does not do, and liblust does: a control socket (control_socket is read and not used: a
- * hand-made daemon reloads on SIGHUP, which the greeting server does not need), sd_notify, reload,
- * the ownership checks of the jail's and pid file's paths, the check that the drop cannot be
- * undone, and resetting every signal disposition (an exec already reset the handlers; only
- * ignored signals survive it). foreground = true runs the same steps without the forks.
+ * group alone. Log lines are "2026-11-26T18:31:35.123+00:00 INFO message", one write(2) each.
+ * What it does not do, and liblust does: a control socket (control_socket is read and not used:
+ * a hand-made daemon reloads on SIGHUP, which the greeting server does not need), sd_notify,
+ * reload, the ownership checks of the jail's and pid file's paths, the check that the drop
+ * cannot be undone, and resetting every signal disposition (an exec already reset the handlers;
+ * only ignored signals survive it). foreground = true runs the same steps without the forks.
  */
 #include <arpa/inet.h>
 #include <confuse.h>
