@@ -316,28 +316,38 @@ static int take_pidfile(void)
     return fd; /* held open for the daemon's whole life: closing it would drop the lock */
 }
 
+/* "HOST:PORT" or "[V6HOST]:PORT" of the client, as thread_server writes it. */
+static void describe_peer(int fd, char *out, size_t size)
+{
+    struct sockaddr_storage ss = {.ss_family = AF_UNSPEC};
+    socklen_t len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+
+    snprintf(out, size, "?");
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(out, size, "%s:%d", host, ntohs(in->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(out, size, "[%s]:%d", host, ntohs(in6->sin6_port));
+    }
+}
+
 static void *serve_client(void *arg)
 {
     int fd = (int)(long)arg;
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    char line[300], host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
+    char line[300], peer[64];
 
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        port = ntohs(in6->sin6_port);
-    }
+    describe_peer(fd, peer, sizeof(peer));
     int n = snprintf(line, sizeof(line), "%s\n", set.greeting);
     if (send(fd, line, (size_t)n, MSG_NOSIGNAL) < 0)
-        logline(L_WARNING, "client %s:%d: send: %m", host, port);
+        logline(L_WARNING, "client %s: send: %m", peer);
     else
-        logline(L_INFO, "greeted %s:%d", host, port);
+        logline(L_INFO, "greeted %s", peer);
     close(fd);
     pthread_mutex_lock(&clients_lock);
     if (--clients == 0)
