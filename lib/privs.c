@@ -1,9 +1,8 @@
 /*
- * lib/privs.c - user lookup, jail and privilege drop.
+ * lib/privs.c - user lookup and privilege drop (the jail is in lib/privs_jail.c).
  *
- * Everything that needs the real / (NSS, time zone, libgcc_s, the jail's path) happens in
- * lookup, prepare and jail_open; jail_enter and drop only use what those returned, so they
- * work inside an empty jail.
+ * Everything that needs the real / (NSS, time zone, libgcc_s) happens in lookup and prepare;
+ * drop only uses what those returned, so it works inside an empty jail.
  */
 #include "internal.h"
 
@@ -28,7 +27,6 @@
 #include <lust/privs.h>
 
 #define NAME_MAX_SHOWN 64
-#define SCAN_MAX_DEPTH 64
 
 struct lust_creds {
     uid_t uid;
@@ -167,6 +165,26 @@ static int user_groups(const char *pwname, gid_t gid, gid_t **list, int *n)
     }
 }
 
+/* Root's uid or gid, primary or supplementary, makes the drop no drop at all. */
+static int refuse_root(const char *user, const char *group, uid_t uid, gid_t gid, const gid_t *list,
+                       int n)
+{
+    if (uid == 0)
+        return lust__fail_plain(EINVAL, "user \"%s\" is uid 0: refusing to run as root", user);
+    if (gid == 0)
+        return group ? lust__fail_plain(EINVAL, "group \"%s\" is gid 0: refusing to run as root",
+                                        group)
+                     : lust__fail_plain(EINVAL,
+                                        "user \"%s\" has gid 0 as its group: refusing to run "
+                                        "as root",
+                                        user);
+    for (int i = 0; i < n; i++)
+        if (list[i] == 0)
+            return lust__fail_plain(
+                EINVAL, "user \"%s\" belongs to group 0: refusing to run as root", user);
+    return 0;
+}
+
 int lust_privs_lookup(const char *user, const char *group, unsigned flags, struct lust_creds **out)
 {
     if (!user || !*user || (group && !*group) || (flags & ~LUST_PRIVS_USER_GROUPS) || !out)
@@ -192,8 +210,12 @@ int lust_privs_lookup(const char *user, const char *group, unsigned flags, struc
             r = user_groups(pwname, primary, &list, &n);
     }
     free(buf);
-    if (r < 0)
+    if (r == 0)
+        r = refuse_root(user, group, uid, gid, list, n);
+    if (r < 0) {
+        free(list);
         return r == -ENOMEM ? lust__fail(ENOMEM, "user \"%s\"", user) : r;
+    }
     struct lust_creds *c = calloc(1, sizeof *c + (size_t)n * sizeof c->groups[0]);
     if (!c) {
         free(list);
@@ -245,262 +267,6 @@ int lust_privs_prepare(void)
         return lust__fail_plain(ENOENT, "%s", why ? why : "libgcc_s.so.1: cannot load");
     }
     dlclose(h);
-    return 0;
-}
-
-/* Check one opened component of a jail path; sofar is its path, for the sentence. */
-static int check_component(int fd, const char *jail, const char *sofar, int last)
-{
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return lust__fail(errno, "jail %s: %s", jail, sofar);
-    if (S_ISLNK(st.st_mode))
-        return lust__fail_plain(ELOOP, "jail %s: component %s is a symlink", jail, sofar);
-    if (!S_ISDIR(st.st_mode))
-        return last ? lust__fail_plain(ENOTDIR, "jail %s: not a directory", jail)
-                    : lust__fail_plain(ENOTDIR, "jail %s: component %s is not a directory", jail,
-                                       sofar);
-    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
-        return lust__fail_plain(EPERM, "bad ownership or modes for jail component %s", sofar);
-    return 0;
-}
-
-static int bad_jail_path(const char *path)
-{
-    if (path[0] != '/')
-        return 1;
-    for (const char *p = path; *p;) {
-        while (*p == '/')
-            p++;
-        size_t n = strcspn(p, "/");
-        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-            return 1;
-        p += n;
-    }
-    return strlen(path) >= PATH_MAX;
-}
-
-int lust_privs_jail_open(const char *path, int *out)
-{
-    if (!path || bad_jail_path(path))
-        return lust__fail_plain(EINVAL, "jail %s: not an absolute path without . or .. components",
-                                path ? path : "(null)");
-    char sofar[PATH_MAX] = "/";
-    int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return lust__fail(errno, "jail %s: /", path);
-    int r = check_component(fd, path, "/", 0);
-    size_t len = 0;
-    for (const char *p = path; r == 0;) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        size_t n = strcspn(p, "/");
-        const char *rest = p + n;
-        while (*rest == '/')
-            rest++;
-        int last = *rest == '\0';
-        sofar[len++] = '/';
-        memcpy(sofar + len, p, n);
-        len += n;
-        sofar[len] = '\0';
-        char comp[NAME_MAX + 1];
-        if (n > NAME_MAX) {
-            r = lust__fail(ENAMETOOLONG, "jail %s", path);
-            break;
-        }
-        memcpy(comp, p, n);
-        comp[n] = '\0';
-        int next = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (next < 0) {
-            r = last ? lust__fail(errno, "jail %s", path)
-                     : lust__fail(errno, "jail %s: %s", path, sofar);
-            break;
-        }
-        close(fd);
-        fd = next;
-        r = check_component(fd, path, sofar, last);
-        p += n;
-    }
-    if (r < 0) {
-        close(fd);
-        return r;
-    }
-    *out = fd;
-    return 0;
-}
-
-struct scan {
-    const char *jail;
-    unsigned max_entries, entries;
-    long long deadline_ms;
-    char path[PATH_MAX];
-};
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int scan_entry(struct scan *s, int dfd, const char *name, size_t plen, int depth);
-
-/* Walks the directory open at dfd (consumed), whose path is s->path[0..plen). */
-static int scan_dir(struct scan *s, int dfd, size_t plen, int depth)
-{
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        int err = errno;
-        close(dfd);
-        return lust__fail(err, "jail %s: %s", s->jail, s->path);
-    }
-    int r = 0;
-    struct dirent *e;
-    errno = 0;
-    while (r == 0 && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        r = scan_entry(s, dirfd(d), e->d_name, plen, depth);
-        s->path[plen] = '\0';
-        errno = 0;
-    }
-    if (r == 0 && errno)
-        r = lust__fail(errno, "jail %s: reading %s", s->jail, s->path);
-    closedir(d);
-    return r;
-}
-
-static int scan_entry(struct scan *s, int dfd, const char *name, size_t plen, int depth)
-{
-    if (s->max_entries && ++s->entries > s->max_entries)
-        return lust__fail_plain(E2BIG, "jail %s: more than %u entries; content check stopped",
-                                s->jail, s->max_entries);
-    if (s->deadline_ms >= 0 && mono_ms() > s->deadline_ms)
-        return lust__fail_plain(ETIME, "jail %s: content check ran out of time", s->jail);
-    int n = snprintf(s->path + plen, sizeof s->path - plen, "/%s", name);
-    if (n < 0 || (size_t)n >= sizeof s->path - plen)
-        return lust__fail(ENAMETOOLONG, "jail %s", s->jail);
-    struct stat st;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return lust__fail(errno, "jail %s: %s", s->jail, s->path);
-    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
-        return lust__fail_plain(EPERM, "jail %s: device node %s", s->jail, s->path);
-    if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)))
-        return lust__fail_plain(EPERM, "jail %s: set-uid or set-gid file %s", s->jail, s->path);
-    if (!S_ISDIR(st.st_mode))
-        return 0;
-    if (depth >= SCAN_MAX_DEPTH)
-        return lust__fail_plain(E2BIG, "jail %s: %s is nested too deep", s->jail, s->path);
-    int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0)
-        return lust__fail(errno, "jail %s: %s", s->jail, s->path);
-    return scan_dir(s, sub, plen + (size_t)n, depth + 1);
-}
-
-/* 1 when a passwd line's third field is "0". */
-static int passwd_defines_root(FILE *f)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    int found = 0;
-    while (!found && getline(&line, &cap, f) > 0) {
-        char *p = strchr(line, ':');
-        p = p ? strchr(p + 1, ':') : NULL;
-        if (p && p[1] == '0' && (p[2] == ':' || p[2] == '\n' || p[2] == '\0'))
-            found = 1;
-    }
-    free(line);
-    return found;
-}
-
-static int scan_passwd(struct scan *s, int root)
-{
-    int etc = openat(root, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (etc < 0)
-        return 0; /* no etc/ directory (a symlinked one was reported by the walk's rules) */
-    int fd = openat(etc, "passwd", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    int err = errno;
-    close(etc);
-    if (fd < 0 && err == ENOENT)
-        return 0;
-    if (fd < 0 && err == ELOOP)
-        return lust__fail_plain(EPERM, "jail %s: %s/etc/passwd is a symlink", s->jail, s->jail);
-    if (fd < 0)
-        return lust__fail(err, "jail %s: %s/etc/passwd", s->jail, s->jail);
-    FILE *f = fdopen(fd, "r");
-    if (!f) {
-        close(fd);
-        return lust__fail(ENOMEM, "jail %s", s->jail);
-    }
-    int bad = passwd_defines_root(f);
-    fclose(f);
-    if (bad)
-        return lust__fail_plain(EPERM, "jail %s: %s/etc/passwd defines uid 0", s->jail, s->jail);
-    return 0;
-}
-
-int lust_privs_jail_scan(const char *path, unsigned max_entries, unsigned max_ms)
-{
-    struct scan s = {.jail = path, .max_entries = max_entries, .deadline_ms = -1};
-    if (max_ms)
-        s.deadline_ms = mono_ms() + max_ms;
-    size_t plen = strlen(path);
-    if (plen >= sizeof s.path)
-        return lust__fail(ENAMETOOLONG, "jail %s", path);
-    memcpy(s.path, path, plen + 1);
-    while (plen > 1 && s.path[plen - 1] == '/')
-        s.path[--plen] = '\0';
-    int root = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (root < 0)
-        return lust__fail(errno, "jail %s", path);
-    int r = scan_passwd(&s, root);
-    if (r < 0) {
-        close(root);
-        return r;
-    }
-    return scan_dir(&s, root, plen, 0);
-}
-
-int lust_privs_jail_enter(int fd)
-{
-    char name[PATH_MAX] = "(jail)", link[64];
-    struct stat want, got;
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, name, sizeof name - 1);
-    if (n > 0)
-        name[n] = '\0';
-    if (fstat(fd, &want) < 0)
-        return lust__fail(errno, "chroot: descriptor %d", fd);
-    if (!S_ISDIR(want.st_mode))
-        return lust__fail(ENOTDIR, "chroot %s", name);
-    /* To put the working directory back if chroot is refused (not root, say). */
-    int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fchdir(fd) < 0) {
-        int err = errno;
-        if (cwd >= 0)
-            close(cwd);
-        return lust__fail(err, "chroot %s", name);
-    }
-    if (chroot(".") < 0) {
-        int err = errno;
-        if (cwd >= 0) {
-            (void)!fchdir(cwd);
-            close(cwd);
-        }
-        return lust__fail(err, "chroot %s", name);
-    }
-    /* The saved directory lies outside the jail: it must not survive. */
-    if (cwd >= 0)
-        close(cwd);
-    if (chdir("/") < 0)
-        return lust__fail(errno, "chroot %s: chdir /", name);
-    if (stat("/", &got) < 0)
-        return lust__fail(errno, "chroot %s: stat /", name);
-    if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
-        return lust__fail_plain(EIO, "chroot %s: / is not the jail afterwards", name);
-    close(fd);
     return 0;
 }
 
