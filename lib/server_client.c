@@ -258,23 +258,15 @@ static int control_unreachable(struct lust_server *srv, const char *path, int r)
 void lust__server_printable(char *s)
 {
     unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        size_t len = *p < 0x80                  ? 1
-                     : *p >= 0xc2 && *p <= 0xdf ? 2
-                     : *p >= 0xe0 && *p <= 0xef ? 3
-                     : *p >= 0xf0 && *p <= 0xf4 ? 4
-                                                : 0;
-        size_t i = 1;
-        while (i < len && (p[i] & 0xc0) == 0x80)
-            i++;
-        int c1 = len == 2 && p[0] == 0xc2 && p[1] < 0xa0;
-        int overlong =
-            (len == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (len == 4 && p[0] == 0xf0 && p[1] < 0x90);
-        if (len == 0 || i < len || c1 || overlong || (len == 1 && (*p < 0x20 || *p == 0x7f))) {
-            *p++ = '?';
-            continue;
+    size_t left = strlen(s);
+    while (left > 0) {
+        size_t len = lust__text_char(p, left);
+        if (len == 0) {
+            *p = '?';
+            len = 1;
         }
         p += len;
+        left -= len;
     }
 }
 
