@@ -345,9 +345,14 @@ static void *signal_thread(void *arg)
         long long now = now_ms();
         int timeout = min_timeout(control_pause_left(srv, &pfd[EV_CONTROL], paused_until, now),
                                   lust__server_control_expire(srv, now));
+        /* Only the connections open: poll() refuses more entries than RLIMIT_NOFILE. */
+        int slot[CTL_CONN_MAX], nconn = 0;
         for (int i = 0; i < CTL_CONN_MAX; i++)
-            pfd[EV_CONN + i] = (struct pollfd){.fd = srv->conns[i].fd, .events = POLLIN};
-        int r = poll(pfd, EV_COUNT, timeout);
+            if (srv->conns[i].fd >= 0) {
+                slot[nconn] = i;
+                pfd[EV_CONN + nconn++] = (struct pollfd){.fd = srv->conns[i].fd, .events = POLLIN};
+            }
+        int r = poll(pfd, (nfds_t)(EV_CONN + nconn), timeout);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -362,9 +367,9 @@ static void *signal_thread(void *arg)
         uint64_t n;
         if (pfd[EV_WATCHDOG].revents && read(srv->watchdog_fd, &n, sizeof n) > 0)
             lust_notify_watchdog(srv->notify);
-        for (int i = 0; i < CTL_CONN_MAX; i++)
-            if (pfd[EV_CONN + i].fd >= 0 && pfd[EV_CONN + i].revents)
-                lust__server_control_conn(srv, i);
+        for (int i = 0; i < nconn; i++)
+            if (pfd[EV_CONN + i].revents)
+                lust__server_control_conn(srv, slot[i]);
         if (pfd[EV_CONTROL].fd >= 0 && pfd[EV_CONTROL].revents)
             accept_control(srv, &pfd[EV_CONTROL], &paused_until, now_ms());
         note_notify_drops(srv);
