@@ -2,8 +2,9 @@
  * lib/server_start.c - `start`: the daemon dance, step by step, up to run().
  *
  * cmd_start checks for a running server, then prepare() does what needs the real `/` in the
- * process that was started (user lookup, log file, jail, notify socket), so a mistake is told
- * on the terminal before anything forks. In the daemon, become_server() takes the signals,
+ * process that was started (user lookup, jail, the pid file's and control socket's
+ * directories, notify socket, and last the log file), so a mistake is told on the terminal
+ * before anything forks or is created. In the daemon, become_server() takes the signals,
  * the log, the pid file and the control socket, enters the jail and drops root; serve() runs
  * run(). Every failure after the fork travels to the waiting parent through
  * lust_daemon_failed() and the daemon exits; the parent prints the sentence. In the foreground
