@@ -182,9 +182,9 @@ struct lust_server_ops {
  * Returns the LSB exit status for the command: 0 success (also start on a running server, stop
  * on a stopped one); 1 generic failure; 2 bad usage; 3 unimplemented (reload without a reload
  * hook); 4 not privileged; 5 jail or program missing; 6 bad config (1 for reload, which leaves
- * the server untouched); 7 not running. For status:
- * 0 running, 1 dead with a pid file, 3 not running, 4 cannot tell (also for a broken config). In the daemon process it
- * returns run()'s status (when started in the foreground) or does not return (forked daemon).
+ * the server untouched); 7 not running. For status: 0 running, 1 dead with a pid file, 3 not
+ * running, 4 cannot tell (also for a broken config). In the daemon process it returns run()'s
+ * status (when started in the foreground) or does not return (forked daemon).
  * Prints operator messages on stdout/stderr: this is the framework's documented exception to
  * "library code never prints". Call it from main(), with no other thread running.
  */
