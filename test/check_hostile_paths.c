@@ -16,6 +16,14 @@ static void no_server(void)
     ck_assert_int_eq(count_left(dir), 0);
 }
 
+static int stop_and_code(pid_t pid)
+{
+    struct result r;
+    int code = run(&r, NULL, simple_server, "simple_server", "stop", NULL);
+    ck_assert(wait_gone(pid, 2000));
+    return code;
+}
+
 START_TEST(a_pidfile_that_is_not_a_pid_file_is_never_written_nor_removed)
 {
     static const char passwd[] = "root:x:0:0:root:/root:/bin/bash\n";
@@ -67,6 +75,34 @@ START_TEST(a_pidfile_directory_others_can_write_is_refused_a_sticky_one_warned_a
     ck_assert_msg(r.code == 0 && strstr(r.err, "warning") && strstr(r.err, sub), "%d: %s%s", r.code,
                   r.out, r.err);
     ck_assert_int_eq(run(&r, NULL, simple_server, "simple_server", "stop", NULL), 0);
+}
+END_TEST
+
+/* A symlink on the way is followed where only root could have put it (Debian's /var/run). */
+START_TEST(a_symlinked_pidfile_directory_counts_only_where_nobody_else_could_replace_it)
+{
+    struct result r;
+    char real[256], link[256], open_dir[256], link2[300];
+    snprintf(real, sizeof real, "%s/real", dir);
+    snprintf(link, sizeof link, "%s/var-run", dir);
+    ck_assert_int_eq(mkdir(real, 0755), 0);
+    ck_assert_int_eq(symlink("real", link), 0);
+    write_conf("simple_server", "pidfile = \"%s/x.pid\"\n", link);
+    ck_assert_msg(run(&r, NULL, simple_server, "simple_server", "start", NULL) == 0, "%s%s", r.out,
+                  r.err);
+    pid_t pid = pid_in(r.out);
+    snprintf(link2, sizeof link2, "%s/x.pid", real);
+    ck_assert_int_eq(access(link2, F_OK), 0);
+    ck_assert_int_eq(stop_and_code(pid), 0);
+    snprintf(open_dir, sizeof open_dir, "%s/open", dir);
+    ck_assert_int_eq(mkdir(open_dir, 0755), 0);
+    ck_assert_int_eq(chown(open_dir, NOBODY, NOBODY), 0);
+    snprintf(link2, sizeof link2, "%s/run", open_dir);
+    ck_assert_int_eq(symlink(real, link2), 0);
+    write_conf("simple_server", "pidfile = \"%s/x.pid\"\n", link2);
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    ck_assert_msg(r.code == 6 && strstr(r.err, open_dir), "%d: %s%s", r.code, r.out, r.err);
+    no_server();
 }
 END_TEST
 
@@ -194,6 +230,8 @@ static Suite *hostile_paths_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, a_pidfile_that_is_not_a_pid_file_is_never_written_nor_removed);
     tcase_add_test(tc, a_pidfile_directory_others_can_write_is_refused_a_sticky_one_warned_about);
+    tcase_add_test(tc,
+                   a_symlinked_pidfile_directory_counts_only_where_nobody_else_could_replace_it);
     tcase_add_test(tc, a_config_others_could_write_or_owned_by_another_user_is_refused);
     tcase_add_test(tc, a_fifo_at_the_log_path_held_open_by_someone_is_refused);
     tcase_add_test(tc, a_control_socket_path_that_is_no_socket_fails_start_on_stderr);

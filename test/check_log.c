@@ -159,6 +159,40 @@ START_TEST(newlines_inside_a_message_stay_one_escaped_line)
 }
 END_TEST
 
+START_TEST(control_bytes_and_broken_utf8_are_escaped_and_utf8_kept)
+{
+    stderr_to(fx.path);
+    lust_log(LUST_LOG_INFO, "a\tb\x1b[2Jc\x07"
+                            "d\x7f"
+                            "e\xc2\x9b"
+                            "f\xff"
+                            "g caf\xc3\xa9 \xe2\x82\xac");
+    char *text = slurp(fx.path, NULL);
+    ck_assert_str_eq(after_stamp(text), "INFO a\\tb\\x1b[2Jc\\x07d\\x7fe\\xc2\\x9bf\\xffg "
+                                        "caf\xc3\xa9 \xe2\x82\xac\n");
+    free(text);
+}
+END_TEST
+
+START_TEST(an_escape_is_never_cut_in_half)
+{
+    stderr_to(fx.path);
+    char *msg = malloc(LUST_LOG_MESSAGE_MAX + 1);
+    memset(msg, '\x01', LUST_LOG_MESSAGE_MAX);
+    msg[LUST_LOG_MESSAGE_MAX] = '\0';
+    lust_log(LUST_LOG_INFO, "%s", msg);
+    char *text = slurp(fx.path, NULL);
+    char *end = strstr(text, LUST_LOG_CUT_MARKER "\n");
+    ck_assert_ptr_nonnull(end);
+    const char *body = after_stamp(text) + strlen("INFO ");
+    ck_assert_int_eq((end - body) % 4, 0);
+    for (const char *p = body; p < end; p += 4)
+        ck_assert_int_eq(memcmp(p, "\\x01", 4), 0);
+    free(msg);
+    free(text);
+}
+END_TEST
+
 static char *filled(size_t n, char c)
 {
     char *s = malloc(n + 1);
@@ -775,6 +809,8 @@ static Suite *log_suite(void)
     tcase_add_test(tc, debug_is_off_by_default_and_the_threshold_changes_at_run_time);
     tcase_add_test(tc, level_names_parse_in_any_case_and_unknown_ones_are_refused);
     tcase_add_test(tc, newlines_inside_a_message_stay_one_escaped_line);
+    tcase_add_test(tc, control_bytes_and_broken_utf8_are_escaped_and_utf8_kept);
+    tcase_add_test(tc, an_escape_is_never_cut_in_half);
     tcase_add_test(tc, a_message_of_8_KiB_reaches_a_file_whole);
     tcase_add_test(tc, a_longer_message_is_cut_with_a_visible_marker);
     tcase_add_test(tc, a_long_constant_message_is_cut_like_a_formatted_one);
