@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -420,6 +421,24 @@ static int read_all(int fd, const char *path, char **text, size_t *len)
     return r < 0 ? lust__fail(-r, "config %s", path) : 0;
 }
 
+int lust__config_trusted(int fd, const char *path)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return lust__fail(errno, "config %s", path);
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return lust__fail_plain(EPERM,
+                                "config %s is owned by uid %u, neither root nor the user running "
+                                "this (uid %u): refusing to trust it, as sudo and logrotate do",
+                                path, (unsigned)st.st_uid, (unsigned)geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return lust__fail_plain(EPERM,
+                                "config %s is writable by group or others (mode %04o): refusing "
+                                "to trust it, as sudo and logrotate do",
+                                path, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
 static bool usable_name(const char *name)
 {
     return name && *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
@@ -584,7 +603,9 @@ int lust_config_load(const char *name, const char *path, const cfg_opt_t *opts,
         r = lust__fail(errno, "config %s", path);
         goto out;
     } else {
-        r = read_all(fd, path, &text, &len);
+        r = lust__config_trusted(fd, path);
+        if (r == 0)
+            r = read_all(fd, path, &text, &len);
         close(fd);
         if (r < 0)
             goto out;

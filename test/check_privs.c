@@ -45,15 +45,28 @@ END_TEST
 START_TEST(lookup_with_user_groups_takes_the_users_own_list)
 {
     struct lust_creds *c = NULL;
-    ck_assert_int_eq(lust_privs_lookup("root", NULL, LUST_PRIVS_USER_GROUPS, &c), 0);
+    ck_assert_int_eq(lust_privs_lookup("nobody", NULL, LUST_PRIVS_USER_GROUPS, &c), 0);
     unsigned g[64];
     int n = lust_creds_groups(c, g, 64);
     ck_assert_int_ge(n, 1);
-    int has_root = 0;
+    int has_primary = 0;
     for (int i = 0; i < n && i < 64; i++)
-        has_root |= g[i] == 0;
-    ck_assert(has_root);
+        has_primary |= g[i] == lust_creds_gid(c);
+    ck_assert(has_primary);
     lust_creds_free(c);
+}
+END_TEST
+
+START_TEST(root_is_refused_at_lookup)
+{
+    struct lust_creds *c = (struct lust_creds *)0x1;
+    ck_assert_int_eq(lust_privs_lookup("root", NULL, 0, &c), -EINVAL);
+    ck_assert_str_eq(lust_error(), "user \"root\" is uid 0: refusing to run as root");
+    ck_assert_int_eq(lust_privs_lookup("0", "nogroup", 0, &c), -EINVAL);
+    ck_assert_int_eq(lust_privs_lookup("nobody", "root", 0, &c), -EINVAL);
+    ck_assert_str_eq(lust_error(), "group \"root\" is gid 0: refusing to run as root");
+    ck_assert_int_eq(lust_privs_lookup("nobody", "0", 0, &c), -EINVAL);
+    ck_assert_ptr_eq(c, (struct lust_creds *)0x1);
 }
 END_TEST
 
@@ -150,7 +163,14 @@ START_TEST(jail_paths_that_are_refused_say_why)
     assert_jail_refused("/proc/self/fd", ELOOP,
                         "jail /proc/self/fd: component /proc/self is a symlink");
     /* Sticky and world-writable: refused even though root owns it (see lust/privs.h). */
-    assert_jail_refused("/tmp", EPERM, "bad ownership or modes for jail component /tmp");
+    assert_jail_refused("/tmp", EPERM,
+                        "jail /tmp: directory /tmp is writable by group or others (mode 1777)");
+    /* The root directory, and a jail on a pseudo filesystem, can never be jails. */
+    assert_jail_refused("/", EINVAL, "jail /: the root directory is no jail");
+    assert_jail_refused("///", EINVAL, "jail ///: the root directory is no jail");
+    assert_jail_refused("/proc", EINVAL,
+                        "jail /proc: lies on the proc filesystem mounted at /proc");
+    assert_jail_refused("/sys", EINVAL, "jail /sys: lies on the sysfs filesystem mounted at /sys");
 }
 END_TEST
 
@@ -261,6 +281,7 @@ static Suite *privs_suite(void)
     tcase_add_test(tc, lookup_by_name_gives_ids_and_no_groups);
     tcase_add_test(tc, lookup_accepts_numbers_and_a_group);
     tcase_add_test(tc, lookup_with_user_groups_takes_the_users_own_list);
+    tcase_add_test(tc, root_is_refused_at_lookup);
     tcase_add_test(tc, unknown_user_or_group_is_named);
     tcase_add_test(tc, a_failed_lookup_leaves_the_process_as_it_was);
     tcase_add_test(tc, prepare_succeeds);

@@ -830,7 +830,8 @@ START_TEST(missing_jail_exits_5_naming_the_jail)
 {
     struct result r;
     char missing[256];
-    snprintf(missing, sizeof missing, "%s/no-such-jail", dir);
+    /* A missing jail is made when its parent passes the checks; a missing parent is not. */
+    snprintf(missing, sizeof missing, "%s/no-such-dir/jail", dir);
     FILE *f = fopen(at("simple_server", "conf"), "we");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "jail = \"%s\"\npidfile = \"%s\"\nlogfile = \"%s\"\n", missing,
