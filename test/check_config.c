@@ -160,6 +160,42 @@ START_TEST(the_install_dirs_are_the_daemon_ones)
 }
 END_TEST
 
+static cfg_opt_t site_opts[] = {
+    CFG_STR("root", "/", CFGF_NONE),
+    CFG_FUNC("include", cfg_include),
+    CFG_END(),
+};
+static cfg_opt_t include_opts[] = {
+    CFG_STR("greeting", "hi", CFGF_NONE),
+    CFG_FUNC("include", cfg_include),
+    CFG_SEC("site", site_opts, CFGF_NONE),
+    CFG_END(),
+};
+
+START_TEST(an_included_file_is_trusted_like_the_config_itself)
+{
+    const char *inc = write_conf("inc.conf", "greeting = \"included\"\n");
+    char text[1200];
+    snprintf(text, sizeof text, "include(\"%s\")\n", inc);
+    struct lust_config *conf;
+    ck_assert_msg(lust_config_load("web", write_conf("top.conf", text), include_opts, &conf) == 0,
+                  "%s", lust_error());
+    ck_assert_str_eq(cfg_getstr(lust_config_cfg(conf), "greeting"), "included");
+    lust_config_free(conf);
+
+    /* Writable by others, at the top or inside a section: refused, naming the included file. */
+    ck_assert_int_eq(chmod(inc, 0666), 0);
+    ck_assert_int_eq(lust_config_load("web", write_conf("top.conf", text), include_opts, &conf),
+                     -EINVAL);
+    ck_assert_msg(strstr(lust_error(), "writable by group or others") && strstr(lust_error(), inc),
+                  "%s", lust_error());
+    snprintf(text, sizeof text, "site {\n include(\"%s\")\n}\n", inc);
+    ck_assert_int_eq(lust_config_load("web", write_conf("top.conf", text), include_opts, &conf),
+                     -EINVAL);
+    ck_assert_msg(strstr(lust_error(), "writable by group or others"), "%s", lust_error());
+}
+END_TEST
+
 START_TEST(each_standard_key_can_be_set_in_the_file)
 {
     const char *path = write_conf("web.conf", "user = www-data\n"
@@ -778,6 +814,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, defaults_follow_the_program_name_and_install_dirs);
     tcase_add_test(tc, the_install_dirs_are_the_daemon_ones);
     tcase_add_test(tc, each_standard_key_can_be_set_in_the_file);
+    tcase_add_test(tc, an_included_file_is_trusted_like_the_config_itself);
     tcase_add_test(tc, jail_none_disables_the_jail);
     tcase_add_test(tc, every_log_level_maps_to_its_syslog_priority);
     tcase_add_test(tc, umask_is_octal_however_it_is_written);

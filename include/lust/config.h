@@ -101,7 +101,10 @@ struct lust_config;
  *
  * The file is trusted only as sudo and logrotate trust theirs: it must be owned by root or by
  * the user running the program (the effective uid) and be writable by neither group nor
- * others; otherwise whoever can write it decides what root starts.
+ * others; otherwise whoever can write it decides what root starts. A file pulled in by
+ * libconfuse's include() (when the daemon declares CFG_FUNC("include", cfg_include), at the top
+ * or in a section) is held to the same rule: "FILE:LINE: include: config F is writable ...",
+ * -EINVAL.
  *
  * On success stores a new config in *out (free it with lust_config_free) and returns 0. Errors:
  * -EINVAL with "FILE:LINE: what is wrong" for a bad file, or with the reason for a bad NAME or
