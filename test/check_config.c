@@ -704,8 +704,9 @@ START_TEST(a_load_waits_for_the_parse_in_another_thread)
 {
     /* libconfuse has one scanner for the process: a second parse while the first is halfway
      * would read the first one's input, and its end would reset the first one's scanner. */
-    struct gated a = {write_conf("a.conf", "user = alpha\ngate = x\nport = 1\n"), gate_opts},
-                 b = {write_conf("b.conf", "user = beta\nport = 2\n"), gate_opts};
+    struct gated a = {.path = write_conf("a.conf", "user = alpha\ngate = x\nport = 1\n"),
+                      .opts = gate_opts},
+                 b = {.path = write_conf("b.conf", "user = beta\nport = 2\n"), .opts = gate_opts};
     pthread_t ta, tb;
     ck_assert_int_eq(pthread_create(&ta, NULL, load_gated, &a), 0);
     pthread_mutex_lock(&gate_mutex);

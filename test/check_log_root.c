@@ -39,7 +39,7 @@ static int jailed_daemon(void *zone)
 }
 
 /* The "HH:MM" and offset New York has at t, from the zone file, outside any jail. */
-static void new_york_time(time_t t, char *hhmm, char *offset)
+static void new_york_time(time_t t, char *hhmm, char *offset, size_t offset_size)
 {
     setenv("TZ", "America/New_York", 1);
     tzset();
@@ -47,7 +47,7 @@ static void new_york_time(time_t t, char *hhmm, char *offset)
     localtime_r(&t, &tm);
     strftime(hhmm, 6, "%H:%M", &tm);
     long off = tm.tm_gmtoff;
-    snprintf(offset, 7, "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600,
+    snprintf(offset, offset_size, "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600,
              labs(off) % 3600 / 60);
     unsetenv("TZ");
     tzset();
@@ -60,10 +60,10 @@ START_TEST(timestamps_keep_the_zone_after_chroot)
     struct tm tm;
     localtime_r(&t0, &tm);
 
-    char hhmm_before[6], hhmm_after[6], offset[7];
-    new_york_time(time(NULL), hhmm_before, offset);
+    char hhmm_before[6], hhmm_after[6], offset[32];
+    new_york_time(time(NULL), hhmm_before, offset, sizeof offset);
     ck_assert_int_eq(in_child(jailed_daemon, "America/New_York"), 0);
-    new_york_time(time(NULL), hhmm_after, offset);
+    new_york_time(time(NULL), hhmm_after, offset, sizeof offset);
 
     char *text = slurp(log_path, NULL);
     ck_assert_msg(log_line_ok(text), "%s", text);

@@ -167,7 +167,7 @@ START_TEST(a_root_owned_path_opens_as_a_directory)
 }
 END_TEST
 
-static char scan_dir[PATH_MAX];
+static char scan_dir[64]; /* /tmp/lust-scan-XXXXXX */
 
 static void make_scan_dir(void)
 {

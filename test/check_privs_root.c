@@ -31,6 +31,8 @@
 #include <lust/error.h>
 #include <lust/privs.h>
 
+#define TEST_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
 static char top[64], base[128], jail[192];
 static int rep[2];
 
@@ -294,35 +296,40 @@ START_TEST(parent_sees_the_daemons_failure_sentence_and_status)
 }
 END_TEST
 
-static void assert_refused(const char *path, int err, const char *fmt, const char *arg)
+TEST_PRINTF(3, 4)
+static void assert_refused(const char *path, int err, const char *fmt, ...)
 {
     char want[512];
-    snprintf(want, sizeof want, fmt, arg, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(want, sizeof want, fmt, ap);
+    va_end(ap);
     int fd = -7;
     ck_assert_int_eq(lust_privs_jail_open(path, &fd), -err);
     ck_assert_str_eq(lust_error(), want);
     ck_assert_int_eq(fd, -7);
 }
 
+#define BAD_MODES "bad ownership or modes for jail component %s"
+
 START_TEST(unsafe_jails_are_refused_with_a_sentence)
 {
     make_jail();
-    const char *bad = "bad ownership or modes for jail component %s";
     ck_assert_int_eq(chmod(jail, 0777), 0);
-    assert_refused(jail, EPERM, bad, jail);
+    assert_refused(jail, EPERM, BAD_MODES, jail);
     ck_assert_int_eq(chmod(jail, 0775), 0);
-    assert_refused(jail, EPERM, bad, jail);
+    assert_refused(jail, EPERM, BAD_MODES, jail);
     ck_assert_int_eq(chmod(jail, 0755), 0);
     ck_assert_int_eq(chown(jail, 65534, 0), 0);
-    assert_refused(jail, EPERM, bad, jail);
+    assert_refused(jail, EPERM, BAD_MODES, jail);
     ck_assert_int_eq(chown(jail, 0, 0), 0);
     ck_assert_int_eq(chmod(base, 0775), 0);
-    assert_refused(jail, EPERM, bad, base);
+    assert_refused(jail, EPERM, BAD_MODES, base);
     ck_assert_int_eq(chmod(base, 0755), 0);
     char link[256];
     snprintf(link, sizeof link, "%s/link", base);
     ck_assert_int_eq(symlink("jail", link), 0);
-    assert_refused(link, ELOOP, "jail %s: component %s is a symlink", link);
+    assert_refused(link, ELOOP, "jail %s: component %s is a symlink", link, link);
     int fd;
     ck_assert_int_eq(lust_privs_jail_open(jail, &fd), 0);
     close(fd);

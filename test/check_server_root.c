@@ -640,7 +640,7 @@ static void check_ids(const char *status, const char *tid)
 
 START_TEST(running_server_seen_from_proc_is_jailed_nobody_with_only_its_descriptors)
 {
-    char path[256], link[PATH_MAX];
+    char path[320], link[PATH_MAX];
     int port = thread_conf("HI!");
     pid_t pid = start(thread_server, "thread_server");
     char buf[64];
@@ -960,7 +960,7 @@ static int run_ops(struct result *r, const char *mode, const char *cmd)
 START_TEST(older_smaller_callback_struct_still_works)
 {
     struct result r;
-    write_conf("old_ops_server", "");
+    write_conf("old_ops_server", "%s", "");
     ck_assert_msg(run_ops(&r, "old", "start") == 0, "%s%s", r.out, r.err);
     pid_t pid = pid_in(r.out);
     ck_assert_int_eq(holder("old_ops_server"), pid);
@@ -980,7 +980,7 @@ END_TEST
 START_TEST(larger_struct_with_unknown_members_set_is_refused)
 {
     struct result r;
-    write_conf("old_ops_server", "");
+    write_conf("old_ops_server", "%s", "");
     ck_assert_int_ne(run_ops(&r, "big-set", "start"), 0);
     ck_assert_msg(strstr(r.err, "newer liblust"), "stderr: %s", r.err);
     nothing_left("old_ops_server");
@@ -991,7 +991,7 @@ END_TEST
 START_TEST(larger_struct_with_zero_tail_works)
 {
     struct result r;
-    write_conf("old_ops_server", "");
+    write_conf("old_ops_server", "%s", "");
     ck_assert_msg(run_ops(&r, "big-zero", "start") == 0, "%s%s", r.out, r.err);
     pid_t pid = pid_in(r.out);
     ck_assert_int_eq(holder("old_ops_server"), pid);
@@ -1525,7 +1525,7 @@ START_TEST(logrotate_create_mode_with_reopen_loses_no_request_line)
 {
     static const char *const logrotate = "/usr/sbin/logrotate";
     static struct client_loop cl;
-    char lr_conf[256], lr_state[256], log_path[256], rotated[256], line[64];
+    char lr_conf[256], lr_state[256], log_path[256], rotated[260], line[64];
     struct result r;
     struct stat st;
     pthread_t thread;
@@ -1609,7 +1609,7 @@ static int dial_control(const char *name)
 /* How many of pid's descriptors lead to path; fails on any directory among them. */
 static int fds_to(pid_t pid, const char *path)
 {
-    char dirpath[64], fdpath[128], link[PATH_MAX];
+    char dirpath[64], fdpath[320], link[PATH_MAX];
     struct stat st;
     int n = 0;
     snprintf(dirpath, sizeof dirpath, "/proc/%ld/fd", (long)pid);

@@ -139,7 +139,7 @@ static int finish_holder(struct holder h)
     return st;
 }
 
-static void kill_holder(struct holder h)
+static inline void kill_holder(struct holder h)
 {
     ck_assert_int_eq(kill(h.pid, SIGKILL), 0);
     int st;
