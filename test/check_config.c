@@ -11,20 +11,21 @@
 
 #include <lust.h>
 
-static char dir[] = "/tmp/lust-config-XXXXXX";
+static char *dir;
 static char paths[16][512];
 static int npaths;
 
 static void setup(void)
 {
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = new_dir("/tmp", "lust-config", 0700);
+    ck_assert_ptr_nonnull(dir);
 }
 
+/* The whole directory, whatever a test left in it. */
 static void teardown(void)
 {
-    for (int i = 0; i < npaths; i++)
-        unlink(paths[i]);
-    rmdir(dir);
+    remove_tree(dir);
+    free(dir);
 }
 
 /* Write TEXT (LEN bytes, or strlen) to DIR/FILE and return its path. */
@@ -33,10 +34,7 @@ static const char *write_len(const char *file, const char *text, size_t len)
     ck_assert_int_lt(npaths, 16);
     char *path = paths[npaths++];
     snprintf(path, sizeof paths[0], "%s/%s", dir, file);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-    close(fd);
+    write_file(path, text, len, 0600);
     return path;
 }
 

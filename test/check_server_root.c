@@ -1,15 +1,7 @@
 /*
  * test/check_server_root.c - the server framework seen from outside, as an operator sees it:
  * the example daemons (and test/old_ops_server) are started for real, as root, by fork+exec,
- * with their stdout, stderr and exit codes captured.
- *
- * Each test gets its own directory under a root-owned 0755 directory in /run (a jail must not
- * have /tmp's 1777 above it): TEST/jail (0755), TEST/jail/m (the markers, owned by nobody),
- * TEST/NAME.conf, NAME.pid, NAME.log. Every command names its config by that path, so the
- * processes a test started are found by their command line: the checked teardown kills them
- * and removes the directory; the unchecked teardown, in the runner, does the same for the whole
- * suite, which also covers a test that failed half-way (Check's fork mode skips the checked
- * teardown of a failed test). Sockets are on 127.0.0.1 only, on ports the kernel picked.
+ * with their stdout, stderr and exit codes captured (test/server_harness.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,481 +28,7 @@
 
 #include <lust/pidfile.h>
 
-#include "lust_test.h"
-
-#define NOBODY            65534
-#define TEST_PRINTF(f, a) __attribute__((format(printf, f, a)))
-
-static char top[64];      /* the suite's directory, made in the runner */
-static char dir[128];     /* this test's directory */
-static char jail[160];    /* dir/jail */
-static char markers[192]; /* dir/jail/m, writable by nobody */
-extern char **environ;
-
-/* ---- processes found by command line ---- */
-
-/* Whether process pid's argv mentions needle; 0 for a process that is gone or a zombie. */
-static int mentions(pid_t pid, const char *needle)
-{
-    char path[64], buf[8192];
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *paren = strrchr(buf, ')');
-    if (!paren || paren[1] == '\0' || paren[2] == 'Z' || paren[2] == 'X')
-        return 0;
-    snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof buf);
-    close(fd);
-    return n > 0 && memmem(buf, (size_t)n, needle, strlen(needle)) != NULL;
-}
-
-/* The live processes whose argv mentions needle (the test itself excepted), into pids. */
-static int find_procs(const char *needle, pid_t *pids, int max)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int n = 0;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == getpid())
-            continue;
-        if (mentions((pid_t)pid, needle) && n < max)
-            pids[n++] = (pid_t)pid;
-    }
-    closedir(d);
-    return n;
-}
-
-/*
- * Waits until pid has exited (a zombie counts: init reaps orphans late here), at most ms.
- * A pidfd where there is one; valgrind has none, then /proc is looked at every 10 ms.
- */
-static int wait_gone(pid_t pid, int ms)
-{
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pidfd >= 0) {
-        struct pollfd p = {.fd = pidfd, .events = POLLIN};
-        int r;
-        do
-            r = poll(&p, 1, ms);
-        while (r < 0 && errno == EINTR);
-        close(pidfd);
-        return r > 0;
-    }
-    if (errno == ESRCH)
-        return 1;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    for (int waited = 0; waited <= ms; waited += 10) {
-        char buf[512];
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return 1;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-            return 1;
-        buf[n] = '\0';
-        const char *paren = strrchr(buf, ')');
-        if (paren && (paren[2] == 'Z' || paren[2] == 'X'))
-            return 1;
-        poll(NULL, 0, 10);
-    }
-    return 0;
-}
-
-/* How many processes mentioning needle are still there once the exiting ones are gone. */
-static int count_left(const char *needle)
-{
-    pid_t pids[64];
-    int n = find_procs(needle, pids, 64);
-    int left = 0;
-    for (int i = 0; i < n; i++)
-        left += !wait_gone(pids[i], 2000);
-    return left;
-}
-
-static void kill_all(const char *needle)
-{
-    pid_t pids[64];
-    int n = find_procs(needle, pids, 64);
-    for (int i = 0; i < n; i++)
-        kill(pids[i], SIGKILL);
-    for (int i = 0; i < n; i++)
-        wait_gone(pids[i], 5000);
-}
-
-static void remove_tree(const char *path)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", path);
-}
-
-/* ---- fixtures ---- */
-
-static void make_top(void)
-{
-    snprintf(top, sizeof top, "/run/lust-test-XXXXXX");
-    if (!mkdtemp(top) || chmod(top, 0755) < 0)
-        abort();
-}
-
-static void remove_top(void)
-{
-    kill_all(top);
-    remove_tree(top);
-}
-
-static void make_dir(void)
-{
-    snprintf(dir, sizeof dir, "%s/t-XXXXXX", top);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_int_eq(chmod(dir, 0755), 0);
-    snprintf(jail, sizeof jail, "%s/jail", dir);
-    ck_assert_int_eq(mkdir(jail, 0755), 0);
-    snprintf(markers, sizeof markers, "%s/m", jail);
-    ck_assert_int_eq(mkdir(markers, 0755), 0);
-    ck_assert_int_eq(chown(markers, NOBODY, NOBODY), 0);
-}
-
-static void remove_dir(void)
-{
-    kill_all(dir);
-    remove_tree(dir);
-}
-
-/* ---- files and paths ---- */
-
-/* dir/NAME.EXT, in one of a few rotating buffers: use it at once, copy it to keep it. */
-static const char *at(const char *name, const char *ext)
-{
-    static char bufs[8][256];
-    static int next;
-    char *b = bufs[next++ % 8];
-    snprintf(b, 256, "%s/%s.%s", dir, name, ext);
-    return b;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "we");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-/* The config text: the jail, dir/NAME.{pid,log,ctl} on lines 1-6, then the caller's lines. */
-TEST_PRINTF(4, 0)
-static void format_conf(char *text, size_t size, const char *name, const char *fmt, va_list ap)
-{
-    int n = snprintf(text, size,
-                     "jail = \"%s\"\npidfile = \"%s\"\nlogfile = \"%s\"\n"
-                     "control_socket = \"%s\"\nstop_timeout = 5\nstart_timeout = 10\n",
-                     jail, at(name, "pid"), at(name, "log"), at(name, "ctl"));
-    vsnprintf(text + n, size - (size_t)n, fmt, ap);
-}
-
-/* Writes dir/NAME.conf in place (the same file, truncated). */
-TEST_PRINTF(2, 3)
-static void write_conf(const char *name, const char *fmt, ...)
-{
-    char text[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    format_conf(text, sizeof text, name, fmt, ap);
-    va_end(ap);
-    write_file(at(name, "conf"), text);
-}
-
-/* Replaces dir/NAME.conf by a new file renamed over it, as editors and sed -i do. */
-TEST_PRINTF(2, 3)
-static void rename_conf(const char *name, const char *fmt, ...)
-{
-    char text[2048], conf[256];
-    struct stat before, after;
-    va_list ap;
-    va_start(ap, fmt);
-    format_conf(text, sizeof text, name, fmt, ap);
-    va_end(ap);
-    snprintf(conf, sizeof conf, "%s", at(name, "conf"));
-    ck_assert_int_eq(stat(conf, &before), 0);
-    write_file(at(name, "conf-new"), text);
-    ck_assert_int_eq(rename(at(name, "conf-new"), conf), 0);
-    ck_assert_int_eq(stat(conf, &after), 0);
-    ck_assert_int_ne(before.st_ino, after.st_ino);
-}
-
-static char *read_text(const char *path, char *buf, size_t size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    ssize_t n = read(fd, buf, size - 1);
-    close(fd);
-    if (n < 0)
-        return NULL;
-    buf[n] = '\0';
-    return buf;
-}
-
-/* The value of a "Key:\t..." line of a /proc status text, tabs kept. */
-static const char *field_in(const char *text, const char *key, char *out, size_t size)
-{
-    size_t klen = strlen(key);
-    for (const char *line = text; line && *line;
-         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            const char *v = line + klen + 1;
-            while (*v == '\t' || *v == ' ')
-                v++;
-            size_t len = strcspn(v, "\n");
-            while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-                len--;
-            snprintf(out, size, "%.*s", (int)len, v);
-            return out;
-        }
-    }
-    ck_abort_msg("no %s line in:\n%s", key, text);
-    return NULL;
-}
-
-/* The same from the file /proc/PID/status. */
-static const char *status_field(const char *status_path, const char *key, char *out, size_t size)
-{
-    char buf[8192];
-    ck_assert_ptr_nonnull(read_text(status_path, buf, sizeof buf));
-    return field_in(buf, key, out, size);
-}
-
-/* ---- running the programs ---- */
-
-struct result {
-    int code; /* exit status, or 128 + signal */
-    char out[4096];
-    char err[4096];
-};
-
-/* How a child is started: extra environment, a descriptor to pass as 3, a uid to become. */
-struct how {
-    const char *env[4]; /* "NAME=VALUE", NULL-terminated */
-    int fd3;            /* passed as descriptor 3 when >= 0 */
-    int as_nobody;
-    int keep_stdio_pipes; /* the caller reads stdout/stderr itself (foreground servers) */
-};
-
-/*
- * fork+exec argv[0] with stdin from /dev/null and stdout/stderr into pipes (*out, *err). The
- * environment is the test's without anything a supervisor may have set for it.
- */
-static pid_t spawn(char *const argv[], const struct how *how, int *out, int *err)
-{
-    int po[2], pe[2];
-    char *env[256];
-    size_t n = 0;
-
-    for (char **e = environ; *e && n < 240; e++)
-        if (strncmp(*e, "NOTIFY_SOCKET=", 14) != 0 && strncmp(*e, "LISTEN_", 7) != 0 &&
-            strncmp(*e, "JOURNAL_STREAM=", 15) != 0 && strncmp(*e, "WATCHDOG_", 9) != 0 &&
-            strncmp(*e, "LUST_TEST_OPS=", 14) != 0 && strncmp(*e, "ASAN_OPTIONS=", 13) != 0)
-            env[n++] = *e;
-    /*
-     * In an ASan build the daemons would end in LeakSanitizer, which needs /proc: inside the
-     * jail there is none, and it aborts (exit 134) instead of exiting with run()'s status.
-     * Leaks are the ASan runs of the unit tests' business; here only the exit status counts.
-     */
-    char asan[1024];
-    const char *old_asan = getenv("ASAN_OPTIONS");
-    snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sdetect_leaks=0", old_asan ? old_asan : "",
-             old_asan && *old_asan ? ":" : "");
-    env[n++] = asan;
-    for (int i = 0; how && i < 4 && how->env[i]; i++)
-        env[n++] = (char *)how->env[i];
-    env[n] = NULL;
-
-    ck_assert_int_eq(pipe2(po, O_CLOEXEC), 0);
-    ck_assert_int_eq(pipe2(pe, O_CLOEXEC), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null < 0 || dup2(null, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
-            _exit(126);
-        if (how && how->fd3 >= 0 && dup2(how->fd3, 3) < 0)
-            _exit(126);
-        if (how && how->as_nobody &&
-            (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-             setresuid(NOBODY, NOBODY, NOBODY) < 0))
-            _exit(126);
-        execve(argv[0], argv, env);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    *out = po[0];
-    *err = pe[0];
-    return pid;
-}
-
-/* Reads out and err to their end (at most 20 s), then reaps pid into r->code. */
-static void collect(pid_t pid, int out, int err, struct result *r)
-{
-    size_t lo = 0, le = 0;
-    struct pollfd p[2] = {{.fd = out, .events = POLLIN}, {.fd = err, .events = POLLIN}};
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (p[0].fd >= 0 || p[1].fd >= 0) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long left = 20000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-        ck_assert_msg(left > 0, "pid %ld kept its stdout/stderr open for 20 s", (long)pid);
-        int k = poll(p, 2, (int)left);
-        if (k < 0 && errno == EINTR)
-            continue;
-        ck_assert_int_ge(k, 0);
-        for (int i = 0; i < 2; i++) {
-            if (p[i].fd < 0 || !p[i].revents)
-                continue;
-            char *buf = i == 0 ? r->out : r->err;
-            size_t *len = i == 0 ? &lo : &le;
-            char sink[512];
-            size_t room = sizeof r->out - 1 - *len;
-            ssize_t got = room ? read(p[i].fd, buf + *len, room) : read(p[i].fd, sink, sizeof sink);
-            if (got > 0 && room)
-                *len += (size_t)got;
-            if (got == 0 || (got < 0 && errno != EINTR)) {
-                close(p[i].fd);
-                p[i].fd = -1;
-            }
-        }
-    }
-    r->out[lo] = '\0';
-    r->err[le] = '\0';
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        ck_assert_int_eq(errno, EINTR);
-    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* Runs argv (NULL-terminated) to its end. */
-static void run_argv(struct result *r, const struct how *how, char *const argv[])
-{
-    int out, err;
-    pid_t pid = spawn(argv, how, &out, &err);
-    collect(pid, out, err, r);
-}
-
-/* Runs PROG -c dir/NAME.conf ARGS... (NULL-terminated) and returns its exit status. */
-static int run_how(struct result *r, const struct how *how, const char *prog, const char *name, ...)
-{
-    char *argv[16] = {(char *)prog, "-c", (char *)at(name, "conf")};
-    int n = 3;
-    va_list ap;
-    va_start(ap, name);
-    for (char *a; n < 15 && (a = va_arg(ap, char *)) != NULL;)
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    run_argv(r, how, argv);
-    return r->code;
-}
-
-#define RUN(r, prog, name, ...) run_how((r), NULL, (prog), (name), __VA_ARGS__, (char *)NULL)
-
-/* The pid in "NAME started (pid N)" / "already running (pid N)", or 0. */
-static pid_t pid_in(const char *text)
-{
-    const char *p = strstr(text, "(pid ");
-    return p ? (pid_t)strtol(p + 5, NULL, 10) : 0;
-}
-
-/* The holder of dir/NAME.pid's lock, or 0 when none. */
-static pid_t holder(const char *name)
-{
-    pid_t pid = 0;
-    return lust_pidfile_query(at(name, "pid"), &pid) == LUST_PIDFILE_RUNNING ? pid : 0;
-}
-
-/* Starts PROG as NAME, checks the verdict, returns the server's pid. */
-static pid_t start(const char *prog, const char *name)
-{
-    struct result r;
-    ck_assert_msg(RUN(&r, prog, name, "start") == 0, "start %s: %d: %s%s", name, r.code, r.out,
-                  r.err);
-    pid_t pid = pid_in(r.out);
-    ck_assert_msg(pid > 0 && strstr(r.out, "started"), "start said: %s", r.out);
-    ck_assert_int_eq(holder(name), pid);
-    return pid;
-}
-
-static void stop(const char *prog, const char *name, pid_t pid)
-{
-    struct result r;
-    ck_assert_msg(RUN(&r, prog, name, "stop") == 0, "stop: %d: %s%s", r.code, r.out, r.err);
-    ck_assert_msg(wait_gone(pid, 2000), "pid %ld still there after stop", (long)pid);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* Connects to 127.0.0.1:port and returns what the server says before closing. */
-static const char *greet(int port, char *buf, size_t size)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct timeval tv = {.tv_sec = 10};
-    size_t len = 0;
-    ssize_t n;
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    buf[len] = '\0';
-    return buf;
-}
-
-static const char *const simple_server = SIMPLE_SERVER;
-static const char *const thread_server = THREAD_SERVER;
-static const char *const old_ops_server = OLD_OPS_SERVER;
-
-/* A thread_server config on a fresh port; returns the port. */
-static int thread_conf(const char *greeting)
-{
-    int port = free_port();
-    write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"%s\"\n", port, greeting);
-    return port;
-}
-
-static void simple_conf(void)
-{
-    write_conf("simple_server", "markers = \"%s\"\ninterval = 60\n", markers);
-}
+#include "server_harness.h"
 
 /* The "PID UID" a marker file holds; 0 when it does not exist. */
 static int read_marker(const char *stage, long *pid, long *uid, struct timespec *mtime)
@@ -618,17 +136,24 @@ static int is_unix_socket_at(const char *link, const char *path)
     return found;
 }
 
+/* The value of a "Key:" line of a /proc status text; fails the test when there is none. */
+static const char *must_field(const char *text, const char *key, char *out, size_t size)
+{
+    ck_assert_msg(field_in(text, key, out, size), "no %s line in:\n%s", key, text);
+    return out;
+}
+
 static void check_ids(const char *status, const char *tid)
 {
     char v[256];
-    ck_assert_str_eq(field_in(status, "Uid", v, sizeof v), "65534\t65534\t65534\t65534");
-    ck_assert_str_eq(field_in(status, "Gid", v, sizeof v), "65534\t65534\t65534\t65534");
-    ck_assert_str_eq(field_in(status, "Groups", v, sizeof v), "");
-    ck_assert_str_eq(field_in(status, "NoNewPrivs", v, sizeof v), "1");
-    ck_assert_str_eq(field_in(status, "CapEff", v, sizeof v), "0000000000000000");
-    ck_assert_str_eq(field_in(status, "CapPrm", v, sizeof v), "0000000000000000");
-    unsigned long long blk = strtoull(field_in(status, "SigBlk", v, sizeof v), NULL, 16);
-    unsigned long long cgt = strtoull(field_in(status, "SigCgt", v, sizeof v), NULL, 16);
+    ck_assert_str_eq(must_field(status, "Uid", v, sizeof v), "65534\t65534\t65534\t65534");
+    ck_assert_str_eq(must_field(status, "Gid", v, sizeof v), "65534\t65534\t65534\t65534");
+    ck_assert_str_eq(must_field(status, "Groups", v, sizeof v), "");
+    ck_assert_str_eq(must_field(status, "NoNewPrivs", v, sizeof v), "1");
+    ck_assert_str_eq(must_field(status, "CapEff", v, sizeof v), "0000000000000000");
+    ck_assert_str_eq(must_field(status, "CapPrm", v, sizeof v), "0000000000000000");
+    unsigned long long blk = strtoull(must_field(status, "SigBlk", v, sizeof v), NULL, 16);
+    unsigned long long cgt = strtoull(must_field(status, "SigCgt", v, sizeof v), NULL, 16);
     const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
         ck_assert_msg(blk & (1ULL << (sigs[i] - 1)), "task %s: signal %d not blocked", tid,
@@ -797,12 +322,12 @@ START_TEST(bad_config_exits_6_naming_file_and_line_and_starts_nothing)
     char want[300];
 
     simple_conf();
-    write_file(at("bad", "conf"), "# a comment\nuser = = nobody\n");
+    write_file(at("bad", "conf"), "# a comment\nuser = = nobody\n", 28, 0644);
     ck_assert_int_eq(RUN(&r, simple_server, "bad", "start"), 6);
     snprintf(want, sizeof want, "%s:2", at("bad", "conf"));
     ck_assert_msg(strstr(r.err, want), "stderr: %s", r.err);
 
-    write_file(at("bad", "conf"), "# a comment\n\ninterval = 2\nintreval = 3\n");
+    write_file(at("bad", "conf"), "# a comment\n\ninterval = 2\nintreval = 3\n", 39, 0644);
     ck_assert_int_eq(RUN(&r, simple_server, "bad", "start"), 6);
     snprintf(want, sizeof want, "%s:4", at("bad", "conf"));
     ck_assert_msg(strstr(r.err, want), "stderr: %s", r.err);
@@ -949,14 +474,6 @@ END_TEST
 
 /* ---- callback structs of other sizes ---- */
 
-static int run_ops(struct result *r, const char *mode, const char *cmd)
-{
-    char env[64];
-    snprintf(env, sizeof env, "LUST_TEST_OPS=%s", mode);
-    struct how how = {.env = {env}, .fd3 = -1};
-    return run_how(r, &how, old_ops_server, "old_ops_server", cmd, (char *)NULL);
-}
-
 START_TEST(older_smaller_callback_struct_still_works)
 {
     struct result r;
@@ -1001,80 +518,6 @@ START_TEST(larger_struct_with_zero_tail_works)
 END_TEST
 
 /* ---- supervisors: sd_notify, foreground, readiness descriptor ---- */
-
-/* A datagram socket bound at dir/notify.sock, with a receive timeout. */
-static int notify_socket(char *path, size_t size)
-{
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    struct timeval tv = {.tv_sec = 10};
-    snprintf(path, size, "%s/notify.sock", dir);
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-    return fd;
-}
-
-/* Whether the datagram text has the line want ("READY=1") among its lines. */
-static int has_line(const char *text, const char *want)
-{
-    size_t n = strlen(want);
-    for (const char *p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, want, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
-            return 1;
-    return 0;
-}
-
-/* Receives datagrams until the lines want and also (when not NULL) were seen; fails after
- * the socket's timeout. */
-static void expect_notify2(int fd, const char *want, const char *also)
-{
-    char buf[4096];
-    int seen = 0, seen_also = also == NULL;
-    while (!seen || !seen_also) {
-        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
-        ck_assert_msg(n >= 0, "no %s%s%s on the notify socket: %s", want, also ? " and " : "",
-                      also ? also : "", strerror(errno));
-        buf[n] = '\0';
-        seen |= has_line(buf, want);
-        seen_also |= also && has_line(buf, also);
-    }
-}
-
-static void expect_notify(int fd, const char *want)
-{
-    expect_notify2(fd, want, NULL);
-}
-
-/* A thread_server started with -f under a notify socket (as systemd runs a Type=notify unit). */
-struct fg {
-    int notify; /* our end of $NOTIFY_SOCKET */
-    pid_t pid;
-    int out, err;
-};
-
-/* Starts thread_server -f with dir/thread_server.conf, $NOTIFY_SOCKET and extra_env (or NULL)
- * in its environment, and waits for READY=1. */
-static void fg_start(struct fg *fg, const char *extra_env)
-{
-    char sock[256], env[300];
-    fg->notify = notify_socket(sock, sizeof sock);
-    snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
-    struct how how = {.env = {env, extra_env}, .fd3 = -1};
-    char *argv[] = {
-        (char *)thread_server, "-c", (char *)at("thread_server", "conf"), "-f", "start", NULL};
-    fg->pid = spawn(argv, &how, &fg->out, &fg->err);
-    expect_notify(fg->notify, "READY=1");
-}
-
-/* Collects the foreground server after something asked it to stop; checks it exited 0. */
-static void fg_end(struct fg *fg, struct result *r)
-{
-    collect(fg->pid, fg->out, fg->err, r);
-    ck_assert_msg(r->code == 0, "exit %d: %s", r->code, r->err);
-    close(fg->notify);
-}
 
 START_TEST(notify_socket_gets_ready_then_stopping_in_the_foreground)
 {
@@ -1250,56 +693,6 @@ END_TEST
 
 /* ---- reload and log rotation after the jail and the drop ---- */
 
-/* The whole file at path, malloc'ed and NUL-terminated ("" when missing). */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    size_t len = 0, cap = 4096;
-    char *text = malloc(cap);
-    ck_assert_ptr_nonnull(text);
-    for (size_t n; f && (n = fread(text + len, 1, cap - len - 1, f)) > 0;) {
-        len += n;
-        if (cap - len < 2) {
-            cap *= 2;
-            text = realloc(text, cap);
-            ck_assert_ptr_nonnull(text);
-        }
-    }
-    if (f)
-        fclose(f);
-    text[len] = '\0';
-    return text;
-}
-
-static int count_in(const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
-}
-
-/* Waits (at most 10 s, by inotify) until the file at path contains needle. */
-static void wait_in_file(const char *path, const char *needle)
-{
-    int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    ck_assert_int_ge(ifd, 0);
-    ck_assert_int_ge(inotify_add_watch(ifd, path, IN_MODIFY), 0);
-    for (;;) {
-        char *text = slurp(path);
-        int found = strstr(text, needle) != NULL;
-        free(text);
-        if (found)
-            break;
-        struct pollfd p = {.fd = ifd, .events = POLLIN};
-        char ev[4096];
-        ck_assert_msg(poll(&p, 1, 10000) == 1, "no \"%s\" in %s within 10 s", needle, path);
-        while (read(ifd, ev, sizeof ev) > 0)
-            continue;
-    }
-    close(ifd);
-}
-
 START_TEST(reload_takes_a_renamed_config_refuses_a_broken_one_and_names_restart_only_keys)
 {
     struct result r;
@@ -1323,7 +716,7 @@ START_TEST(reload_takes_a_renamed_config_refuses_a_broken_one_and_names_restart_
     snprintf(want, sizeof want, "%s:9:", at("thread_server", "conf"));
     ck_assert_msg(strstr(r.err, want), "stderr: %s", r.err);
     ck_assert_str_eq(greet(port, buf, sizeof buf), "NEW ONE\n");
-    char *log = slurp(at("thread_server", "log"));
+    char *log = slurp(at("thread_server", "log"), NULL);
     ck_assert_msg(!strstr(log, "no_such_key") && !strstr(log, "BROKEN"), "log: %s", log);
     free(log);
 
@@ -1424,7 +817,7 @@ START_TEST(reload_and_reopen_by_a_non_root_user_are_refused)
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 0);
     ck_assert_str_eq(greet(port, buf, sizeof buf), "CHANGED\n");
     stop(thread_server, "thread_server", pid);
-    char *log = slurp(at("thread_server", "log"));
+    char *log = slurp(at("thread_server", "log"), NULL);
     ck_assert_int_eq(count_in(log, "refused uid 65534"), 2); /* the reload and the reopen */
     ck_assert_ptr_null(strstr(log, "log reopened"));
     free(log);
@@ -1565,7 +958,7 @@ START_TEST(logrotate_create_mode_with_reopen_loses_no_request_line)
     struct group *adm = getgrnam("adm");
     ck_assert_ptr_nonnull(adm);
     ck_assert_int_eq(st.st_gid, adm->gr_gid);
-    char *old_text = slurp(rotated), *new_text = slurp(log_path);
+    char *old_text = slurp(rotated, NULL), *new_text = slurp(log_path, NULL);
     ck_assert_msg(strstr(old_text, "log: switching to a freshly opened file"), "%s", old_text);
     ck_assert_msg(strstr(new_text, "log reopened"), "%s", new_text);
     ck_assert_int_gt(count_in(old_text, "greeted "), 0);
@@ -1768,10 +1161,7 @@ END_TEST
 static Suite *server_root_suite(void)
 {
     Suite *s = suite_create("server_root");
-    TCase *tc = tcase_create("daemons");
-    tcase_add_unchecked_fixture(tc, make_top, remove_top);
-    tcase_add_checked_fixture(tc, make_dir, remove_dir);
-    tcase_set_timeout(tc, 30);
+    TCase *tc = server_tcase("daemons", 30);
     tcase_add_test(tc, start_runs_each_hook_in_order_then_status_request_stop_status);
     tcase_add_test(tc, running_server_seen_from_proc_is_jailed_nobody_with_only_its_descriptors);
     tcase_add_test(tc, kill9_then_status_is_1_and_start_works_again);
@@ -1797,10 +1187,7 @@ static Suite *server_root_suite(void)
     tcase_add_test(tc, status_as_nobody_on_roots_pid_file_exits_4_and_changes_nothing);
     suite_add_tcase(s, tc);
 
-    TCase *rl = tcase_create("reload");
-    tcase_add_unchecked_fixture(rl, make_top, remove_top);
-    tcase_add_checked_fixture(rl, make_dir, remove_dir);
-    tcase_set_timeout(rl, 60);
+    TCase *rl = server_tcase("reload", 60);
     tcase_add_test(rl,
                    reload_takes_a_renamed_config_refuses_a_broken_one_and_names_restart_only_keys);
     tcase_add_test(rl, reload_and_reopen_by_a_non_root_user_are_refused);
