@@ -1,6 +1,7 @@
 /*
  * test/server_harness.h - the example daemons (and test/old_ops_server) run for real, as root,
- * for the server framework's runner check_server_root.c. Defined in test/server_harness.c.
+ * for the server framework's runners: check_server_lifecycle.c, check_server_supervision.c and
+ * check_server_control.c. Defined in test/server_harness.c.
  *
  * Each test gets its own directory `dir` under a root-owned 0755 directory `top` in /run (a jail
  * must not have /tmp's 1777 above it): dir/jail (0755), dir/jail/m (the markers, owned by
