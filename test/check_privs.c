@@ -74,7 +74,7 @@ END_TEST
 /* Ids, groups, descriptors, cwd and umask: what a lookup must not change. */
 static void snapshot(char *out, size_t size)
 {
-    char text[8192] = "", line[512];
+    char text[8192] = "", line[PATH_MAX + 512];
     FILE *f = fopen("/proc/self/status", "r");
     ck_assert_ptr_nonnull(f);
     while (fgets(line, sizeof line, f))
