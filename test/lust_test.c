@@ -1,5 +1,4 @@
-/* test/lust_test.c - the helpers every Check runner shares; test/lust_test.h says what each does.
- */
+/* test/lust_test.c - the helpers every Check runner shares; lust_test.h says what each does. */
 #include "lust_test.h"
 
 #include <dirent.h>

@@ -1,5 +1,4 @@
-/* test/pidfile_fixture.c - the pid file runners' fixture; test/pidfile_fixture.h says what it is.
- */
+/* test/pidfile_fixture.c - the pid file runners' fixture; pidfile_fixture.h says what it is. */
 #include "pidfile_fixture.h"
 
 #include <errno.h>
