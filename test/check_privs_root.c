@@ -29,29 +29,11 @@
 #include <lust/error.h>
 #include <lust/privs.h>
 
-static char *top, *base, *jail;
-
-/*
- * Unchecked fixture, in the runner: one root-owned 0755 directory for the whole suite, removed
- * at the end even when a test failed half-way through.
- */
-static void make_top(void)
-{
-    top = new_dir("/run", "lust-test", 0755);
-    if (!top)
-        abort();
-}
-
-static void remove_top(void)
-{
-    if (remove_tree(top) < 0)
-        abort();
-    free(top);
-}
+static char *base, *jail;
 
 static void make_jail(void)
 {
-    base = new_dir(top, "b", 0755);
+    base = new_dir(jail_top, "b", 0755);
     ck_assert_ptr_nonnull(base);
     jail = path_in(base, "jail");
     ck_assert_int_eq(mkdir(jail, 0755), 0);
@@ -721,7 +703,7 @@ static Suite *privs_root_suite(void)
     Suite *s = suite_create("privs_root");
     TCase *tc = tcase_create("privs_root");
     tcase_set_timeout(tc, 10);
-    tcase_add_unchecked_fixture(tc, make_top, remove_top);
+    tcase_add_unchecked_fixture(tc, jail_top_make, jail_top_remove);
     tcase_add_test(tc, whole_sequence_runs_the_daemon_jailed_as_nobody);
     tcase_add_test(tc, parent_sees_the_daemons_failure_sentence_and_status);
     tcase_add_test(tc, unsafe_jails_are_refused_with_a_sentence);

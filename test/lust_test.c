@@ -67,6 +67,25 @@ int remove_tree(const char *path)
     return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
+char *jail_top;
+
+void jail_top_make(void)
+{
+    jail_top = new_dir("/run", "lust-test", 0755);
+    if (!jail_top)
+        abort();
+}
+
+void jail_top_remove(void)
+{
+    kill_all(jail_top);
+    if (remove_tree(jail_top) < 0) {
+        fprintf(stderr, "cannot remove %s: %s\n", jail_top, strerror(errno));
+        abort();
+    }
+    free(jail_top);
+}
+
 char *path_in(const char *dir, const char *name)
 {
     char *p;

@@ -57,6 +57,15 @@ int become_nobody(void);
  */
 char *new_dir(const char *parent, const char *prefix, mode_t mode);
 int remove_tree(const char *path);
+/*
+ * The directory of a test case whose tests make jails, as its unchecked fixture (run by the
+ * runner, where abort() is the only way to fail): jail_top_make makes jail_top, a root-owned 0755
+ * directory under /run (the jail check refuses /tmp's 1777 above a jail); jail_top_remove kills
+ * what still runs with jail_top in its command line and removes it, even after a failed test.
+ */
+extern char *jail_top;
+void jail_top_make(void);
+void jail_top_remove(void);
 /* DIR/NAME, malloc'ed. Fails the test when out of memory. */
 char *path_in(const char *dir, const char *name);
 

@@ -15,27 +15,11 @@ const char *const simple_server = SIMPLE_SERVER;
 const char *const thread_server = THREAD_SERVER;
 const char *const old_ops_server = OLD_OPS_SERVER;
 
-char *top, *dir, *jail, *markers;
-
-/* Unchecked fixture, in the runner: abort() is its only way to fail. */
-static void make_top(void)
-{
-    top = new_dir("/run", "lust-test", 0755);
-    if (!top)
-        abort();
-}
-
-static void remove_top(void)
-{
-    kill_all(top);
-    if (remove_tree(top) < 0)
-        fprintf(stderr, "cannot remove %s\n", top);
-    free(top);
-}
+char *dir, *jail, *markers;
 
 static void make_dir(void)
 {
-    dir = new_dir(top, "t", 0755);
+    dir = new_dir(jail_top, "t", 0755);
     ck_assert_ptr_nonnull(dir);
     jail = path_in(dir, "jail");
     ck_assert_int_eq(mkdir(jail, 0755), 0);
@@ -57,7 +41,7 @@ static void remove_dir(void)
 TCase *server_tcase(const char *name, int timeout)
 {
     TCase *tc = tcase_create(name);
-    tcase_add_unchecked_fixture(tc, make_top, remove_top);
+    tcase_add_unchecked_fixture(tc, jail_top_make, jail_top_remove);
     tcase_add_checked_fixture(tc, make_dir, remove_dir);
     tcase_set_timeout(tc, timeout);
     return tc;

@@ -3,12 +3,12 @@
  * for the server framework's runners: check_server_lifecycle.c, check_server_supervision.c and
  * check_server_control.c. Defined in test/server_harness.c.
  *
- * Each test gets its own directory `dir` under a root-owned 0755 directory `top` in /run (a jail
- * must not have /tmp's 1777 above it): dir/jail (0755), dir/jail/m (the markers, owned by
+ * Each test gets its own directory `dir` under jail_top, a root-owned 0755 directory in /run (a
+ * jail must not have /tmp's 1777 above it): dir/jail (0755), dir/jail/m (the markers, owned by
  * nobody), dir/NAME.conf, NAME.pid, NAME.log, NAME.ctl. Every command names its config by that
  * path, so the processes a test started are found by their command line: the checked teardown
  * kills them and removes the directory; the unchecked teardown, in the runner, does the same for
- * the whole suite, which also covers a test that failed half-way (Check's fork mode skips the
+ * the whole test case, which also covers a test that failed half-way (Check's fork mode skips the
  * checked teardown of a failed test). Sockets are on 127.0.0.1 only, on ports the kernel picked.
  */
 #ifndef LUST_SERVER_HARNESS_H
@@ -20,12 +20,11 @@
 
 extern const char *const simple_server, *const thread_server, *const old_ops_server;
 
-extern char *top;     /* the suite's directory, made in the runner */
 extern char *dir;     /* this test's directory */
 extern char *jail;    /* dir/jail */
 extern char *markers; /* dir/jail/m, writable by nobody */
 
-/* A test case whose tests each get a fresh dir (and the runner a top), timeout in seconds. */
+/* A test case whose tests each get a fresh dir (under a jail_top of its own), timeout in s. */
 TCase *server_tcase(const char *name, int timeout);
 
 /* dir/NAME.EXT, in one of a few rotating buffers: use it at once, copy it to keep it. */
