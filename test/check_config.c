@@ -12,20 +12,21 @@
 
 #include <lust.h>
 
-static char dir[] = "/tmp/lust-config-XXXXXX";
+static char *dir;
 static char paths[16][512];
 static int npaths;
 
 static void setup(void)
 {
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = new_dir("/tmp", "lust-config", 0700);
+    ck_assert_ptr_nonnull(dir);
 }
 
+/* The whole directory, whatever a test left in it. */
 static void teardown(void)
 {
-    for (int i = 0; i < npaths; i++)
-        unlink(paths[i]);
-    rmdir(dir);
+    remove_tree(dir);
+    free(dir);
 }
 
 /* Write TEXT (LEN bytes, or strlen) to DIR/FILE and return its path. */
@@ -34,10 +35,7 @@ static const char *write_len(const char *file, const char *text, size_t len)
     ck_assert_int_lt(npaths, 16);
     char *path = paths[npaths++];
     snprintf(path, sizeof paths[0], "%s/%s", dir, file);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-    close(fd);
+    write_file(path, text, len, 0600);
     return path;
 }
 
@@ -760,8 +758,9 @@ START_TEST(a_load_waits_for_the_parse_in_another_thread)
 {
     /* libconfuse has one scanner for the process: a second parse while the first is halfway
      * would read the first one's input, and its end would reset the first one's scanner. */
-    struct gated a = {write_conf("a.conf", "user = alpha\ngate = x\nport = 1\n"), gate_opts},
-                 b = {write_conf("b.conf", "user = beta\nport = 2\n"), gate_opts};
+    struct gated a = {.path = write_conf("a.conf", "user = alpha\ngate = x\nport = 1\n"),
+                      .opts = gate_opts},
+                 b = {.path = write_conf("b.conf", "user = beta\nport = 2\n"), .opts = gate_opts};
     pthread_t ta, tb;
     ck_assert_int_eq(pthread_create(&ta, NULL, load_gated, &a), 0);
     pthread_mutex_lock(&gate_mutex);

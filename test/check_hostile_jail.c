@@ -74,8 +74,8 @@ static void start_with_procfs_inside(struct result *r)
 START_TEST(procfs_mounted_inside_the_jail_is_refused_exit_5)
 {
     struct result r;
-    char want[300];
-    write_conf("simple_server", "");
+    char want[600];
+    write_conf("simple_server", "%s", "");
     start_with_procfs_inside(&r);
     snprintf(want, sizeof want, "jail %s: a proc filesystem is mounted at %s/proc", jail, jail);
     refused(&r, 5, want);
@@ -87,7 +87,7 @@ START_TEST(a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5)
 {
     struct result r;
     char path[300], want[700];
-    write_conf("simple_server", "");
+    write_conf("simple_server", "%s", "");
 
     snprintf(path, sizeof path, "%s/null", jail);
     ck_assert_int_eq(mknod(path, S_IFCHR | 0666, makedev(1, 3)), 0);
@@ -97,7 +97,7 @@ START_TEST(a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5)
     ck_assert_int_eq(unlink(path), 0);
 
     snprintf(path, sizeof path, "%s/su", jail);
-    write_file(path, "x");
+    write_text(path, "x");
     ck_assert_int_eq(chmod(path, 04755), 0);
     run(&r, NULL, simple_server, "simple_server", "start", NULL);
     snprintf(want, sizeof want, "jail %s: set-uid or set-gid file %s", jail, path);
@@ -107,7 +107,7 @@ START_TEST(a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5)
     snprintf(path, sizeof path, "%s/etc", jail);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     snprintf(path, sizeof path, "%s/etc/passwd", jail);
-    write_file(path, "nobody:x:65534:65534::/:/bin/false\ntoor:x:0:0::/:/bin/sh\n");
+    write_text(path, "nobody:x:65534:65534::/:/bin/false\ntoor:x:0:0::/:/bin/sh\n");
     run(&r, NULL, simple_server, "simple_server", "start", NULL);
     snprintf(want, sizeof want, "jail %s: %s/etc/passwd defines uid 0", jail, jail);
     refused(&r, 5, want);
@@ -118,7 +118,7 @@ START_TEST(a_jail_too_large_to_scan_quickly_is_refused_exit_5)
 {
     struct result r;
     char path[300], want[300];
-    write_conf("simple_server", "");
+    write_conf("simple_server", "%s", "");
     snprintf(path, sizeof path, "%s/many", jail);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     for (int i = 0; i < 10001; i++) {
@@ -147,7 +147,7 @@ START_TEST(a_missing_jail_is_made_root_0755_and_an_existing_one_never_changed)
     stop(simple_server, "simple_server", pid);
 
     ck_assert_int_eq(chmod(jail, 0711), 0);
-    write_conf("simple_server", "");
+    write_conf("simple_server", "%s", "");
     pid = start(simple_server, "simple_server");
     ck_assert_int_eq(stat(jail, &st), 0);
     ck_assert_int_eq(st.st_mode & 07777, 0711);
@@ -167,7 +167,7 @@ START_TEST(nothing_is_created_before_the_config_and_the_jail_are_known_good)
     ck_assert_int_eq(access(missing, F_OK), -1);
     /* A jail that is unsafe: the same. */
     ck_assert_int_eq(chmod(jail, 0777), 0);
-    write_conf("simple_server", "");
+    write_conf("simple_server", "%s", "");
     run(&r, NULL, simple_server, "simple_server", "start", NULL);
     refused(&r, 5, "writable by group or others");
 }

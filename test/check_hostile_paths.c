@@ -31,7 +31,7 @@ START_TEST(a_pidfile_that_is_not_a_pid_file_is_never_written_nor_removed)
     char victim[256], text[256];
     struct stat before, after;
     snprintf(victim, sizeof victim, "%s/passwd-copy", dir);
-    write_file(victim, passwd);
+    write_text(victim, passwd);
     ck_assert_int_eq(chmod(victim, 0644), 0);
     ck_assert_int_eq(stat(victim, &before), 0);
     write_conf("simple_server", "pidfile = \"%s\"\n", victim);
@@ -109,7 +109,7 @@ END_TEST
 START_TEST(a_config_others_could_write_or_owned_by_another_user_is_refused)
 {
     struct result r;
-    write_conf("simple_server", "");
+    write_conf("simple_server", "%s", "");
     ck_assert_int_eq(chmod(at("simple_server", "conf"), 0664), 0);
     run(&r, NULL, simple_server, "simple_server", "start", NULL);
     ck_assert_msg(r.code == 6 && strstr(r.err, "writable by group or others"), "%d: %s%s", r.code,
@@ -127,7 +127,7 @@ END_TEST
 START_TEST(a_fifo_at_the_log_path_held_open_by_someone_is_refused)
 {
     struct result r;
-    write_conf("simple_server", "");
+    write_conf("simple_server", "%s", "");
     ck_assert_int_eq(mkfifo(at("simple_server", "log"), 0600), 0);
     int reader = open(at("simple_server", "log"), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     ck_assert_int_ge(reader, 0);
@@ -145,7 +145,7 @@ START_TEST(a_control_socket_path_that_is_no_socket_fails_start_on_stderr)
     struct result r;
     char other[256];
     snprintf(other, sizeof other, "%s/plain", dir);
-    write_file(other, "x");
+    write_text(other, "x");
     const char *bad[3] = {other, dir, at("simple_server", "pid")};
     for (int i = 0; i < 3; i++) {
         write_conf("simple_server", "control_socket = \"%s\"\n", bad[i]);
@@ -178,7 +178,7 @@ END_TEST
 START_TEST(status_on_a_broken_config_cannot_tell_exit_4)
 {
     struct result r;
-    write_file(at("simple_server", "conf"), "user = = nobody\n");
+    write_text(at("simple_server", "conf"), "user = = nobody\n");
     ck_assert_int_eq(run(&r, NULL, simple_server, "simple_server", "status", NULL), 4);
 }
 END_TEST

@@ -98,7 +98,7 @@ START_TEST(a_ready_fd_not_open_stdio_or_not_a_pipe_is_refused_exit_2)
     ck_assert_int_eq(
         run(&r, NULL, thread_server, "thread_server", "--ready-fd", "2", "start", NULL), 2);
     snprintf(file, sizeof file, "%s/plain", dir);
-    write_file(file, "");
+    write_text(file, "");
     int fd = open(file, O_RDONLY | O_CLOEXEC);
     struct how how = {.fd3 = fd};
     ck_assert_int_eq(
@@ -115,7 +115,8 @@ START_TEST(a_failed_start_leaves_no_pid_file_with_or_without_notify_socket)
     char sock[256], env[300];
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(sock, sizeof sock, "%s/notify.sock", dir);
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
+    ck_assert_uint_lt(strlen(sock), sizeof a.sun_path);
+    memcpy(a.sun_path, sock, strlen(sock) + 1);
     int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ck_assert_int_eq(bind(nfd, (struct sockaddr *)&a, sizeof a), 0);
     snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);

@@ -1,10 +1,13 @@
 /* test/check_log.c - the log module: format, levels, whole lines, reopen, failures, setup. */
 #include "lust_test.h"
-#include "log_test_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
 #include <stdio_ext.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -23,14 +26,25 @@ static struct fixture fx;
 
 static void fx_setup(void)
 {
-    fx.dir = temp_dir();
+    fx.dir = new_dir("/tmp", "lust-log", 0700);
+    ck_assert_ptr_nonnull(fx.dir);
     fx.path = path_in(fx.dir, "test.log");
 }
 
 static void fx_teardown(void)
 {
     free(fx.path);
-    rm_tree(fx.dir);
+    remove_tree(fx.dir);
+    free(fx.dir);
+}
+
+/* Point stderr (where the log writes before setup) at a fresh file. */
+static void stderr_to(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    close(fd);
 }
 
 /* Send the log to fx.path through the public API, without closing anything. */
@@ -41,14 +55,6 @@ static void log_to_file(void)
     ck_assert_int_eq(lust_log_reopen_fd(fd), 0);
 }
 
-static size_t count_lines(const char *text)
-{
-    size_t n = 0;
-    for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
-        n++;
-    return n;
-}
-
 START_TEST(lines_before_setup_go_to_stderr_in_the_documented_format)
 {
     stderr_to(fx.path);
@@ -56,7 +62,7 @@ START_TEST(lines_before_setup_go_to_stderr_in_the_documented_format)
     char *text = slurp(fx.path, NULL);
     ck_assert_msg(log_line_ok(text), "bad line: %s", text);
     ck_assert_str_eq(after_stamp(text), "INFO listening on 127.0.0.1:8080\n");
-    ck_assert_uint_eq(count_lines(text), 1);
+    ck_assert_int_eq(count_in(text, "\n"), 1);
     free(text);
 }
 END_TEST
@@ -126,7 +132,7 @@ START_TEST(debug_is_off_by_default_and_the_threshold_changes_at_run_time)
     ck_assert_ptr_nonnull(strstr(text, " INFO shown info\n"));
     ck_assert_ptr_nonnull(strstr(text, " DEBUG shown debug\n"));
     ck_assert_ptr_nonnull(strstr(text, " ERROR shown error\n"));
-    ck_assert_uint_eq(count_lines(text), 3);
+    ck_assert_int_eq(count_in(text, "\n"), 3);
     free(text);
 }
 END_TEST
@@ -207,7 +213,7 @@ START_TEST(a_message_of_8_KiB_reaches_a_file_whole)
     char *msg = filled(LUST_LOG_MESSAGE_MAX, 'm');
     lust_log(LUST_LOG_INFO, "%s", msg);
     char *text = slurp(fx.path, NULL);
-    ck_assert_uint_eq(count_lines(text), 1);
+    ck_assert_int_eq(count_in(text, "\n"), 1);
     const char *body = after_stamp(text) + strlen("INFO ");
     ck_assert_uint_eq(strlen(body), LUST_LOG_MESSAGE_MAX + 1);
     ck_assert_int_eq(strncmp(body, msg, LUST_LOG_MESSAGE_MAX), 0);
@@ -223,7 +229,7 @@ START_TEST(a_longer_message_is_cut_with_a_visible_marker)
     lust_log(LUST_LOG_INFO, "%s", msg);
     lust_log(LUST_LOG_INFO, "next");
     char *text = slurp(fx.path, NULL);
-    ck_assert_uint_eq(count_lines(text), 2);
+    ck_assert_int_eq(count_in(text, "\n"), 2);
     char *nl = strchr(text, '\n');
     size_t mlen = strlen(LUST_LOG_CUT_MARKER);
     ck_assert_int_eq(memcmp(nl - mlen, LUST_LOG_CUT_MARKER, mlen), 0);
@@ -246,7 +252,7 @@ START_TEST(a_long_constant_message_is_cut_like_a_formatted_one)
     lust_log(LUST_LOG_INFO, msg); /* no '%': the constant-message path */
 #pragma GCC diagnostic pop
     char *text = slurp(fx.path, NULL);
-    ck_assert_uint_eq(count_lines(text), 2);
+    ck_assert_int_eq(count_in(text, "\n"), 2);
     char *second = strchr(text, '\n') + 1;
     second[-1] = '\0';
     *strchr(second, '\n') = '\0';
@@ -263,7 +269,7 @@ START_TEST(escaping_that_overflows_is_cut_without_a_half_escape)
     char *msg = filled(LUST_LOG_MESSAGE_MAX + 600, '\n');
     lust_log(LUST_LOG_INFO, "x%s", msg);
     char *text = slurp(fx.path, NULL);
-    ck_assert_uint_eq(count_lines(text), 1);
+    ck_assert_int_eq(count_in(text, "\n"), 1);
     char *end = strstr(text, LUST_LOG_CUT_MARKER "\n");
     ck_assert_ptr_nonnull(end);
     /* Only whole "\n" pairs before the marker. */
@@ -339,7 +345,7 @@ START_TEST(lines_lost_on_dev_full_are_counted_and_reported_by_the_next_line)
     lust_log(LUST_LOG_INFO, "again");
     ck_assert_uint_eq(lust_log_dropped(), 3);
     char *text = slurp(fx.path, NULL);
-    ck_assert_uint_eq(count_lines(text), 3);
+    ck_assert_int_eq(count_in(text, "\n"), 3);
     ck_assert_msg(log_line_ok(text), "%s", text);
     ck_assert_int_eq(
         strncmp(after_stamp(text), "WARNING log: 3 lines dropped (No space left on device)\n", 55),
@@ -640,7 +646,7 @@ static int setup_child(void *arg)
 
 START_TEST(setup_redirects_stdio_and_closes_all_but_the_kept_descriptors)
 {
-    ck_assert_int_eq(in_child(setup_child, NULL), 0);
+    ck_assert_int_eq(exit_code(in_child(setup_child, NULL)), 0);
     char *text = slurp(fx.path, NULL);
     ck_assert_str_eq(after_stamp(text), "INFO set up\nfrom stderr\n");
     free(text);
@@ -659,7 +665,7 @@ static int printf_then_crash(void *arg)
 
 START_TEST(printf_output_lands_in_the_log_even_if_the_daemon_is_killed)
 {
-    ck_assert_int_eq(in_child(printf_then_crash, NULL), 128 + SIGKILL);
+    ck_assert_int_eq(exit_code(in_child(printf_then_crash, NULL)), 128 + SIGKILL);
     char *text = slurp(fx.path, NULL);
     ck_assert_str_eq(text, "printed before the crash\n");
     free(text);
@@ -685,7 +691,7 @@ static int printf_after_earlier_use_then_crash(void *arg)
 
 START_TEST(printf_lands_in_the_log_even_when_stdout_was_used_before_setup)
 {
-    ck_assert_int_eq(in_child(printf_after_earlier_use_then_crash, NULL), 128 + SIGKILL);
+    ck_assert_int_eq(exit_code(in_child(printf_after_earlier_use_then_crash, NULL)), 128 + SIGKILL);
     char *text = slurp(fx.path, NULL);
     ck_assert_str_eq(text, "printed after setup\n");
     free(text);
@@ -708,7 +714,7 @@ static int printf_on_a_fresh_stdout_then_crash(void *arg)
 
 START_TEST(printf_lands_in_the_log_when_stdout_had_no_buffer_at_setup)
 {
-    ck_assert_int_eq(in_child(printf_on_a_fresh_stdout_then_crash, NULL), 128 + SIGKILL);
+    ck_assert_int_eq(exit_code(in_child(printf_on_a_fresh_stdout_then_crash, NULL)), 128 + SIGKILL);
     char *text = slurp(fx.path, NULL);
     ck_assert_str_eq(text, "printed on a fresh stream\n");
     free(text);
@@ -740,7 +746,7 @@ static int setup_fd_child(void *arg)
 
 START_TEST(setup_fd_installs_a_log_opened_earlier_and_reopen_knows_its_path)
 {
-    ck_assert_int_eq(in_child(setup_fd_child, NULL), 0);
+    ck_assert_int_eq(exit_code(in_child(setup_fd_child, NULL)), 0);
     char *old = path_in(fx.dir, "test.log.1");
     char *a = slurp(old, NULL), *b = slurp(fx.path, NULL);
     ck_assert_str_eq(after_stamp(a), "INFO installed later\n");

@@ -1,11 +1,16 @@
 /* test/check_pidfile.c - pid files: locking, the kernel's word on the holder, hostile files. */
 #include "lust_test.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <lust.h>
 
-#include "pidfile_helpers.h"
+#include "pidfile_fixture.h"
 
 #define SENTINEL ((pid_t)424242)
 
@@ -73,7 +78,7 @@ START_TEST(a_losing_start_does_not_touch_the_file)
     struct stat before, after;
     ck_assert_int_eq(stat(pidpath, &before), 0);
     char text[64];
-    snprintf(text, sizeof text, "%s", read_file(pidpath));
+    ck_assert_ptr_nonnull(read_text(pidpath, text, sizeof text));
     struct lust_pidfile *pf;
     ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, NULL), -EEXIST);
     ck_assert_int_eq(stat(pidpath, &after), 0);
@@ -365,6 +370,20 @@ START_TEST(an_ofd_lock_is_running_with_no_pid_to_signal)
 }
 END_TEST
 
+/* In a child of the holder: 0 when a query names the parent as the holder. */
+static int query_names_the_parent(void *arg)
+{
+    pid_t h = 0;
+    (void)arg;
+    return lust_pidfile_query(pidpath, &h) == LUST_PIDFILE_RUNNING && h == getppid() ? 0 : 1;
+}
+
+/* The child holds no lock: the query must name the parent, and release (of arg) only closes. */
+static int query_then_release(void *pf)
+{
+    return query_names_the_parent(NULL) == 0 && lust_pidfile_release(pf) == 0 ? 0 : 1;
+}
+
 /* LAB-2: the holder's lock must survive the holder calling every path helper on its own file. */
 START_TEST(the_holder_keeps_its_lock_through_every_path_helper)
 {
@@ -379,15 +398,7 @@ START_TEST(the_holder_keeps_its_lock_through_every_path_helper)
     ck_assert_int_eq(lust_pidfile_open(pidpath, &again, &who), -EEXIST);
     ck_assert_int_eq(who, getpid());
 
-    pid_t kid = fork();
-    ck_assert_int_ge(kid, 0);
-    if (kid == 0) {
-        pid_t h = 0;
-        _exit(lust_pidfile_query(pidpath, &h) == LUST_PIDFILE_RUNNING && h == getppid() ? 0 : 1);
-    }
-    int st;
-    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(exit_code(in_child(query_names_the_parent, NULL)), 0);
     ck_assert_int_eq(access(pidpath, F_OK), 0);
     lust_pidfile_release(pf);
 }
@@ -399,30 +410,12 @@ START_TEST(release_in_a_forked_child_leaves_the_holder_alone)
     ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, NULL), 0);
     char want[32];
     snprintf(want, sizeof want, "%ld\n", (long)getpid());
-    pid_t kid = fork();
-    ck_assert_int_ge(kid, 0);
-    if (kid == 0) {
-        /* The child holds no lock: the query must name the parent, and release only closes. */
-        pid_t h = 0;
-        int ok = lust_pidfile_query(pidpath, &h) == LUST_PIDFILE_RUNNING && h == getppid();
-        ok = ok && lust_pidfile_release(pf) == 0;
-        _exit(ok ? 0 : 1);
-    }
-    int st;
-    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(exit_code(in_child(query_then_release, pf)), 0);
     /* Read through the handle: opening the path here would drop our own lock (LAB-2). */
     char text[32] = "";
     ck_assert_int_gt(pread(lust_pidfile_fd(pf), text, sizeof text - 1, 0), 0);
     ck_assert_str_eq(text, want);
-    kid = fork();
-    ck_assert_int_ge(kid, 0);
-    if (kid == 0) {
-        pid_t h = 0;
-        _exit(lust_pidfile_query(pidpath, &h) == LUST_PIDFILE_RUNNING && h == getppid() ? 0 : 1);
-    }
-    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(exit_code(in_child(query_names_the_parent, NULL)), 0);
     lust_pidfile_release(pf);
 }
 END_TEST

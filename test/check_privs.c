@@ -87,7 +87,7 @@ END_TEST
 /* Ids, groups, descriptors, cwd and umask: what a lookup must not change. */
 static void snapshot(char *out, size_t size)
 {
-    char text[8192] = "", line[512];
+    char text[8192] = "", line[PATH_MAX + 512];
     FILE *f = fopen("/proc/self/status", "r");
     ck_assert_ptr_nonnull(f);
     while (fgets(line, sizeof line, f))
@@ -187,19 +187,18 @@ START_TEST(a_root_owned_path_opens_as_a_directory)
 }
 END_TEST
 
-static char scan_dir[PATH_MAX];
+static char *scan_dir;
 
 static void make_scan_dir(void)
 {
-    snprintf(scan_dir, sizeof scan_dir, "/tmp/lust-scan-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(scan_dir));
+    scan_dir = new_dir("/tmp", "lust-scan", 0700);
+    ck_assert_ptr_nonnull(scan_dir);
 }
 
 static void remove_scan_dir(void)
 {
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scan_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(remove_tree(scan_dir), 0);
+    free(scan_dir);
 }
 
 static void put(const char *rel, const char *text, mode_t mode)
@@ -210,11 +209,7 @@ static void put(const char *rel, const char *text, mode_t mode)
         ck_assert_int_eq(mkdir(path, mode), 0);
         return;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    ck_assert_int_eq(fchmod(fd, mode), 0);
-    close(fd);
+    write_file(path, text, strlen(text), mode);
 }
 
 START_TEST(a_clean_jail_passes_the_scan)
