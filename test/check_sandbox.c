@@ -103,7 +103,6 @@ END_TEST
 
 START_TEST(sandbox_is_frozen_once_prepared)
 {
-    SKIP_UNDER_VALGRIND();
     struct lust_sandbox *sb = sandbox_with("stdio", LUST_SANDBOX_BEST);
     ck_assert_int_eq(lust_sandbox_prepare(sb), 0);
     ck_assert_int_eq(lust_sandbox_promise(sb, "inet"), -EINVAL);
@@ -138,6 +137,33 @@ START_TEST(sandbox_off_does_nothing_and_loads_nothing)
     ck_assert_int_eq(lust_sandbox_lock_privs(sb), 0);
     ck_assert_str_eq(lust_sandbox_report(sb), "");
     lust_sandbox_free(sb);
+}
+END_TEST
+
+/* The program for each promise alone, built and checked without loading it (valgrind too). */
+START_TEST(sandbox_filter_program_builds_for_every_promise)
+{
+    SKIP_UNDER_VALGRIND();
+    const char *each[] = {
+        "stdio",  "thread",  "proc",
+        "exec",   "id",      "inet",
+        "unix",   "connect", "rpath",
+        "wpath",  "cpath",   "fattr",
+        "sendfd", "recvfd",  "stdio thread proc exec id inet unix rpath wpath cpath fattr"};
+    for (int mode = LUST_SANDBOX_REQUIRE; mode <= LUST_SANDBOX_LOG; mode++)
+        for (size_t i = 0; i < sizeof each / sizeof each[0]; i++) {
+            struct lust_sandbox *sb = sandbox_with(each[i], mode);
+            ck_assert_int_eq(lust_sandbox_prepare(sb), 0);
+            struct sock_filter *prog = NULL;
+            size_t len = 0;
+            ck_assert_msg(lust__seccomp_build(sb, &prog, &len) == 0, "%s: %s", each[i],
+                          lust_error());
+            ck_assert_uint_gt(len, 20);
+            ck_assert_uint_le(len, BPF_MAXINSNS);
+            ck_assert_uint_eq(prog[0].code, BPF_LD | BPF_W | BPF_ABS);
+            free(prog);
+            lust_sandbox_free(sb);
+        }
 }
 END_TEST
 
@@ -681,7 +707,6 @@ static int body_outside_opens(void)
 
 START_TEST(sandbox_without_landlock_require_refuses_and_best_reports)
 {
-    SKIP_UNDER_VALGRIND();
     make_files();
     lust__sandbox_fake_landlock_abi(0);
     const char *sentence = "unveil rules, signal and abstract unix socket scoping not "
@@ -689,12 +714,13 @@ START_TEST(sandbox_without_landlock_require_refuses_and_best_reports)
     struct lust_sandbox *sb = sandbox_with(NULL, LUST_SANDBOX_REQUIRE);
     ck_assert_int_eq(lust_sandbox_unveil(sb, tmp, "r"), 0);
     ck_assert_int_eq(lust_sandbox_prepare(sb), -EOPNOTSUPP);
-    ck_assert_str_eq(lust_error(), sentence);
+    ck_assert_msg(!strncmp(lust_error(), sentence, strlen(sentence)), "%s", lust_error());
     lust_sandbox_free(sb);
     sb = sandbox_with(NULL, LUST_SANDBOX_BEST);
     ck_assert_int_eq(lust_sandbox_unveil(sb, path_in, "r"), 0);
     ck_assert_int_eq(lust_sandbox_prepare(sb), 0);
-    ck_assert_str_eq(lust_sandbox_report(sb), sentence);
+    ck_assert_msg(!strncmp(lust_sandbox_report(sb), sentence, strlen(sentence)), "%s",
+                  lust_sandbox_report(sb));
     struct run r;
     run_sandboxed(sb, body_outside_opens, &r);
     assert_exit_ok(&r);
@@ -768,6 +794,7 @@ static Suite *sandbox_suite(void)
     suite_add_tcase(s, spec);
     TCase *p = tcase_create("promises");
     tcase_add_checked_fixture(p, make_tmp, remove_tmp);
+    tcase_add_test(p, sandbox_filter_program_builds_for_every_promise);
     tcase_add_test(p, sandbox_stdio_alone_kills_socket_and_names_it);
     tcase_add_test(p, sandbox_inet_allows_inet_sockets_but_never_netlink);
     tcase_add_test(p, sandbox_execve_needs_the_exec_promise);

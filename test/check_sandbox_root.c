@@ -229,7 +229,6 @@ static int body_lock_then_keep_a_capability(void)
 /* Locked securebits leave the drop to work as before, keeping a capability included. */
 START_TEST(sandbox_lock_privs_leaves_the_drop_working)
 {
-    SKIP_UNDER_VALGRIND();
     struct lust_sandbox *none = sandbox_with(NULL, LUST_SANDBOX_OFF);
     struct run r;
     run_sandboxed(none, body_lock_then_keep_a_capability, &r);
@@ -257,7 +256,6 @@ static int body_lock_after_drop(void)
 
 START_TEST(sandbox_lock_privs_after_the_drop_is_too_late)
 {
-    SKIP_UNDER_VALGRIND();
     struct lust_sandbox *none = sandbox_with(NULL, LUST_SANDBOX_OFF);
     struct run r;
     run_sandboxed(none, body_lock_after_drop, &r);

@@ -6,9 +6,9 @@
  * leaves with _exit (a sanitizer's exit work would meet the filter). The parent collects the
  * text and the wait status.
  *
- * Valgrind runs the program on a synthetic CPU and cannot run it under a seccomp filter or
- * Landlock (it does not know their system calls): the tests that apply a sandbox say so and
- * pass when RUNNING_ON_VALGRIND.
+ * Valgrind runs the program on a synthetic CPU and cannot run it under a seccomp filter, nor
+ * does it know the seccomp and Landlock system calls (it answers ENOSYS): the tests that need
+ * them say so and pass when RUNNING_ON_VALGRIND.
  */
 #ifndef SANDBOX_TEST_UTIL_H
 #define SANDBOX_TEST_UTIL_H
@@ -34,12 +34,12 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
-#define SKIP_UNDER_VALGRIND()                                                                      \
-    do {                                                                                           \
-        if (RUNNING_ON_VALGRIND) {                                                                 \
-            printf("SKIP %s: valgrind cannot run programs under seccomp or Landlock\n", __func__); \
-            return;                                                                                \
-        }                                                                                          \
+#define SKIP_UNDER_VALGRIND()                                                                   \
+    do {                                                                                        \
+        if (RUNNING_ON_VALGRIND) {                                                              \
+            printf("SKIP %s: valgrind knows neither seccomp filters nor Landlock\n", __func__); \
+            return;                                                                             \
+        }                                                                                       \
     } while (0)
 
 struct run {
@@ -74,6 +74,9 @@ static inline void read_all(int fd, char *buf, size_t size)
 static inline void run_sandboxed_after(struct lust_sandbox *sb, sandbox_body setup,
                                        sandbox_body body, struct run *out)
 {
+    /* Reachable from a global, so a leak checker at the child's _exit does not count it. */
+    static struct lust_sandbox *volatile in_child;
+    in_child = sb;
     int p[2];
     ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
     fflush(NULL);
