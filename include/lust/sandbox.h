@@ -92,28 +92,30 @@
  *           Linux can see SCM_RIGHTS inside sendmsg/recvmsg: descriptor passing over a unix
  *           socket the process has is never restricted.
  *
- * Never allowed, whatever the promises (and fatal in log mode too): ptrace process_vm_readv
+ * Never allowed, whatever the promises, and fatal in log mode too: ptrace process_vm_readv
  * process_vm_writev bpf perf_event_open kexec_load kexec_file_load init_module finit_module
  * delete_module mount umount2 pivot_root move_mount open_tree fsopen fsconfig fsmount fspick
  * mount_setattr keyctl add_key request_key userfaultfd personality (but the query) unshare setns
- * io_uring_setup io_uring_enter io_uring_register open_by_handle_at chroot reboot, socket() of any
- * family but those promised (AF_NETLINK, AF_PACKET...), namespace flags on clone, any call of
- * another ABI than the native one (i386 through int 0x80, x32 numbers on x86-64).
+ * io_uring_setup io_uring_enter io_uring_register open_by_handle_at chroot reboot, clone with a
+ * namespace flag, and any call of another ABI than the native one (i386 through int 0x80, x32
+ * numbers on x86-64). socket() makes only the families promised: AF_NETLINK, AF_PACKET and the
+ * others are refused with inet and unix too.
  *
  * Starting a thread or a process outside the promises (clone, fork, vfork) is not fatal: it
  * fails with EPERM, which pthread_create(), fork() or posix_spawn() return to the caller. The
  * C library makes these calls with every signal blocked, where the handler below could not
  * run and the process would die without a word.
  *
- * Any other refused call: in REQUIRE and BEST modes the kernel stops it and sends SIGSYS; a handler
- * writes one line naming the call to descriptor 2 (the daemon's log under the framework),
+ * Any other refused call, in REQUIRE and BEST modes: the kernel stops it and sends SIGSYS; a
+ * handler writes one line naming the call to descriptor 2 (the daemon's log under the
+ * framework), in the log's format:
  *     2026-11-26T18:31:35.123+00:00 ERROR sandbox: system call socket (41) not promised;
  *     process killed
  * and the process dies of SIGSYS (no core: RLIMIT_CORE is 0). In LOG mode the line says
- * "allowed (log mode)" and the call runs (re-issued by the handler, on x86-64; on other
- * architectures it is the kernel's audit log that names it). In log mode a clone, fork or vfork
- * outside the promises cannot be re-issued from a handler: the kernel's audit log names those.
- * Keep SIGSYS unblocked: a thread that blocks it still dies, without the line.
+ * "WARNING ... not promised; allowed (log mode)" and the call runs, re-issued by the handler on
+ * x86-64 (on other architectures the kernel's audit log names it instead, as it names a clone,
+ * fork or vfork outside the promises everywhere: no handler can re-issue those). Keep SIGSYS
+ * unblocked: a thread that blocks it still dies, without the line.
  *
  * Unveil rules (Landlock, Linux 5.13; ABI 2 adds renames across directories, 3 truncation, 5
  * device ioctls): once any rule is given, only the listed paths and what is under them can be
