@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 static char tmp[64];
 
@@ -190,6 +191,19 @@ START_TEST(sandbox_stdio_alone_kills_socket_and_names_it)
     run_sandboxed(sb, body_socket_inet, &r);
     assert_killed_naming(&r, "socket");
     ck_assert_ptr_nonnull(strstr(r.err, " ERROR sandbox: system call socket ("));
+    /* The log's stamp, local time with its offset: it must name this very moment. */
+    struct tm tm = {0};
+    int ms, oh, om;
+    char sign;
+    ck_assert_int_eq(sscanf(r.err, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c%2d:%2d ", &tm.tm_year, &tm.tm_mon,
+                            &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &sign, &oh, &om),
+                     10);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    long offset = (sign == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
+    long stamp = (long)timegm(&tm) - offset;
+    ck_assert_msg(labs(stamp - (long)time(NULL)) < 60, "stamp %s is not now", r.err);
+    ck_assert_int_eq(r.err[23], sign);
     lust_sandbox_free(sb);
 }
 END_TEST
