@@ -86,16 +86,13 @@ static int seccomp_prepare(struct lust_sandbox *sb)
     sb->seccomp_ok = true;
     if (sb->mode != LUST_SANDBOX_LOG)
         return 0;
-#if !defined(__x86_64__)
+    /* Log mode lets clone, fork and vfork through with SECCOMP_RET_LOG on every architecture. */
     if (!sb->seccomp_log)
         return lust__fail_plain(ENOSYS, "sandbox log mode: the kernel has no SECCOMP_RET_LOG "
                                         "(Linux 4.14)");
+#if !defined(__x86_64__)
     lust__sandbox_note(sb, "log mode: calls outside the promises are named in the kernel's "
                            "audit log, not in this log");
-#else
-    if (!sb->seccomp_log)
-        lust__sandbox_note(sb, "log mode: clone, fork and vfork outside the promises are "
-                               "refused (the kernel has no SECCOMP_RET_LOG)");
 #endif
     return 0;
 }

@@ -230,7 +230,8 @@ LUST_API int lust_sandbox_mode_from_name(const char *name);
  * REQUIRE mode, it fails here, where the operator can still be told, when something explicitly
  * asked cannot be enforced:
  *   -ENOSYS      `seccomp filters unavailable: ...` (no libseccomp.so.2, or a kernel without
- *                seccomp filters: the sentence says which);
+ *                seccomp filters: the sentence says which); in every mode, log mode on a
+ *                kernel without SECCOMP_RET_LOG (before Linux 4.14);
  *   -EOPNOTSUPP  `unveil needs Landlock: ...` or `TCP port rules need Landlock ABI 4 ...`.
  * In BEST and LOG modes these become lines of lust_sandbox_report() instead. Other errors:
  * -EINVAL (NULL, prepared twice), -ENOMEM. OFF mode: returns 0 and loads nothing.
