@@ -20,21 +20,33 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-static char tmp[64];
+static char top[64], tmp[96];
+
+/*
+ * One directory for the runner, made and removed in the runner's own process (an unchecked
+ * fixture), so a failed test leaves nothing behind; each test works in a fresh one inside.
+ */
+static void make_top(void)
+{
+    snprintf(top, sizeof top, "/tmp/lust-sandbox-XXXXXX");
+    if (!mkdtemp(top))
+        abort();
+}
+
+static void remove_top(void)
+{
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+    if (system(cmd) != 0)
+        abort();
+}
 
 static void make_tmp(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/lust-sandbox-XXXXXX");
+    snprintf(tmp, sizeof tmp, "%s/XXXXXX", top);
     ck_assert_ptr_nonnull(mkdtemp(tmp));
     lust__sandbox_fake_landlock_abi(-1);
     lust__sandbox_fake_libseccomp(NULL);
-}
-
-static void remove_tmp(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
 }
 
 static int real_landlock_abi(void)
@@ -807,7 +819,8 @@ static Suite *sandbox_suite(void)
     tcase_add_test(spec, sandbox_off_does_nothing_and_loads_nothing);
     suite_add_tcase(s, spec);
     TCase *p = tcase_create("promises");
-    tcase_add_checked_fixture(p, make_tmp, remove_tmp);
+    tcase_add_unchecked_fixture(p, make_top, remove_top);
+    tcase_add_checked_fixture(p, make_tmp, NULL);
     tcase_add_test(p, sandbox_filter_program_builds_for_every_promise);
     tcase_add_test(p, sandbox_stdio_alone_kills_socket_and_names_it);
     tcase_add_test(p, sandbox_inet_allows_inet_sockets_but_never_netlink);
@@ -823,7 +836,8 @@ static Suite *sandbox_suite(void)
     tcase_add_test(p, sandbox_filter_reaches_threads_already_running);
     suite_add_tcase(s, p);
     TCase *l = tcase_create("landlock");
-    tcase_add_checked_fixture(l, make_tmp, remove_tmp);
+    tcase_add_unchecked_fixture(l, make_top, remove_top);
+    tcase_add_checked_fixture(l, make_tmp, NULL);
     tcase_add_test(l, sandbox_unveil_hides_everything_else);
     tcase_add_test(l, sandbox_unveil_of_a_missing_path_fails_apply);
     tcase_add_test(l, sandbox_tcp_ports_are_listed_ones_only);

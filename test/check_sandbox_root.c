@@ -18,12 +18,28 @@
 
 #include <lust/privs.h>
 
-static char base[64], jail[96];
+static char top[64], base[96], jail[128];
 static int rep[2], ctl[2];
+
+/* As in check_sandbox.c: the runner's directory outlives a failed test, its teardown does not. */
+static void make_top(void)
+{
+    snprintf(top, sizeof top, "/run/lust-sandbox-XXXXXX");
+    if (!mkdtemp(top) || chmod(top, 0755) < 0)
+        abort();
+}
+
+static void remove_top(void)
+{
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+    if (system(cmd) != 0)
+        abort();
+}
 
 static void make_jail(void)
 {
-    snprintf(base, sizeof base, "/run/lust-sandbox-XXXXXX");
+    snprintf(base, sizeof base, "%s/XXXXXX", top);
     ck_assert_ptr_nonnull(mkdtemp(base));
     ck_assert_int_eq(chmod(base, 0755), 0);
     snprintf(jail, sizeof jail, "%s/jail", base);
@@ -38,13 +54,6 @@ static void make_jail(void)
     close(fd);
     ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
     ck_assert_int_eq(pipe2(ctl, O_CLOEXEC), 0);
-}
-
-static void remove_jail(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    ck_assert_int_eq(system(cmd), 0);
 }
 
 static void report(const char *fmt, ...)
@@ -275,7 +284,8 @@ static Suite *sandbox_root_suite(void)
 {
     Suite *s = suite_create("sandbox_root");
     TCase *t = tcase_create("daemon order");
-    tcase_add_checked_fixture(t, make_jail, remove_jail);
+    tcase_add_unchecked_fixture(t, make_top, remove_top);
+    tcase_add_checked_fixture(t, make_jail, NULL);
     tcase_add_test(t, sandbox_in_force_in_a_jail_as_nobody);
     tcase_add_test(t, sandbox_libseccomp_is_loaded_only_when_promises_are_asked);
     tcase_add_test(t, sandbox_lock_privs_leaves_the_drop_working);
