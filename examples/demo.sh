@@ -1,10 +1,13 @@
 #!/bin/bash
 # examples/demo.sh [BUILD_DIR] - run thread_server the way an operator would, as root:
-# start, status, one request on loopback, stop, then show its log. Everything lives in
+# start, status, one request on loopback, reload with a new greeting, another request, stop,
+# then show its log; it fails if the daemon answers wrongly. Everything lives in
 # /run/thread_server-demo (config, pid file, log, jail) and is removed at the end.
 set -euo pipefail
 build=${1:-build/release}
 bin=$build/examples/thread_server
+# A build of the installed examples directory alone puts the binaries at its top.
+[ -x "$bin" ] || [ ! -x "$build/thread_server" ] || bin=$build/thread_server
 dir=/run/thread_server-demo
 port=${DEMO_PORT:-8080}
 
@@ -32,6 +35,7 @@ exec 3<> "/dev/tcp/127.0.0.1/$port"
 IFS= read -r reply <&3
 exec 3<&-
 echo "server says: $reply"
+[ "$reply" = "HI!" ] || { echo "demo.sh: expected HI!"; exit 1; }
 echo "\$ (the greeting is changed in the config, by rename, as editors do)"
 sed 's/"HI!"/"HELLO AGAIN!"/' "$dir/thread_server.conf" > "$dir/thread_server.conf.new"
 mv "$dir/thread_server.conf.new" "$dir/thread_server.conf"
@@ -40,6 +44,7 @@ exec 3<> "/dev/tcp/127.0.0.1/$port"
 IFS= read -r reply <&3
 exec 3<&-
 echo "server says: $reply"
+[ "$reply" = "HELLO AGAIN!" ] || { echo "demo.sh: expected HELLO AGAIN! after reload"; exit 1; }
 pid=$(cat "$dir/thread_server.pid")
 echo "\$ grep -E 'Uid|NoNewPrivs' /proc/$pid/status; readlink /proc/$pid/root"
 grep -E '^(Uid|NoNewPrivs)' "/proc/$pid/status"
@@ -47,7 +52,9 @@ readlink "/proc/$pid/root"
 run "$bin" -c "$dir/thread_server.conf" stop
 set +e
 run "$bin" -c "$dir/thread_server.conf" status
-echo "(exit status $? means: not running)"
+st=$?
+echo "(exit status $st means: not running)"
 set -e
+[ "$st" -eq 3 ] || { echo "demo.sh: status after stop should exit 3"; exit 1; }
 echo "\$ cat $dir/thread_server.log"
 cat "$dir/thread_server.log"

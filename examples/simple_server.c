@@ -8,6 +8,9 @@
  * set to a directory inside the jail, each hook leaves a file there ("1-before_daemonize",
  * "2-before_jail", ...) holding the pid and uid it ran with, so a test can see that every
  * stage ran, in order, and as whom.
+ *
+ * Built alone, from an installed liblust (or with examples/CMakeLists.txt):
+ *     cc -o simple_server simple_server.c $(pkg-config --cflags --libs lust)
  */
 #define _GNU_SOURCE
 #include <errno.h>

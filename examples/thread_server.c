@@ -10,6 +10,9 @@
  * the threads that serve start only in run(), after the drop. `reload` (SIGHUP) takes a new
  * greeting; the listening addresses need a restart. Under a watchdog, run()'s loop shows
  * life with lust_server_alive(), so a hung loop stops the pings.
+ *
+ * Built alone, from an installed liblust (or with examples/CMakeLists.txt):
+ *     cc -o thread_server thread_server.c $(pkg-config --cflags --libs lust) -pthread
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

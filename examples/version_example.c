@@ -1,4 +1,8 @@
-/* examples/version_example.c - the smallest program that links liblust. */
+/*
+ * examples/version_example.c - the smallest program that links liblust.
+ *
+ *     cc -o version_example version_example.c $(pkg-config --cflags --libs lust)
+ */
 #include <stdio.h>
 
 #include <lust.h>

@@ -14,6 +14,7 @@
 #include <lust/pidfile.h>
 #include <lust/daemon.h>
 #include <lust/privs.h>
+#include <lust/sandbox.h>
 #include <lust/config.h>
 #include <lust/server.h>
 #include <lust/log.h>

@@ -25,10 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <lust/config.h>
+#include <lust/error.h>
 
 #if !defined(LUST_SYSCONFDIR) || !defined(LUST_RUNSTATEDIR) || !defined(LUST_LOCALSTATEDIR)
 #error "LUST_SYSCONFDIR, LUST_RUNSTATEDIR and LUST_LOCALSTATEDIR come from CMakeLists.txt"
@@ -50,6 +52,8 @@ struct lust_config {
     char *name;
     char *path;
     char *notice;
+    cfg_opt_t **guarded; /* section option arrays copied to guard include(); see guard_includes */
+    size_t nguarded;
 };
 
 static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -426,6 +430,88 @@ static int read_all(int fd, const char *path, char **text, size_t *len)
     return r < 0 ? lust__fail(-r, "config %s", path) : 0;
 }
 
+int lust__config_trusted(int fd, const char *path)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return lust__fail(errno, "config %s", path);
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return lust__fail_plain(EPERM,
+                                "config %s is owned by uid %u, neither root nor the user running "
+                                "this (uid %u): refusing to trust it, as sudo and logrotate do",
+                                path, (unsigned)st.st_uid, (unsigned)geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return lust__fail_plain(EPERM,
+                                "config %s is writable by group or others (mode %04o): refusing "
+                                "to trust it, as sudo and logrotate do",
+                                path, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+/*
+ * libconfuse's include(), behind the same trust check as the file that includes it: an
+ * included file that others can write would let them set the daemon's user, jail or paths.
+ * libconfuse opens the file again by its path after the check; both opens see the same file
+ * unless its directory is writable by someone else, which the administrator owns.
+ */
+static int trusted_include(cfg_t *cfg, cfg_opt_t *opt, int argc, const char **argv)
+{
+    if (argc == 1) {
+        char *path = cfg_tilde_expand(argv[0]);
+        int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
+        int r = fd >= 0 ? lust__config_trusted(fd, path) : 0;
+        if (fd >= 0)
+            close(fd);
+        free(path);
+        if (r < 0) {
+            cfg_error(cfg, "include: %s", lust_error());
+            return 1;
+        }
+    }
+    return cfg_include(cfg, opt, argc, argv);
+}
+
+static bool declares_include(const cfg_opt_t *o)
+{
+    for (; o && o->name; o++)
+        if ((o->type == CFGT_FUNC && o->func == cfg_include) ||
+            (o->type == CFGT_SEC && declares_include(o->subopts)))
+            return true;
+    return false;
+}
+
+/*
+ * Every include() the daemon declared, at the top or in a section, goes through the check.
+ * opts is ours to change; a section's options are the daemon's, so a section that declares an
+ * include() anywhere below gets a copy, kept in c while the config lives (libconfuse points
+ * into it). Returns 0 or -ENOMEM.
+ */
+static int guard_includes(cfg_opt_t *opts, struct lust_config *c)
+{
+    for (; opts->name; opts++) {
+        if (opts->type == CFGT_FUNC && opts->func == cfg_include) {
+            opts->func = trusted_include;
+        } else if (opts->type == CFGT_SEC && declares_include(opts->subopts)) {
+            size_t n = 0;
+            while (opts->subopts[n].name)
+                n++;
+            cfg_opt_t *copy = calloc(n + 1, sizeof *copy);
+            cfg_opt_t **list = copy ? realloc(c->guarded, (c->nguarded + 1) * sizeof *list) : NULL;
+            if (!list) {
+                free(copy);
+                return -ENOMEM;
+            }
+            c->guarded = list;
+            list[c->nguarded++] = copy;
+            memcpy(copy, opts->subopts, n * sizeof *copy);
+            opts->subopts = copy;
+            if (guard_includes(copy, c) < 0)
+                return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 static bool usable_name(const char *name)
 {
     return name && *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
@@ -507,7 +593,7 @@ static int load_text(const char *name, const char *path, char *text, size_t len,
     cfg_opt_t *all = c ? merge_opts(name, opts, n, defs) : NULL;
     struct load ld = {.path = path};
     if (!c || !all || !(c->name = strdup(name)) || !(c->path = strdup(path)) ||
-        (notice && !(c->notice = strdup(notice)))) {
+        (notice && !(c->notice = strdup(notice))) || guard_includes(all + STD_COUNT, c) < 0) {
         r = lust__fail(ENOMEM, "config %s", path);
         goto out;
     }
@@ -592,7 +678,9 @@ int lust_config_load(const char *name, const char *path, const cfg_opt_t *opts,
         r = lust__fail(errno, "config %s", path);
         goto out;
     } else {
-        r = read_all(fd, path, &text, &len);
+        r = lust__config_trusted(fd, path);
+        if (r == 0)
+            r = read_all(fd, path, &text, &len);
         close(fd);
         if (r < 0)
             goto out;
@@ -650,6 +738,9 @@ void lust_config_release(struct lust_config *config)
     free(config->name);
     free(config->path);
     free(config->notice);
+    for (size_t i = 0; i < config->nguarded; i++)
+        free(config->guarded[i]);
+    free(config->guarded);
     free(config);
 }
 

@@ -36,6 +36,23 @@ int lust__devnull(void)
     return fd < 0 ? -errno : lust__fd_above_stdio(fd);
 }
 
+int lust__fd_fill_stdio(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* The lowest free number is fd itself: the ones below it are open by now. */
+        int null = open("/dev/null", O_RDWR | O_NOCTTY);
+        if (null < 0)
+            return -errno;
+        if (null != fd) {
+            close(null);
+            return -EBADF;
+        }
+    }
+    return 0;
+}
+
 static int listed(int fd, const int *keep, size_t nkeep)
 {
     for (size_t i = 0; i < nkeep; i++)

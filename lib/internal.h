@@ -10,6 +10,7 @@
 #ifndef LUST_INTERNAL_H
 #define LUST_INTERNAL_H
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -58,6 +59,13 @@ LUST__HIDDEN unsigned lust__config_refs(const struct lust_config *config);
  */
 LUST__HIDDEN int lust__fd_above_stdio(int fd);
 
+/*
+ * Opens /dev/null on each of 0, 1, 2 that is closed (a service manager or cron may start a
+ * program so), so that no descriptor opened later can land there and be taken for stdio.
+ * Returns 0 or -errno.
+ */
+LUST__HIDDEN int lust__fd_fill_stdio(void);
+
 /* /dev/null opened read-write, close-on-exec, above 2. Returns the descriptor or -errno. */
 LUST__HIDDEN int lust__devnull(void);
 
@@ -97,5 +105,79 @@ LUST__HIDDEN int lust__pidfd_wait(int pidfd, int timeout_ms);
  * failure *text is not written.
  */
 LUST__HIDDEN int lust__read_all(int fd, size_t max, char **text, size_t *len);
+
+/*
+ * lib/path.c: a directory path walked from / one component at a time, each opened relative to
+ * the one before (O_PATH, O_NOFOLLOW) and checked before the next is looked up: a directory,
+ * owned by root, writable by neither group nor others. So nobody but root can have steered
+ * the walk or swap what it found afterwards.
+ */
+#define LUST__WALK_SELF   0x1u /* a directory owned by the caller (euid) passes too */
+#define LUST__WALK_STICKY 0x2u /* a sticky directory others may write passes, noted in sticky */
+#define LUST__WALK_FOLLOW                                                                        \
+    0x4u                       /* a symlink whose directory only root (or the caller) can write, \
+                                  owned by root (or the caller), is followed: /var/run -> /run */
+#define LUST__WALK_CREATE 0x8u /* a missing last component is made, mode 0755 */
+
+struct lust__walk {
+    char path[PATH_MAX];   /* the directory reached: no symlink, "." or ".." left in it */
+    char sticky[PATH_MAX]; /* the first sticky, others-writable directory passed, or "" */
+    int created;           /* LUST__WALK_CREATE made the last component */
+};
+
+/*
+ * Walks the directory dir[0..dirlen) (absolute). Returns an O_PATH descriptor of it (above 2,
+ * close-on-exec), or -errno with the sentence "WHAT OBJ: ..." naming the component at fault:
+ * -ENOENT / -ENOTDIR a component missing or not a directory, -ELOOP a symlink (not followed,
+ * or one others could replace), -EPERM a directory owned by someone else or writable by group
+ * or others, -EINVAL a relative path.
+ */
+LUST__HIDDEN int lust__walk_dir(const char *what, const char *obj, const char *dir, size_t dirlen,
+                                unsigned flags, struct lust__walk *w);
+
+/* The length of path's directory part ("/run" of "/run/x.pid", "/" of "/x"); 0 if none. */
+LUST__HIDDEN size_t lust__dir_len(const char *path);
+
+/*
+ * lib/text.c: the length of the well-formed UTF-8 character at s (at most n bytes), or 0 when
+ * s starts with a byte that must not reach a terminal or a log unescaped: a C0 control or DEL,
+ * a C1 control (U+0080..U+009F: a lone 0x9b is CSI to an 8-bit terminal), an overlong form, a
+ * surrogate, a code point past U+10FFFF, or a byte of a broken sequence.
+ */
+LUST__HIDDEN size_t lust__text_char(const unsigned char *s, size_t n);
+
+/*
+ * lib/pidfile.c: lust_pidfile_remove(), calling while_locked(arg) once the file is verified as
+ * a pid file nobody holds and locked by this call, just before it is unlinked. The framework
+ * removes the control socket there, so that a server starting meanwhile (which must take this
+ * lock before it makes its socket) never loses its own.
+ */
+LUST__HIDDEN int lust__pidfile_remove_with(const char *path, void (*while_locked)(void *arg),
+                                           void *arg);
+
+/* lib/notify.c: how many datagrams were dropped because the manager's socket was full. */
+struct lust_notify;
+LUST__HIDDEN unsigned long long lust__notify_dropped(const struct lust_notify *n);
+
+/*
+ * lib/config.c: whether root may trust the config file open on fd (named path): a regular file
+ * owned by root or by the user running the command, writable by neither group nor others, as
+ * sudo and logrotate require. Returns 0, or -EPERM with the reason.
+ */
+LUST__HIDDEN int lust__config_trusted(int fd, const char *path);
+
+/*
+ * lib/privs_jail.c: lust_privs_jail_scan() of the jail open on fd (from lust_privs_jail_open),
+ * so the tree scanned is the one that will be entered. path names it in sentences.
+ */
+LUST__HIDDEN int lust__privs_jail_scan_fd(int fd, const char *path, unsigned max_entries,
+                                          unsigned max_ms);
+
+/*
+ * lib/privs_jail.c: lust_privs_jail_open(), and with create set a missing jail (its last
+ * component only, once its parent passed the checks) is made, root's and mode 0755, as
+ * systemd's RuntimeDirectory= does; *created (may be NULL) tells whether it was.
+ */
+LUST__HIDDEN int lust__privs_jail_open(const char *path, int create, int *out, int *created);
 
 #endif

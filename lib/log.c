@@ -147,31 +147,71 @@ static size_t put_prefix(char *p, const struct stamp *s, long nsec, int level)
 }
 
 /*
- * Rewrite newlines and carriage returns in msg[0..len) as "\n" and "\r", in place, within room
- * bytes. Returns the new length; sets *cut when the tail did not fit.
+ * 1 when msg[0..len) is printable ASCII throughout, so it goes to the log as it is: the usual
+ * case, checked eight bytes at a time. A byte below 0x20 sets its top bit in x - 0x20 (and a
+ * borrow can only add false alarms above it), DEL sets it in x + 1, and 0x80 and up have it.
  */
-static size_t escape_breaks(char *msg, size_t len, size_t room, bool *cut)
+static bool plain_ascii(const char *msg, size_t len)
 {
-    size_t in = 0, out = 0;
-    for (; in < len; in++) {
-        size_t w = (msg[in] == '\n' || msg[in] == '\r') ? 2 : 1;
-        if (out + w > room) {
-            *cut = true;
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, msg + i, 8);
+        if ((((x - ones * 0x20) & ~x) | x | (x + ones)) & highs)
+            return false;
+    }
+    for (; i < len; i++)
+        if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+/*
+ * Rewrite msg[0..len) within room bytes so that no control byte (C0, DEL, C1) and no byte of
+ * broken UTF-8 reaches the file: newline, carriage return and tab as "\n", "\r", "\t", any
+ * other as "\xHH"; well-formed UTF-8 stays. Returns the new length; sets *cut when the tail did
+ * not fit (an escape is never written in part). Off the hot path: only lines that need it.
+ */
+__attribute__((noinline)) static size_t escape_controls(char *msg, size_t len, size_t room,
+                                                        bool *cut)
+{
+    static const char hex[] = "0123456789abcdef";
+    char raw[LINE_BUF];
+    memcpy(raw, msg, len);
+    const unsigned char *in = (const unsigned char *)raw;
+    size_t out = 0, i = 0;
+    while (i < len) {
+        size_t n = lust__text_char(in + i, len - i);
+        if (n > 0) {
+            if (out + n > room)
+                break;
+            memcpy(msg + out, in + i, n);
+            out += n;
+            i += n;
+            continue;
+        }
+        /* A C1 control is two bytes of valid UTF-8: escape both, not only the first. */
+        size_t bytes =
+            in[i] == 0xc2 && i + 1 < len && in[i + 1] >= 0x80 && in[i + 1] < 0xa0 ? 2 : 1;
+        char esc = in[i] == '\n' ? 'n' : in[i] == '\r' ? 'r' : in[i] == '\t' ? 't' : 0;
+        if (out + (esc ? 2 : 4 * bytes) > room)
             break;
+        if (esc) {
+            msg[out++] = '\\';
+            msg[out++] = esc;
+            i++;
+            continue;
         }
-        out += w;
-    }
-    /* Backwards, since out >= in at every step. */
-    size_t o = out;
-    while (in > 0) {
-        char c = msg[--in];
-        if (c == '\n' || c == '\r') {
-            msg[--o] = c == '\n' ? 'n' : 'r';
-            msg[--o] = '\\';
-        } else {
-            msg[--o] = c;
+        for (size_t k = 0; k < bytes; k++, i++) {
+            msg[out++] = '\\';
+            msg[out++] = 'x';
+            msg[out++] = hex[in[i] >> 4];
+            msg[out++] = hex[in[i] & 15];
         }
     }
+    if (i < len)
+        *cut = true;
     return out;
 }
 
@@ -180,11 +220,15 @@ static size_t mark_cut(char *msg, size_t len, size_t room)
     size_t mlen = sizeof LUST_LOG_CUT_MARKER - 1;
     if (len + mlen > room)
         len = room > mlen ? room - mlen : 0;
-    /* Never end on half a UTF-8 character or half of an escaped "\n". */
+    /* Never end on half a UTF-8 character or half an escape ("\n", "\x1b"). */
     while (len > 0 && ((unsigned char)msg[len] & 0xC0) == 0x80)
         len--;
     if (len > 0 && msg[len - 1] == '\\')
         len--;
+    else if (len > 1 && msg[len - 2] == '\\' && msg[len - 1] == 'x')
+        len -= 2;
+    else if (len > 2 && msg[len - 3] == '\\' && msg[len - 2] == 'x')
+        len -= 3;
     memcpy(msg + len, LUST_LOG_CUT_MARKER, mlen);
     return len + mlen;
 }
@@ -211,8 +255,8 @@ static size_t put_message(char *dst, size_t room, const char *fmt, va_list ap)
         len = room;
     else if (len > 0 && dst[len - 1] == '\n')
         len--;
-    if (memchr(dst, '\n', len) != NULL || memchr(dst, '\r', len) != NULL)
-        len = escape_breaks(dst, len, room, &cut);
+    if (!plain_ascii(dst, len))
+        len = escape_controls(dst, len, room, &cut);
     if (cut)
         len = mark_cut(dst, len, room);
     return len;
@@ -367,7 +411,12 @@ static int open_log(const char *path)
         close(fd);
         return lust__fail(err, "log file %s", path);
     }
-    if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        /* A FIFO someone holds open (or a device) would block every logging thread. */
+        return lust__fail_plain(EPERM, "log file %s is not a regular file; refusing it", path);
+    }
+    if (st.st_nlink > 1) {
         close(fd);
         return lust__fail_plain(EMLINK, "log file %s has %ju hard links; refusing to append to it",
                                 path, (uintmax_t)st.st_nlink);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 struct lust_notify {
     int fd;
     uint64_t watchdog_usec;
+    atomic_ullong dropped; /* datagrams the manager's full socket did not take */
 };
 
 /* Parses a whole decimal number into [0, max]; anything else is -EINVAL. */
@@ -96,6 +98,10 @@ int lust_notify_open(struct lust_notify **ret, int flags)
     if (!n)
         return lust__fail(ENOMEM, "notify socket %s", name);
     n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (n->fd >= 0)
+        n->fd = lust__fd_above_stdio(n->fd); /* never in a closed stdio slot */
+    if (n->fd < 0)
+        errno = -n->fd;
     if (n->fd < 0 || connect(n->fd, (struct sockaddr *)&sa, len) < 0) {
         r = lust__fail(errno, "notify socket %s", name);
         if (n->fd >= 0)
@@ -128,12 +134,21 @@ int lust_notify_send(struct lust_notify *n, const char *state)
     if (!state)
         return lust__fail_plain(EINVAL, "lust_notify_send: state is NULL");
     for (;;) {
-        ssize_t k = send(n->fd, state, strlen(state), MSG_NOSIGNAL);
+        /* Never wait: any process can bind a socket that nobody reads, and a caller blocked
+         * here (the framework's signal thread) would stop serving TERM. */
+        ssize_t k = send(n->fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (k >= 0)
             return 1;
+        if (errno == EAGAIN)
+            atomic_fetch_add(&n->dropped, 1);
         if (errno != EINTR)
             return lust__fail(errno, "notify \"%.40s\"", state);
     }
+}
+
+unsigned long long lust__notify_dropped(const struct lust_notify *n)
+{
+    return n ? atomic_load(&((struct lust_notify *)n)->dropped) : 0;
 }
 
 static int vsendf(struct lust_notify *n, const char *fmt, va_list ap)

@@ -154,6 +154,34 @@ static int write_all_at0(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/*
+ * Whether the file behind fd holds our format: nothing, or one decimal pid and a newline.
+ * Returns 1 or 0, or -errno. Anything else (a copy of /etc/passwd named by a careless config)
+ * is not ours to truncate, write or unlink.
+ */
+static int our_format(int fd)
+{
+    char buf[24];
+    ssize_t n;
+    do
+        n = pread(fd, buf, sizeof buf, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    size_t digits = 0;
+    while (digits < (size_t)n && buf[digits] >= '0' && buf[digits] <= '9')
+        digits++;
+    /* No leading zero: "0\n" is no pid, and our writer never makes one. */
+    return n == 0 || (digits >= 1 && digits <= 10 && buf[0] != '0' && (size_t)n == digits + 1 &&
+                      buf[digits] == '\n');
+}
+
+static int not_ours(const char *path, const char *what)
+{
+    return lust__fail_plain(EBADMSG, "pid file %s holds something other than a pid: %s", path,
+                            what);
+}
+
 /* Someone else's lock stopped our F_SETLK: say who, from the kernel. Returns 1 when the lock
  * is gone again (the holder just died), so the caller retries. */
 static int report_conflict(const char *path, int fd, pid_t *holder)
@@ -194,6 +222,8 @@ static int try_open(const char *path, struct lust_pidfile *pf, pid_t *holder)
     }
 
     int fd = open_path(path, O_RDWR | O_CREAT, 0600);
+    if (fd >= 0)
+        fd = lust__fd_above_stdio(fd); /* a closed stdin must not become the pid file */
     if (fd < 0)
         return lust__fail(-fd, "pid file %s", path);
     int r;
@@ -223,6 +253,12 @@ static int try_open(const char *path, struct lust_pidfile *pf, pid_t *holder)
     r = still_at_path(path, fd, &st);
     if (r <= 0) {
         r = r < 0 ? lust__fail(-r, "pid file %s", path) : 1;
+        goto fail;
+    }
+    r = our_format(fd);
+    if (r <= 0) {
+        r = r < 0 ? lust__fail(-r, "pid file %s", path)
+                  : not_ours(path, "refusing to overwrite it");
         goto fail;
     }
     int flags = fcntl(fd, F_GETFL);
@@ -257,8 +293,40 @@ fail:
     return r;
 }
 
+/*
+ * The directories above the pid file: whoever may write one of them may delete the file (and
+ * with it what `status` and `stop` see) or swap it. Root's or the caller's, writable by
+ * nobody else; a sticky one such as /tmp passes (others cannot remove what is not theirs).
+ */
+static int check_directory(const char *path)
+{
+    char abs[PATH_MAX];
+    const char *p = path;
+    if (path[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd))
+            return lust__fail(errno, "pid file %s: the current directory", path);
+        int n = snprintf(abs, sizeof abs, "%s/%s", cwd, path);
+        if (n < 0 || (size_t)n >= sizeof abs)
+            return lust__fail(ENAMETOOLONG, "pid file %s", path);
+        p = abs;
+    }
+    struct lust__walk w;
+    int fd = lust__walk_dir("pid file", path, p, lust__dir_len(p),
+                            LUST__WALK_SELF | LUST__WALK_STICKY | LUST__WALK_FOLLOW, &w);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
+}
+
 int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_t *holder)
 {
+    if (!path || !*path || !out)
+        return lust__fail_plain(EINVAL, "pid file: no path or no place for the handle");
+    int r = check_directory(path);
+    if (r < 0)
+        return r;
     size_t len = strlen(path);
     struct lust_pidfile *pf = calloc(1, sizeof *pf + len + 1);
     if (pf == NULL)
@@ -267,7 +335,7 @@ int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_t *holder
     /* POSIX locks belong to the process, so two threads opening the same path would both
      * "win". Opening under the list's mutex makes the second one see the first's entry. */
     pthread_mutex_lock(&held_mutex);
-    int r = 1;
+    r = 1;
     for (int i = 0; i < OPEN_ATTEMPTS && r == 1; i++)
         r = try_open(path, pf, holder);
     if (r == 1)
@@ -340,6 +408,10 @@ int lust_pidfile_query(const char *path, pid_t *holder)
         if (r < 0)
             r = lust__fail(-r, "pid file %s: asking for the lock holder", path);
     }
+    if (r == 0 && fl.l_type == F_UNLCK && (r = our_format(fd)) <= 0)
+        r = r < 0 ? lust__fail(-r, "pid file %s", path) : not_ours(path, "not a server's");
+    else if (r > 0)
+        r = 0;
     close_keep_errno(fd);
     if (r < 0)
         return r;
@@ -356,6 +428,11 @@ int lust_pidfile_query(const char *path, pid_t *holder)
 }
 
 int lust_pidfile_remove(const char *path)
+{
+    return lust__pidfile_remove_with(path, NULL, NULL);
+}
+
+int lust__pidfile_remove_with(const char *path, void (*while_locked)(void *arg), void *arg)
 {
     struct stat st;
     if (lstat(path, &st) < 0)
@@ -391,11 +468,15 @@ int lust_pidfile_remove(const char *path)
             r = lust__fail_plain(EBUSY, "pid file %s was replaced while removing it", path);
         else if (r < 0)
             r = lust__fail(-r, "pid file %s", path);
-        else if (unlink(path) < 0 && errno != ENOENT)
-            r = lust__fail(errno, "pid file %s: removing", path);
+        else if ((r = our_format(fd)) <= 0)
+            r = r < 0 ? lust__fail(-r, "pid file %s", path) : not_ours(path, "not removing it");
         else
             r = 0;
     }
+    if (r == 0 && while_locked)
+        while_locked(arg);
+    if (r == 0 && unlink(path) < 0 && errno != ENOENT)
+        r = lust__fail(errno, "pid file %s: removing", path);
     close_keep_errno(fd);
     return r;
 }

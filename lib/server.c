@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lust/config.h>
@@ -34,9 +35,26 @@ int lust__server_exit_for(int r)
     }
 }
 
+/*
+ * Every operator message that may carry text from a config file, a path or the daemon goes
+ * out here, through the one filter (lust__server_printable): no terminal control byte from a
+ * config value reaches root's terminal. One line; the newline is added.
+ */
+void lust__server_print(FILE *to, const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    lust__server_printable(line);
+    fprintf(to, "%s\n", line);
+}
+
 void lust__server_say(const struct lust_server *srv, const char *what)
 {
-    fprintf(stderr, "%s: %s%s%s\n", srv->name, what ? what : "", what ? ": " : "", lust_error());
+    lust__server_print(stderr, "%s: %s%s%s", srv->name, what ? what : "", what ? ": " : "",
+                       lust_error());
 }
 
 const char *lust_server_name(const struct lust_server *srv)
@@ -182,7 +200,7 @@ int lust__server_parse_argv(struct lust_server *srv, int argc, char **argv, int 
             printf("%s (liblust %s)\n", srv->name, lust_version());
             return -1;
         default:
-            fprintf(stderr, "%s: unknown option %s\n", srv->name, argv[optind - 1]);
+            lust__server_print(stderr, "%s: unknown option %s", srv->name, argv[optind - 1]);
             usage(srv->name, stderr);
             return -EXIT_USAGE;
         }
@@ -193,7 +211,7 @@ int lust__server_parse_argv(struct lust_server *srv, int argc, char **argv, int 
     }
     enum lust__server_command cmd = parse_command(argv[optind]);
     if (cmd == CMD_NONE) {
-        fprintf(stderr, "%s: unknown command \"%s\"\n", srv->name, argv[optind]);
+        lust__server_print(stderr, "%s: unknown command \"%s\"", srv->name, argv[optind]);
         usage(srv->name, stderr);
         return -EXIT_USAGE;
     }
@@ -255,8 +273,8 @@ static int run_command(struct lust_server *srv, enum lust__server_command cmd)
 /* Everything the handle holds, released; in the process that returns from the command. */
 static void server_free(struct lust_server *srv)
 {
-    int *fds[] = {&srv->jail_fd, &srv->config_fd, &srv->ctl_fd,
-                  &srv->log_fd,  &srv->stop_fd,   &srv->quit_fd};
+    int *fds[] = {&srv->jail_fd, &srv->config_fd, &srv->ctl_fd,    &srv->log_fd,
+                  &srv->stop_fd, &srv->quit_fd,   &srv->signal_fd, &srv->watchdog_fd};
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (*fds[i] >= 0) {
             close(*fds[i]);
@@ -267,6 +285,34 @@ static void server_free(struct lust_server *srv)
     lust_creds_free(srv->creds);
     srv->creds = NULL;
     lust__server_config_fini(srv);
+}
+
+/*
+ * --ready-fd N must name a pipe, FIFO or socket open at exec, above stdio: a number that is not
+ * open would be taken by the next file opened (the config, kept for SIGHUP) and closed at
+ * readiness; 0 to 2 would lose stdio. Refused (usage, exit 2) before anything is opened.
+ */
+static int check_ready_fd(struct lust_server *srv)
+{
+    struct stat st;
+    int fd = srv->ready_fd;
+    if (fd < 0)
+        return 0;
+    if (fd <= 2) {
+        fprintf(stderr, "%s: --ready-fd %d: descriptors 0 to 2 are stdin, stdout and stderr\n",
+                srv->name, fd);
+        return -EINVAL;
+    }
+    if (fstat(fd, &st) < 0) {
+        fprintf(stderr, "%s: --ready-fd %d: %s (the supervisor must pass it open)\n", srv->name, fd,
+                strerror(errno));
+        return -EBADF;
+    }
+    if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
+        fprintf(stderr, "%s: --ready-fd %d: neither a pipe, a FIFO nor a socket\n", srv->name, fd);
+        return -ENOTSOCK;
+    }
+    return 0;
 }
 
 int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, size_t ops_size,
@@ -282,6 +328,8 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
         .ctl_fd = -1,
         .stop_fd = -1,
         .quit_fd = -1,
+        .signal_fd = -1,
+        .watchdog_fd = -1,
         .config_lock = PTHREAD_MUTEX_INITIALIZER,
         .alive_interval_ms = -1,
     };
@@ -293,25 +341,36 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
         return EXIT_USAGE;
     }
     if (lust__server_copy_ops(&srv, ops, ops_size) < 0) {
-        fprintf(stderr, "%s: %s\n", name, lust_error());
+        lust__server_print(stderr, "%s: %s", name, lust_error());
         return EXIT_GENERIC;
     }
     int cmd = lust__server_parse_argv(&srv, argc, argv, &force_fg);
     if (cmd < 0)
         return cmd == -1 ? EXIT_OK : -cmd;
+    /* Before anything is opened, which could take the number of a descriptor not open. */
+    if (check_ready_fd(&srv) < 0)
+        return EXIT_USAGE;
+    if (lust__fd_fill_stdio() < 0) {
+        fprintf(stderr, "%s: cannot open /dev/null on the closed standard descriptors\n", name);
+        return EXIT_GENERIC;
+    }
+    for (int i = 0; i < CTL_CONN_MAX; i++)
+        srv.conns[i].fd = -1;
     int r = lust_config_load(name, srv.config_path, ops->options, &config);
     if (r < 0) {
-        /* A reload that finds the file broken fails (1) and leaves the server alone. */
-        if (cmd == CMD_RELOAD || (cmd == CMD_FORCE_RELOAD && srv.ops.reload))
-            return lust__server_say(&srv, NULL), EXIT_GENERIC;
-        if (cmd == CMD_START || cmd == CMD_RESTART || cmd == CMD_FORCE_RELOAD)
+        /* A start tells a process manager too. A reload that finds the file broken fails (1)
+         * and leaves the server alone; status cannot tell (LSB 4). */
+        if (cmd == CMD_START || cmd == CMD_RESTART || (cmd == CMD_FORCE_RELOAD && !srv.ops.reload))
             lust__server_start_failed(&srv, NULL, r);
         else
             lust__server_say(&srv, NULL);
-        return EXIT_CONFIG;
+        if (cmd == CMD_STATUS)
+            return EXIT_PRIVILEGE;
+        return cmd == CMD_RELOAD || (cmd == CMD_FORCE_RELOAD && srv.ops.reload) ? EXIT_GENERIC
+                                                                                : EXIT_CONFIG;
     }
     if (lust__server_config_init(&srv, config) < 0) {
-        fprintf(stderr, "%s: %s\n", name, lust_error());
+        lust__server_say(&srv, NULL);
         lust_config_release(config);
         return EXIT_GENERIC;
     }

@@ -192,6 +192,11 @@ static int config_snapshot(struct lust_server *srv)
         close(mfd);
         return r;
     }
+    if (fd >= 0 && lust__config_trusted(fd, path) < 0) {
+        close(fd);
+        close(mfd);
+        return -EPERM;
+    }
     char buf[8192];
     ssize_t n = 0;
     while (fd >= 0 && (n = read(fd, buf, sizeof buf)) != 0) {
@@ -231,10 +236,11 @@ static int control_missing(struct lust_server *srv, const char *path, const char
     int state = srv->pidfile_wanted ? lust__server_query(srv, &pid) : LUST_PIDFILE_NONE;
     if (state != LUST_PIDFILE_RUNNING && state != LUST_PIDFILE_RUNNING_UNKNOWN)
         return 0;
-    fprintf(stderr,
-            "%s is running (pid %ld) but does not answer on %s (the socket was removed, or "
-            "control_socket changed since the start); %s cannot reach it: restart it\n",
-            srv->name, (long)pid, path, cmd);
+    lust__server_print(
+        stderr,
+        "%s is running (pid %ld) but does not answer on %s (the socket was removed, or "
+        "control_socket changed since the start); %s cannot reach it: restart it",
+        srv->name, (long)pid, path, cmd);
     return 1;
 }
 
@@ -242,19 +248,20 @@ static int control_missing(struct lust_server *srv, const char *path, const char
 static int control_unreachable(struct lust_server *srv, const char *path, int r)
 {
     if (r == -EACCES)
-        fprintf(stderr,
-                "%s: %s: %s (only root or the user who started the server may control it)\n",
-                srv->name, path, strerror(-r));
+        lust__server_print(
+            stderr, "%s: %s: %s (only root or the user who started the server may control it)",
+            srv->name, path, strerror(-r));
     else if (r == -EPERM)
-        fprintf(stderr,
-                "%s: %s: the server there listens as another user; not trusting it (only root "
-                "or the user who started the server may control it)\n",
-                srv->name, path);
+        lust__server_print(
+            stderr,
+            "%s: %s: the server there listens as another user; not trusting it (only root "
+            "or the user who started the server may control it)",
+            srv->name, path);
     else if (r == -EAGAIN)
-        fprintf(stderr, "%s: %s: the server is too busy to take the request; try again\n",
-                srv->name, path);
+        lust__server_print(stderr, "%s: %s: the server is too busy to take the request; try again",
+                           srv->name, path);
     else
-        fprintf(stderr, "%s: control socket %s: %s\n", srv->name, path, strerror(-r));
+        lust__server_print(stderr, "%s: control socket %s: %s", srv->name, path, strerror(-r));
     return r == -EACCES || r == -EPERM ? EXIT_PRIVILEGE : EXIT_GENERIC;
 }
 
@@ -267,23 +274,15 @@ static int control_unreachable(struct lust_server *srv, const char *path, int r)
 void lust__server_printable(char *s)
 {
     unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        size_t len = *p < 0x80                  ? 1
-                     : *p >= 0xc2 && *p <= 0xdf ? 2
-                     : *p >= 0xe0 && *p <= 0xef ? 3
-                     : *p >= 0xf0 && *p <= 0xf4 ? 4
-                                                : 0;
-        size_t i = 1;
-        while (i < len && (p[i] & 0xc0) == 0x80)
-            i++;
-        int c1 = len == 2 && p[0] == 0xc2 && p[1] < 0xa0;
-        int overlong =
-            (len == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (len == 4 && p[0] == 0xf0 && p[1] < 0x90);
-        if (len == 0 || i < len || c1 || overlong || (len == 1 && (*p < 0x20 || *p == 0x7f))) {
-            *p++ = '?';
-            continue;
+    size_t left = strlen(s);
+    while (left > 0) {
+        size_t len = lust__text_char(p, left);
+        if (len == 0) {
+            *p = '?';
+            len = 1;
         }
         p += len;
+        left -= len;
     }
 }
 
@@ -292,18 +291,19 @@ static int control_outcome(struct lust_server *srv, int r, char *reply, int time
 {
     lust__server_printable(reply);
     if (r == 0) {
-        printf("%s: %s\n", srv->name, reply);
+        lust__server_print(stdout, "%s: %s", srv->name, reply);
         return EXIT_OK;
     }
     if (r == -ETIMEDOUT)
-        fprintf(stderr, "%s: no answer from the server within %d s; it may still apply it\n",
-                srv->name, timeout_s);
+        lust__server_print(stderr,
+                           "%s: no answer from the server within %d s; it may still apply it",
+                           srv->name, timeout_s);
     else if (r == -EPROTO)
-        fprintf(stderr, "%s: the server's answer makes no sense\n", srv->name);
+        lust__server_print(stderr, "%s: the server's answer makes no sense", srv->name);
     else if (r < 0)
-        fprintf(stderr, "%s: control socket: %s\n", srv->name, strerror(-r));
+        lust__server_print(stderr, "%s: control socket: %s", srv->name, strerror(-r));
     else
-        fprintf(stderr, "%s: %s\n", srv->name, reply);
+        lust__server_print(stderr, "%s: %s", srv->name, reply);
     return r == EPERM || r == EACCES ? EXIT_PRIVILEGE : EXIT_GENERIC;
 }
 
@@ -351,7 +351,8 @@ int lust__server_cmd_reload(struct lust_server *srv)
     int status = EXIT_GENERIC;
 
     if (!srv->ops.reload) {
-        fprintf(stderr, "%s: reload is not implemented by this daemon; use restart\n", srv->name);
+        lust__server_print(stderr, "%s: reload is not implemented by this daemon; use restart",
+                           srv->name);
         return EXIT_UNIMPLEMENTED;
     }
     /* No socket, or only the default one and nobody there (a foreground server that could
@@ -360,7 +361,7 @@ int lust__server_cmd_reload(struct lust_server *srv)
         return lust__server_reload_by_signal(srv);
     int sock = control_reach(srv, path, "reload", &status);
     if (sock == -ENOENT) {
-        fprintf(stderr, "%s is not running\n", srv->name);
+        lust__server_print(stderr, "%s is not running", srv->name);
         return EXIT_NOT_RUNNING;
     }
     if (sock < 0)
@@ -372,7 +373,7 @@ int lust__server_cmd_reload(struct lust_server *srv)
         mfd = -EINVAL;
     }
     if (mfd < 0) {
-        fprintf(stderr, "%s: %s\n", srv->name, lust_error());
+        lust__server_print(stderr, "%s: %s", srv->name, lust_error());
         close(sock);
         return EXIT_GENERIC; /* a bad file fails the command and leaves the daemon untouched */
     }
@@ -397,15 +398,15 @@ int lust__server_cmd_reopen(struct lust_server *srv)
     int status = EXIT_GENERIC;
 
     if (!path) {
-        fprintf(stderr,
-                "%s: no control socket (control_socket = none, or the foreground "
-                "without one): nothing to reopen through\n",
-                srv->name);
+        lust__server_print(stderr,
+                           "%s: no control socket (control_socket = none, or the foreground "
+                           "without one): nothing to reopen through",
+                           srv->name);
         return EXIT_GENERIC;
     }
     int sock = control_reach(srv, path, "reopen", &status);
     if (sock == -ENOENT) {
-        printf("%s is not running; nothing to reopen\n", srv->name);
+        lust__server_print(stdout, "%s is not running; nothing to reopen", srv->name);
         return EXIT_OK;
     }
     if (sock < 0)

@@ -36,7 +36,8 @@ LUST__PRINTF(3, 4) static void control_reply(int fd, int err, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
     va_end(ap);
-    if (send(fd, msg, strlen(msg), MSG_NOSIGNAL) < 0)
+    /* A fresh connection's buffer takes one short answer; a peer that left just misses it. */
+    if (send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
         lust_log(LUST_LOG_WARNING, "control socket: cannot answer: %m");
 }
 
@@ -147,39 +148,6 @@ static ssize_t control_read(int cfd, char *buf, size_t size, int flags, int *fd,
     return n;
 }
 
-/*
- * Whether the peer may control the server (1). A refused one (0) is answered and closed here.
- * The socket's mode already keeps others out; this holds even if someone chmods it. The peer
- * is checked before its request is waited for, so it cannot hold this thread; what it sent at
- * once is read (its descriptors closed) before the refusal: closing a socket with unread data
- * would reset the connection and the answer would be lost.
- */
-static int admit_peer(struct lust_server *srv, int cfd)
-{
-    struct ucred cred;
-    socklen_t clen = sizeof cred;
-    if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
-        lust_log(LUST_LOG_ERROR, "control socket: SO_PEERCRED: %m");
-        close(cfd);
-        return 0;
-    }
-    if (cred.uid == 0 || cred.uid == srv->owner_uid)
-        return 1;
-    char buf[CTL_MSG_MAX];
-    int fd = -1, truncated = 0;
-    struct pollfd p = {.fd = cfd, .events = POLLIN};
-    if (poll(&p, 1, 100) > 0 &&
-        control_read(cfd, buf, sizeof buf, MSG_DONTWAIT, &fd, &truncated) >= 0 && fd >= 0)
-        close(fd);
-    lust_log(LUST_LOG_WARNING, "control socket: refused uid %u (pid %ld): not root%s",
-             (unsigned)cred.uid, (long)cred.pid,
-             srv->owner_uid ? " nor the user who started the server" : "");
-    control_reply(cfd, EPERM, "only root%s may control %s",
-                  srv->owner_uid ? " or the user who started it" : "", srv->name);
-    close(cfd);
-    return 0;
-}
-
 /* Runs one request (its text in buf, NUL-terminated) and answers it. */
 static void dispatch(struct lust_server *srv, int cfd, char *buf, int *fd, int truncated)
 {
@@ -198,35 +166,121 @@ static void dispatch(struct lust_server *srv, int cfd, char *buf, int *fd, int t
         control_reply(cfd, EINVAL, "unknown request \"%.64s\"", buf);
 }
 
-/*
- * One connection on the control socket, from the signal thread. Returns 0, or -errno when
- * accept() ran out of descriptors or memory: the connection stays queued, and the caller stops
- * polling the socket for a while instead of spinning on it.
- */
-int lust__server_control_serve(struct lust_server *srv)
+static void conn_close(struct lust_server *srv, int slot)
 {
-    int cfd = accept4(srv->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (cfd < 0) /* out of descriptors or memory: the connection stays queued */
+    close(srv->conns[slot].fd);
+    srv->conns[slot].fd = -1;
+}
+
+static int peer_admitted(const struct lust_server *srv, const struct lust__ctl_conn *c)
+{
+    return c->uid == 0 || c->uid == srv->owner_uid;
+}
+
+/*
+ * A peer that is neither root nor the owner (possible only if someone opened the socket's
+ * mode): its message is read (its descriptors closed) before the refusal, since closing a
+ * socket with unread data would reset the connection and the answer would be lost.
+ */
+static void refuse_peer(struct lust_server *srv, const struct lust__ctl_conn *c)
+{
+    lust_log(LUST_LOG_WARNING, "control socket: refused uid %u (pid %ld): not root%s",
+             (unsigned)c->uid, (long)c->pid,
+             srv->owner_uid ? " nor the user who started the server" : "");
+    control_reply(c->fd, EPERM, "only root%s may control %s",
+                  srv->owner_uid ? " or the user who started it" : "", srv->name);
+}
+
+/*
+ * Takes one pending connection into a free slot, with its peer and a deadline; when every
+ * slot is taken, the oldest connection makes room. Returns 0, or -errno when accept() ran out
+ * of descriptors or memory: the connection stays queued, and the caller stops polling the
+ * socket for a while instead of spinning on it.
+ */
+int lust__server_control_accept(struct lust_server *srv, long long now_ms)
+{
+    int cfd = accept4(srv->ctl_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (cfd < 0)
         return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM ? -errno
                                                                                          : 0;
-    if (!admit_peer(srv, cfd))
+    struct ucred cred;
+    socklen_t clen = sizeof cred;
+    if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+        lust_log(LUST_LOG_ERROR, "control socket: SO_PEERCRED: %m");
+        close(cfd);
         return 0;
+    }
+    int slot = 0;
+    for (int i = 0; i < CTL_CONN_MAX; i++) {
+        if (srv->conns[i].fd < 0) {
+            slot = i;
+            break;
+        }
+        if (srv->conns[i].deadline_ms < srv->conns[slot].deadline_ms)
+            slot = i;
+    }
+    if (srv->conns[slot].fd >= 0) {
+        lust_log(LUST_LOG_WARNING,
+                 "control socket: %d connections wait for their request; dropping the oldest "
+                 "(pid %ld)",
+                 CTL_CONN_MAX, (long)srv->conns[slot].pid);
+        conn_close(srv, slot);
+    }
+    srv->conns[slot] = (struct lust__ctl_conn){
+        .fd = cfd, .deadline_ms = now_ms + CTL_DEADLINE_MS, .uid = cred.uid, .pid = cred.pid};
+    return 0;
+}
 
-    /* A stalled client must not hold the signal thread: TERM still has to get through. */
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+/* A connection became readable (or hung up): its request is read, answered, and it is closed. */
+void lust__server_control_conn(struct lust_server *srv, int slot)
+{
+    struct lust__ctl_conn *c = &srv->conns[slot];
     char buf[CTL_MSG_MAX + 1];
     int fd = -1, truncated = 0;
-    ssize_t n = control_read(cfd, buf, CTL_MSG_MAX, 0, &fd, &truncated);
-    if (n > 0) { /* else a probe that only connected, or a client that went silent */
+    ssize_t n = control_read(c->fd, buf, CTL_MSG_MAX, MSG_DONTWAIT, &fd, &truncated);
+    if (n == -EAGAIN)
+        return; /* a wake-up without data: the deadline still runs */
+    if (!peer_admitted(srv, c))
+        refuse_peer(srv, c);
+    else if (n > 0) { /* else a probe that only connected, or a peer that left */
         buf[n] = '\0';
-        dispatch(srv, cfd, buf, &fd, truncated);
+        dispatch(srv, c->fd, buf, &fd, truncated);
     }
     if (fd >= 0)
         close(fd);
-    close(cfd);
-    return 0;
+    conn_close(srv, slot);
+}
+
+/* Closes the connections past their deadline. Returns the ms to the next deadline, or -1. */
+int lust__server_control_expire(struct lust_server *srv, long long now_ms)
+{
+    int next = -1;
+    for (int i = 0; i < CTL_CONN_MAX; i++) {
+        struct lust__ctl_conn *c = &srv->conns[i];
+        if (c->fd < 0)
+            continue;
+        if (c->deadline_ms > now_ms) {
+            long long left = c->deadline_ms - now_ms;
+            if (next < 0 || left < next)
+                next = (int)left;
+            continue;
+        }
+        if (!peer_admitted(srv, c))
+            refuse_peer(srv, c);
+        else
+            lust_log(LUST_LOG_WARNING,
+                     "control socket: pid %ld sent no request within %d ms; closed", (long)c->pid,
+                     CTL_DEADLINE_MS);
+        conn_close(srv, i);
+    }
+    return next;
+}
+
+void lust__server_control_close_all(struct lust_server *srv)
+{
+    for (int i = 0; i < CTL_CONN_MAX; i++)
+        if (srv->conns[i].fd >= 0)
+            conn_close(srv, i);
 }
 
 /*
@@ -250,14 +304,16 @@ static int control_make(struct lust_server *srv, const char *path)
 
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
-            return lust__fail_plain(EEXIST, "control socket %s: exists and is not a socket", path);
+            return lust__fail_plain(ENOTSOCK, "control socket %s: exists and is not a socket",
+                                    path);
+        /* Not "already running": only the pid file's lock holder may be taken for that. */
         if (lust__server_control_alive(path))
             return srv->pidfile
                        ? lust__fail_plain(EADDRINUSE,
                                           "control socket %s: another server, with "
                                           "another pid file, answers there",
                                           path)
-                       : lust__fail_plain(EEXIST, "already running (a server answers on %s%s)",
+                       : lust__fail_plain(EADDRINUSE, "control socket %s: a server answers there%s",
                                           path,
                                           srv->control_implicit ? "; a second instance needs a "
                                                                   "control_socket of its own"
@@ -290,13 +346,20 @@ static int control_make(struct lust_server *srv, const char *path)
      * the check keeps it (EEXIST) instead of losing its socket to this one. */
     if (listen(fd, 8) < 0 ||
         renameat2(AT_FDCWD, tmp, AT_FDCWD, path, replace ? 0 : RENAME_NOREPLACE) < 0) {
-        r = errno == EEXIST ? lust__fail_plain(EEXIST, "already running (a server took %s)", path)
-                            : lust__fail(errno, "control socket %s", path);
+        r = errno == EEXIST
+                ? lust__fail_plain(EADDRINUSE, "control socket %s: another server took it", path)
+                : lust__fail(errno, "control socket %s", path);
         unlink(tmp);
         close(fd);
         return r;
     }
     srv->ctl_fd = fd;
+    /* Nobody replaces a live socket, so what is at the path now is ours for as long as fd
+     * listens: remembered, so that only this file is ever removed as ours. */
+    if (lstat(path, &st) == 0) {
+        srv->ctl_dev = st.st_dev;
+        srv->ctl_ino = st.st_ino;
+    }
     return 0;
 }
 
@@ -310,7 +373,7 @@ static int control_make(struct lust_server *srv, const char *path)
 int lust__server_control_listen(struct lust_server *srv)
 {
     const char *path = lust_config_control(srv->config);
-    if (!path)
+    if (!path || srv->control_off)
         return 0;
     int r = control_make(srv, path);
     if (r >= 0 || !srv->foreground || !srv->control_implicit ||
@@ -324,15 +387,37 @@ int lust__server_control_listen(struct lust_server *srv)
 }
 
 /*
- * Removes a control socket nobody listens on any more (after stop, or a failed start). A
- * socket where anything still answers is kept: it may be a server started meanwhile.
+ * Removes a control socket nobody listens on any more. Callers hold the pid file's lock
+ * (lust__server_control_remove_locked), without which a server starting meanwhile could have
+ * put its own live socket there between the check and the unlink. One where anything still
+ * answers is kept, and so is one that is not the file the stopped server made, when known.
  */
 void lust__server_control_remove(struct lust_server *srv)
 {
     const char *path = lust_config_control(srv->config);
     struct stat st;
-    if (!path || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || lust__server_control_alive(path))
+    if (!path || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return;
+    if (srv->ctl_ino && (st.st_dev != srv->ctl_dev || st.st_ino != srv->ctl_ino))
+        return;
+    if (lust__server_control_alive(path))
         return;
     if (unlink(path) < 0 && errno != ENOENT)
-        fprintf(stderr, "%s: cannot remove %s: %s\n", srv->name, path, strerror(errno));
+        lust__server_print(stderr, "%s: cannot remove %s: %s", srv->name, path, strerror(errno));
+}
+
+void lust__server_control_remove_locked(void *srv)
+{
+    lust__server_control_remove(srv);
+}
+
+/* The server's own socket, while it still listens on it: nobody else can have replaced it. */
+void lust__server_control_remove_own(struct lust_server *srv)
+{
+    const char *path = lust_config_control(srv->config);
+    struct stat st;
+    if (srv->ctl_fd < 0 || !path || lstat(path, &st) < 0)
+        return;
+    if (st.st_dev == srv->ctl_dev && st.st_ino == srv->ctl_ino)
+        unlink(path);
 }

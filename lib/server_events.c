@@ -146,18 +146,24 @@ int lust__server_reload_fd(struct lust_server *srv, int fd, const char *path, ch
 }
 
 /*
- * The config file, kept open so SIGHUP can re-read it from the jail; -1 when there is none
- * (the defaults are in use) or it is not a regular file.
+ * The config file, kept open so SIGHUP can re-read it from the jail. Returns it, or -errno:
+ * -ENOENT when there is none (the defaults are in use), -EINVAL when it is not a regular file,
+ * -EPERM (with the sentence) when root may not trust it (lust__config_trusted).
  */
 int lust__server_open_config(const char *path)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+    if (fd < 0)
+        return -errno;
+    int r = fd = lust__fd_above_stdio(fd);
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)))
+        r = -EINVAL;
+    else if (fd >= 0)
+        r = lust__config_trusted(fd, path);
+    if (r < 0 && fd >= 0)
         close(fd);
-        fd = -1;
-    }
-    return fd;
+    return r < 0 ? r : fd;
 }
 
 /*
@@ -179,19 +185,23 @@ static void do_reload(struct lust_server *srv)
         return;
     }
     lust_notify_reloading(srv->notify);
-    int fd = srv->jailed ? -1 : lust__server_open_config(path);
+    int fd = srv->jailed ? -ENOENT : lust__server_open_config(path);
     if (fd >= 0) {
         if (srv->config_fd >= 0)
             close(srv->config_fd);
         srv->config_fd = fd;
     }
-    if (srv->config_fd < 0)
+    if (fd == -EPERM)
+        r = fd; /* the sentence says why; the running config stays */
+    else if (srv->config_fd < 0)
         r = lust__fail_plain(ENOENT,
                              "%s was not there at start; run `%s reload` to load it; "
                              "the running config is unchanged",
                              path, srv->name);
     else if (fstat(srv->config_fd, &st) < 0)
         r = lust__fail(errno, "%s", path);
+    else if (st.st_nlink != 0 && lust__config_trusted(srv->config_fd, path) < 0)
+        r = -EPERM;
     else if (st.st_nlink == 0)
         r = lust__fail_plain(ESTALE,
                              "%s was replaced or removed since the start, and from its jail "
@@ -209,21 +219,21 @@ static void do_reload(struct lust_server *srv)
 }
 
 /*
- * The watchdog's clock: a tick every quarter of the manager's interval T. A tick pings only if
- * the daemon called lust_server_alive() since the last ping, so a run() that calls it every
- * T/2 (lust_server_alive_interval()) leaves at most 3T/4 between pings, and one that hangs is
- * pinged at most once more, within T/4. The start counts as life: the first tick pings.
+ * The watchdog's clock, in srv->watchdog_fd (-1: no watchdog): a tick every quarter of the
+ * manager's interval T. A tick pings only if the daemon called lust_server_alive() since the
+ * last ping, so a run() that calls it every T/2 (lust_server_alive_interval()) leaves at most
+ * 3T/4 between pings, and one that hangs is pinged at most once more, within T/4. The start
+ * counts as life: the first tick pings. Returns 0 or -errno.
  */
 static int make_watchdog_timer(struct lust_server *srv)
 {
     uint64_t usec = lust_notify_watchdog_usec(srv->notify);
+    srv->watchdog_fd = -1;
     if (usec == 0)
-        return -1;
+        return 0;
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    if (fd < 0) {
-        lust_log(LUST_LOG_ERROR, "watchdog: timerfd_create: %m; no WATCHDOG=1 will be sent");
-        return -1;
-    }
+    if (fd < 0)
+        return -errno;
     uint64_t quarter = usec / 4 ? usec / 4 : 1;
     struct itimerspec its = {
         .it_interval = {.tv_sec = (time_t)(quarter / 1000000),
@@ -231,13 +241,13 @@ static int make_watchdog_timer(struct lust_server *srv)
     };
     its.it_value = its.it_interval;
     if (timerfd_settime(fd, 0, &its, NULL) < 0) {
-        lust_log(LUST_LOG_ERROR, "watchdog: timerfd_settime: %m; no WATCHDOG=1 will be sent");
+        int err = errno;
         close(fd);
-        return -1;
+        return -err;
     }
     atomic_store(&srv->alive, 1);
-    lust_notify_watchdog(srv->notify);
-    return fd;
+    srv->watchdog_fd = fd;
+    return 0;
 }
 
 /* One tick of the watchdog's clock; *lapsed remembers that the last tick withheld its ping. */
@@ -290,63 +300,86 @@ static void read_signals(struct lust_server *srv, int sfd)
     }
 }
 
-enum { EV_QUIT, EV_SIGNAL, EV_WATCHDOG, EV_CONTROL, EV_COUNT };
+enum { EV_QUIT, EV_SIGNAL, EV_WATCHDOG, EV_CONTROL, EV_CONN, EV_COUNT = EV_CONN + CTL_CONN_MAX };
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /*
  * While the control socket cannot accept (no descriptor left), it is left out of poll() until
  * paused_until, so the pending connection does not make the thread spin. Returns the poll
  * timeout that ends the pause (-1: none running), and puts the socket back once it is over.
  */
-static int control_pause_left(struct lust_server *srv, struct pollfd *ctl,
-                              const struct timespec *paused_until)
+static int control_pause_left(struct lust_server *srv, struct pollfd *ctl, long long paused_until,
+                              long long now)
 {
     if (ctl->fd >= 0 || srv->ctl_fd < 0)
         return -1;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long ms = (paused_until->tv_sec - now.tv_sec) * 1000 +
-              (paused_until->tv_nsec - now.tv_nsec) / 1000000;
-    if (ms > 0)
-        return (int)ms;
+    if (paused_until > now)
+        return (int)(paused_until - now);
     ctl->fd = srv->ctl_fd;
     lust_log(LUST_LOG_NOTICE, "control socket: accepting again");
     return -1;
 }
 
-static void serve_control(struct lust_server *srv, struct pollfd *ctl,
-                          struct timespec *paused_until)
+static void accept_control(struct lust_server *srv, struct pollfd *ctl, long long *paused_until,
+                           long long now)
 {
-    int e = lust__server_control_serve(srv);
+    int e = lust__server_control_accept(srv, now);
     if (e >= 0)
         return;
     lust_log(LUST_LOG_ERROR, "control socket: cannot accept: %s; trying again in 1 s",
              strerror(-e));
-    clock_gettime(CLOCK_MONOTONIC, paused_until);
-    paused_until->tv_sec += 1;
+    *paused_until = now + 1000;
     ctl->fd = -1;
+}
+
+/* Datagrams the manager's full notify socket did not take: logged once per batch. */
+static void note_notify_drops(struct lust_server *srv)
+{
+    unsigned long long n = lust__notify_dropped(srv->notify);
+    if (n == srv->notify_dropped)
+        return;
+    lust_log(LUST_LOG_WARNING,
+             "notify socket: %llu message%s dropped so far: its reader does not read", n,
+             n == 1 ? "" : "s");
+    srv->notify_dropped = n;
+}
+
+/* The poll timeout: the nearest of the control pause and the connections' deadlines. */
+static int min_timeout(int a, int b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
 static void *signal_thread(void *arg)
 {
     struct lust_server *srv = arg;
-    sigset_t set;
-    lust__server_sigset(&set);
-    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    int wfd = make_watchdog_timer(srv);
     struct pollfd pfd[EV_COUNT] = {
         [EV_QUIT] = {.fd = srv->quit_fd, .events = POLLIN},
-        [EV_SIGNAL] = {.fd = sfd, .events = POLLIN},
-        [EV_WATCHDOG] = {.fd = wfd, .events = POLLIN},
+        [EV_SIGNAL] = {.fd = srv->signal_fd, .events = POLLIN},
+        [EV_WATCHDOG] = {.fd = srv->watchdog_fd, .events = POLLIN},
         [EV_CONTROL] = {.fd = srv->ctl_fd, .events = POLLIN},
     };
-    struct timespec paused_until = {0, 0};
+    long long paused_until = 0;
     int lapsed = 0;
 
-    if (sfd < 0)
-        lust_log(LUST_LOG_ERROR, "signalfd: %m; signals will wait until exit");
     for (;;) {
-        int timeout = control_pause_left(srv, &pfd[EV_CONTROL], &paused_until);
-        int r = poll(pfd, EV_COUNT, timeout);
+        long long now = now_ms();
+        int timeout = min_timeout(control_pause_left(srv, &pfd[EV_CONTROL], paused_until, now),
+                                  lust__server_control_expire(srv, now));
+        /* Only the connections open: poll() refuses more entries than RLIMIT_NOFILE. */
+        int slot[CTL_CONN_MAX], nconn = 0;
+        for (int i = 0; i < CTL_CONN_MAX; i++)
+            if (srv->conns[i].fd >= 0) {
+                slot[nconn] = i;
+                pfd[EV_CONN + nconn++] = (struct pollfd){.fd = srv->conns[i].fd, .events = POLLIN};
+            }
+        int r = poll(pfd, (nfds_t)(EV_CONN + nconn), timeout);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -355,27 +388,44 @@ static void *signal_thread(void *arg)
         }
         if (pfd[EV_QUIT].revents)
             break;
-        uint64_t n;
-        if (pfd[EV_WATCHDOG].revents && read(wfd, &n, sizeof n) > 0)
-            watchdog_tick(srv, &lapsed);
-        if (pfd[EV_CONTROL].revents)
-            serve_control(srv, &pfd[EV_CONTROL], &paused_until);
+        /* Signals first: TERM never waits behind a client or a reload request. */
         if (pfd[EV_SIGNAL].revents)
-            read_signals(srv, sfd);
+            read_signals(srv, srv->signal_fd);
+        uint64_t n;
+        if (pfd[EV_WATCHDOG].revents && read(srv->watchdog_fd, &n, sizeof n) > 0)
+            watchdog_tick(srv, &lapsed);
+        for (int i = 0; i < nconn; i++)
+            if (pfd[EV_CONN + i].revents)
+                lust__server_control_conn(srv, slot[i]);
+        if (pfd[EV_CONTROL].fd >= 0 && pfd[EV_CONTROL].revents)
+            accept_control(srv, &pfd[EV_CONTROL], &paused_until, now_ms());
+        note_notify_drops(srv);
     }
-    if (sfd >= 0)
-        close(sfd);
-    if (wfd >= 0)
-        close(wfd);
+    lust__server_control_close_all(srv);
     return NULL;
 }
 
+/*
+ * Everything the daemon needs to obey its signals is made here, before it reports ready: a
+ * signalfd that cannot be made (no descriptor left under a low `ulimit -n`) fails the start
+ * instead of leaving a daemon that ignores TERM.
+ */
 int lust__server_thread_start(struct lust_server *srv)
 {
-    int r = pthread_create(&srv->signal_thread, NULL, signal_thread, srv);
+    sigset_t set;
+    lust__server_sigset(&set);
+    srv->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (srv->signal_fd < 0)
+        return lust__fail(errno, "signalfd (the daemon could not obey TERM)");
+    int r = make_watchdog_timer(srv);
+    if (r < 0)
+        return lust__fail(-r, "watchdog timer");
+    r = pthread_create(&srv->signal_thread, NULL, signal_thread, srv);
     if (r != 0)
         return lust__fail(r, "cannot start the signal thread");
     srv->signal_thread_started = 1;
+    if (srv->watchdog_fd >= 0)
+        lust_notify_watchdog(srv->notify);
     return 0;
 }
 

@@ -52,6 +52,27 @@ enum lust__server_command {
     CMD_REOPEN
 };
 
+/* One message each way on the control socket, at most this long. */
+#define CTL_MSG_MAX 2048
+
+/*
+ * Control-socket connections waiting for their request, served from the signal thread's poll
+ * loop and never waited for: a client has CTL_DEADLINE_MS to send its request, and when all
+ * CTL_CONN_MAX slots are taken the oldest connection makes room for the newest.
+ */
+#define CTL_CONN_MAX    16
+#define CTL_DEADLINE_MS 1000
+
+struct lust__ctl_conn {
+    int fd; /* -1: a free slot */
+    long long deadline_ms;
+    uid_t uid; /* the peer, from SO_PEERCRED */
+    pid_t pid;
+};
+
+/* The most entries a jail may hold for the scan at each start (python-lust's rules). */
+#define JAIL_SCAN_MAX_ENTRIES 10000
+
 struct lust_server {
     const char *name;
     struct lust_server_ops ops; /* the caller's struct, zero-extended to this library's size */
@@ -66,6 +87,7 @@ struct lust_server {
     int foreground;
     int pidfile_wanted;   /* daemon mode, or `pidfile` set in the file for the foreground */
     int control_implicit; /* the file does not set `control_socket`: the default path is used */
+    int control_off;      /* ... and the foreground server goes without it (check_paths) */
     int ready_fd;         /* --ready-fd N, or -1 */
     uid_t owner_uid;      /* who started the server: root and this uid may use the control socket */
 
@@ -77,9 +99,16 @@ struct lust_server {
     int jailed;    /* chroot done: paths outside the jail are out of reach */
     int config_fd; /* the config file as opened at start, for SIGHUP; a file, never a directory */
     int ctl_fd;    /* the listening control socket, or -1 */
+    dev_t ctl_dev; /* ...and the file it was renamed to, to remove only that one */
+    ino_t ctl_ino;
+    struct lust__ctl_conn conns[CTL_CONN_MAX];
+    int already_running; /* the pid file's lock is held by another server */
 
-    int stop_fd; /* eventfd, readable once a stop was asked */
-    int quit_fd; /* eventfd that ends the signal thread */
+    int stop_fd;                       /* eventfd, readable once a stop was asked */
+    int quit_fd;                       /* eventfd that ends the signal thread */
+    int signal_fd;                     /* signalfd of the framework's signals, made before ready */
+    int watchdog_fd;                   /* timerfd for WATCHDOG=1, or -1 */
+    unsigned long long notify_dropped; /* notify datagrams dropped, as last logged */
     atomic_int stopping;
     atomic_int alive;      /* lust_server_alive() was called since the last watchdog ping */
     int alive_interval_ms; /* how often run() must show life; -1 without a watchdog */
@@ -87,12 +116,10 @@ struct lust_server {
     int signal_thread_started;
 };
 
-/* One message each way on the control socket, at most this long. */
-#define CTL_MSG_MAX 2048
-
 /* server.c */
 LUST__HIDDEN int lust__server_exit_for(int r);
 LUST__HIDDEN void lust__server_say(const struct lust_server *srv, const char *what);
+LUST__HIDDEN void lust__server_print(FILE *to, const char *fmt, ...) LUST__PRINTF(2, 3);
 LUST__HIDDEN int lust__server_call_hook(struct lust_server *srv,
                                         int (*hook)(struct lust_server *, void *),
                                         const char *stage);
@@ -129,7 +156,12 @@ LUST__HIDDEN void lust__server_thread_stop(struct lust_server *srv);
 /* server_control.c */
 LUST__HIDDEN int lust__server_control_listen(struct lust_server *srv);
 LUST__HIDDEN void lust__server_control_remove(struct lust_server *srv);
-LUST__HIDDEN int lust__server_control_serve(struct lust_server *srv);
+LUST__HIDDEN void lust__server_control_remove_own(struct lust_server *srv);
+LUST__HIDDEN void lust__server_control_remove_locked(void *srv);
+LUST__HIDDEN int lust__server_control_accept(struct lust_server *srv, long long now_ms);
+LUST__HIDDEN void lust__server_control_conn(struct lust_server *srv, int slot);
+LUST__HIDDEN int lust__server_control_expire(struct lust_server *srv, long long now_ms);
+LUST__HIDDEN void lust__server_control_close_all(struct lust_server *srv);
 
 /* server_client.c */
 struct sockaddr_un;
@@ -147,6 +179,7 @@ LUST__HIDDEN int lust__server_cmd_reload(struct lust_server *srv);
 LUST__HIDDEN int lust__server_cmd_reopen(struct lust_server *srv);
 
 /* server_stop.c */
+LUST__HIDDEN void lust__server_cleanup_failed_start(struct lust_server *srv);
 LUST__HIDDEN int lust__server_query(struct lust_server *srv, pid_t *holder);
 LUST__HIDDEN int lust__server_signal_holder(struct lust_server *srv, pid_t pid, int sig);
 LUST__HIDDEN int lust__server_reload_by_signal(struct lust_server *srv);

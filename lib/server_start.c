@@ -2,8 +2,9 @@
  * lib/server_start.c - `start`: the daemon dance, step by step, up to run().
  *
  * cmd_start checks for a running server, then prepare() does what needs the real `/` in the
- * process that was started (user lookup, log file, jail, notify socket), so a mistake is told
- * on the terminal before anything forks. In the daemon, become_server() takes the signals,
+ * process that was started (user lookup, jail, the pid file's and control socket's
+ * directories, notify socket, and last the log file), so a mistake is told on the terminal
+ * before anything forks or is created. In the daemon, become_server() takes the signals,
  * the log, the pid file and the control socket, enters the jail and drops root; serve() runs
  * run(). Every failure after the fork travels to the waiting parent through
  * lust_daemon_failed() and the daemon exits; the parent prints the sentence. In the foreground
@@ -55,6 +56,7 @@ static int take_pidfile(struct lust_server *srv)
     const char *path = lust_config_pidfile(srv->config);
     int r = lust_pidfile_open(path, &srv->pidfile, &holder);
     if (r == -EEXIST) {
+        srv->already_running = 1; /* the one failure that means "already running" */
         if (holder > 0)
             return lust__fail_plain(EEXIST, "already running (pid %ld)", (long)holder);
         return lust__fail_plain(EEXIST, "already running (pid not visible from here)");
@@ -72,6 +74,26 @@ static size_t compact_fds(int *fds, size_t n)
     return k;
 }
 
+/*
+ * The foreground server closes what it inherited and did not ask to keep, as the forking one
+ * does: a supervisor's stray descriptor (a directory above all: fchdir() leaves any jail) must
+ * not reach the jail. Kept: stdio, the framework's own (keep), and socket activation's.
+ */
+static int close_inherited(const int *keep, size_t nkeep)
+{
+    int n = lust_listen_fds(0); /* a bogus LISTEN_FDS keeps nothing; the daemon hears of it */
+    size_t nlisten = n > 0 ? (size_t)n : 0;
+    int *all = malloc((nkeep + nlisten + 1) * sizeof *all);
+    if (!all)
+        return lust__fail(ENOMEM, "closing inherited descriptors");
+    memcpy(all, keep, nkeep * sizeof *keep);
+    for (size_t i = 0; i < nlisten; i++)
+        all[nkeep + i] = LUST_LISTEN_FDS_START + (int)i;
+    int r = lust__close_all_except(all, nkeep + nlisten);
+    free(all);
+    return r < 0 ? lust__fail(-r, "closing inherited descriptors") : 0;
+}
+
 /* Steps 5 to 8 of the dance, in the process that will serve. Returns 0 when ready. */
 static int become_server(struct lust_server *srv)
 {
@@ -83,6 +105,9 @@ static int become_server(struct lust_server *srv)
     if (r < 0)
         return r;
     if (srv->foreground) {
+        r = close_inherited(keep, compact_fds(keep, 5));
+        if (r < 0)
+            return r;
         /* Lines stay on stderr; this only turns on journald's <N> prefixes when it is there. */
         r = lust_log_setup(NULL, NULL, 0);
         umask((mode_t)lust_config_umask(srv->config));
@@ -162,14 +187,20 @@ static void daemon_main(struct lust_server *srv)
         char why[512];
         snprintf(why, sizeof why, "%s", lust_error()); /* the release below may set its own */
         lust_log(LUST_LOG_ERROR, "start failed: %s", why);
-        /* Closed first, so the starting process finds nobody on it and removes the file. */
-        if (srv->ctl_fd >= 0)
+        /* Removed while it still listens (nobody replaces a live socket), then closed: the
+         * starting process finds nothing of it. */
+        if (srv->ctl_fd >= 0) {
+            if (!srv->jailed)
+                lust__server_control_remove_own(srv);
             close(srv->ctl_fd);
+        }
         /* The lock goes before the verdict: once `start` has printed the failure and returned,
          * a `status` or the next `start` must not find the pid file still locked. */
         if (srv->pidfile)
             lust_pidfile_release(srv->pidfile);
-        lust_daemon_failed(-r, "%s", why);
+        /* EEXIST tells the starting process "already running": only the lock may say so. */
+        int code = -r == EEXIST && !srv->already_running ? EIO : -r;
+        lust_daemon_failed(code, "%s", why);
         _exit(EXIT_GENERIC); /* a daemon liblust forked itself: never return into main() */
     }
     announce_ready(srv);
@@ -200,17 +231,146 @@ void lust__server_start_failed(struct lust_server *srv, const char *what, int r)
 }
 
 /*
- * The log file, opened by root by path (at start, and for `reopen`): O_NOFOLLOW, no file with
- * other hard links, no blocking on a FIFO (lust_log_open). Returns the descriptor or -errno.
+ * The log file, opened by root by path (at start, and for `reopen`): O_NOFOLLOW, a regular file
+ * with no other hard link, no blocking on a FIFO (lust_log_open). Returns the descriptor or
+ * -errno.
  */
 int lust__server_open_log(struct lust_server *srv)
 {
     return lust_log_open(lust_config_logfile(srv->config));
 }
 
+/* The exit status for a path the config names that start refuses. */
+static int path_exit(int r)
+{
+    switch (-r) {
+    case ENOENT:
+    case ENOTDIR:
+        return EXIT_MISSING;
+    case EACCES:
+        return EXIT_PRIVILEGE;
+    case EPERM:
+    case ELOOP:
+    case EINVAL:
+    case EBADMSG:
+    case EMLINK:
+    case ENOTSOCK:
+    case ENAMETOOLONG:
+        return EXIT_CONFIG;
+    default:
+        return EXIT_GENERIC;
+    }
+}
+
+/*
+ * The directory a pid file or control socket goes in: root's all the way up, writable by
+ * nobody else (whoever could write it could delete the file and hide the server). A sticky
+ * directory such as /tmp passes with a warning. Returns 0 or an exit status (printed).
+ */
+static int check_directory(struct lust_server *srv, const char *what, const char *path)
+{
+    struct lust__walk w;
+    int fd = lust__walk_dir(what, path, path, lust__dir_len(path),
+                            LUST__WALK_SELF | LUST__WALK_STICKY | LUST__WALK_FOLLOW, &w);
+    if (fd < 0) {
+        lust__server_start_failed(srv, NULL, fd);
+        return path_exit(fd);
+    }
+    close(fd);
+    if (w.sticky[0])
+        lust__server_print(stderr,
+                           "%s: warning: %s %s: directory %s is writable by others (sticky): "
+                           "prefer a directory only root can write",
+                           srv->name, what, path, w.sticky);
+    return EXIT_OK;
+}
+
+/*
+ * The control socket of a foreground server whose file names none, at the default path: made
+ * only where that directory passes the checks and nothing but a socket is at the path; else
+ * the server goes on without it (control_off), and says so.
+ */
+static int check_default_control(struct lust_server *srv, const char *ctl)
+{
+    struct lust__walk w;
+    struct stat st;
+    int fd = lust__walk_dir("control socket", ctl, ctl, lust__dir_len(ctl),
+                            LUST__WALK_SELF | LUST__WALK_FOLLOW, &w);
+    if (fd >= 0)
+        close(fd);
+    if (fd >= 0 && lstat(ctl, &st) == 0 && !S_ISSOCK(st.st_mode))
+        fd = lust__fail_plain(ENOTSOCK, "control socket %s: exists and is not a socket", ctl);
+    if (fd < 0) {
+        srv->control_off = 1;
+        lust__server_print(stderr,
+                           "%s: warning: %s; serving without a control socket (set "
+                           "control_socket in %s)",
+                           srv->name, lust_error(), lust_config_path(srv->config));
+    }
+    return EXIT_OK;
+}
+
+/* The pid file and the control socket, before anything forks: where they go, what is there. */
+static int check_paths(struct lust_server *srv)
+{
+    const char *pid = srv->pidfile_wanted ? lust_config_pidfile(srv->config) : NULL;
+    const char *ctl = lust_config_control(srv->config);
+    struct stat st;
+    int r;
+    if (pid) {
+        if ((r = check_directory(srv, "pid file", pid)) != EXIT_OK)
+            return r;
+        int q = lust_pidfile_query(pid, NULL);
+        if (q < 0) {
+            lust__server_start_failed(srv, NULL, q);
+            return path_exit(q);
+        }
+    }
+    if (!ctl)
+        return EXIT_OK;
+    if (pid && strcmp(pid, ctl) == 0) {
+        lust__fail_plain(EINVAL, "control_socket and pidfile are the same path, %s", ctl);
+        lust__server_start_failed(srv, NULL, -EINVAL);
+        return EXIT_CONFIG;
+    }
+    if (srv->foreground && srv->control_implicit)
+        return check_default_control(srv, ctl);
+    if ((r = check_directory(srv, "control socket", ctl)) != EXIT_OK)
+        return r;
+    if (lstat(ctl, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        lust__fail_plain(ENOTSOCK, "control socket %s: exists and is not a socket", ctl);
+        lust__server_start_failed(srv, NULL, -ENOTSOCK);
+        return EXIT_CONFIG;
+    }
+    return EXIT_OK;
+}
+
+/*
+ * The jail: opened through a checked path (made if missing, as systemd's RuntimeDirectory=
+ * does, once its parent passed the checks), on no pseudo filesystem, and its content scanned.
+ */
+static int open_jail(struct lust_server *srv, const char *jail)
+{
+    int r = lust__privs_jail_open(jail, 1, &srv->jail_fd, NULL);
+    if (r == 0) {
+        r = lust__privs_jail_scan_fd(srv->jail_fd, jail, JAIL_SCAN_MAX_ENTRIES, 0);
+        if (r < 0) {
+            close(srv->jail_fd);
+            srv->jail_fd = -1;
+        }
+    }
+    if (r < 0) {
+        lust__server_start_failed(srv, NULL, r);
+        /* "/" or a pseudo filesystem can never be a jail: a config value to change. */
+        return r == -EINVAL ? EXIT_CONFIG : EXIT_MISSING;
+    }
+    return EXIT_OK;
+}
+
 /*
  * Step 3: everything that needs the real `/`, in the process that was started, so that a
- * mistake is reported on the terminal before anything forks.
+ * mistake is reported on the terminal before anything forks. Nothing is created before the
+ * config, the user and the jail are known good: the log file is opened last.
  */
 static int prepare(struct lust_server *srv)
 {
@@ -225,20 +385,10 @@ static int prepare(struct lust_server *srv)
         lust__server_start_failed(srv, NULL, r);
         return EXIT_GENERIC;
     }
-    if (!srv->foreground) {
-        srv->log_fd = lust__server_open_log(srv);
-        if (srv->log_fd < 0) {
-            lust__server_start_failed(srv, "log", srv->log_fd);
-            return lust__server_exit_for(srv->log_fd);
-        }
-    }
-    if (lust_config_jail(c)) {
-        r = lust_privs_jail_open(lust_config_jail(c), &srv->jail_fd);
-        if (r < 0) {
-            lust__server_start_failed(srv, NULL, r);
-            return r == -ENOENT || r == -ENOTDIR ? EXIT_MISSING : EXIT_GENERIC;
-        }
-    }
+    if (lust_config_jail(c) && (r = open_jail(srv, lust_config_jail(c))) != EXIT_OK)
+        return r;
+    if ((r = check_paths(srv)) != EXIT_OK)
+        return r;
     r = lust_notify_open(&srv->notify, LUST_NOTIFY_UNSET_ENV);
     if (r < 0) {
         lust__server_say(srv, NULL); /* the manager's socket is what failed */
@@ -248,9 +398,43 @@ static int prepare(struct lust_server *srv)
     uint64_t half_ms = lust_notify_watchdog_usec(srv->notify) / 2000;
     if (lust_notify_watchdog_usec(srv->notify) > 0)
         srv->alive_interval_ms = half_ms == 0 ? 1 : half_ms > INT_MAX ? INT_MAX : (int)half_ms;
-    if (srv->ops.reload)
+    if (srv->ops.reload) {
         srv->config_fd = lust__server_open_config(lust_config_path(c));
+        if (srv->config_fd == -EPERM) {
+            lust__server_start_failed(srv, NULL, srv->config_fd);
+            return EXIT_CONFIG;
+        }
+    }
+    if (!srv->foreground) {
+        srv->log_fd = lust__server_open_log(srv);
+        if (srv->log_fd < 0) {
+            lust__server_start_failed(srv, "log", srv->log_fd);
+            return path_exit(srv->log_fd);
+        }
+    }
     return EXIT_OK;
+}
+
+/* A start that failed in the foreground: what it made goes, what it holds is let go. */
+static int foreground_failed(struct lust_server *srv, int r)
+{
+    if (srv->already_running)
+        lust__server_print(stdout, "%s: %s", srv->name, lust_error());
+    else
+        lust__server_start_failed(srv, NULL, r);
+    if (srv->ctl_fd >= 0) {
+        if (!srv->jailed)
+            lust__server_control_remove_own(srv);
+        close(srv->ctl_fd);
+        srv->ctl_fd = -1;
+    }
+    if (srv->pidfile) {
+        lust_pidfile_release(srv->pidfile);
+        srv->pidfile = NULL;
+        if (!srv->jailed)
+            lust_pidfile_remove(lust_config_pidfile(srv->config));
+    }
+    return srv->already_running ? EXIT_OK : lust__server_exit_for(r);
 }
 
 int lust__server_cmd_start(struct lust_server *srv)
@@ -259,7 +443,7 @@ int lust__server_cmd_start(struct lust_server *srv)
     int r;
 
     if (srv->pidfile_wanted && lust__server_query(srv, &holder) == LUST_PIDFILE_RUNNING) {
-        printf("%s is already running (pid %ld)\n", srv->name, (long)holder);
+        lust__server_print(stdout, "%s is already running (pid %ld)", srv->name, (long)holder);
         return EXIT_OK;
     }
     r = prepare(srv);
@@ -272,21 +456,8 @@ int lust__server_cmd_start(struct lust_server *srv)
     }
     if (srv->foreground) {
         r = become_server(srv);
-        if (r < 0) {
-            if (r == -EEXIST) /* already running: not a failure */
-                lust__server_say(srv, NULL);
-            else
-                lust__server_start_failed(srv, NULL, r);
-            if (srv->ctl_fd >= 0) {
-                close(srv->ctl_fd);
-                srv->ctl_fd = -1;
-                if (!srv->jailed)
-                    lust__server_control_remove(srv);
-            }
-            if (srv->pidfile)
-                lust_pidfile_release(srv->pidfile);
-            return r == -EEXIST ? EXIT_OK : lust__server_exit_for(r);
-        }
+        if (r < 0)
+            return foreground_failed(srv, r);
         announce_ready(srv);
         return serve(srv);
     }
@@ -305,14 +476,14 @@ int lust__server_cmd_start(struct lust_server *srv)
     if (r == 0)
         daemon_main(srv);
     if (r > 0) {
-        printf("%s started (pid %ld)\n", srv->name, (long)r);
+        lust__server_print(stdout, "%s started (pid %ld)", srv->name, (long)r);
         return EXIT_OK;
     }
     if (r == -EEXIST) {
-        printf("%s: %s\n", srv->name, lust_error());
+        lust__server_print(stdout, "%s: %s", srv->name, lust_error());
         return EXIT_OK;
     }
     lust__server_start_failed(srv, "start failed", r);
-    lust__server_control_remove(srv);
+    lust__server_cleanup_failed_start(srv);
     return lust__server_exit_for(r);
 }

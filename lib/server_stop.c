@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lust/config.h>
@@ -79,7 +80,8 @@ static int stop_without_pidfd(struct lust_server *srv, pid_t pid, int timeout_s)
         return 0;
     if (wait_lock_free(srv, timeout_s))
         return 0;
-    printf("%s did not stop within %d s; sending SIGKILL\n", srv->name, timeout_s);
+    lust__server_print(stdout, "%s did not stop within %d s; sending SIGKILL", srv->name,
+                       timeout_s);
     if (lust__server_query(srv, &again) == LUST_PIDFILE_RUNNING && again == pid)
         kill(pid, SIGKILL);
     return wait_lock_free(srv, 5) ? 0 : -ETIMEDOUT;
@@ -95,12 +97,36 @@ static int found_on_socket(struct lust_server *srv, pid_t *pid)
     return path ? lust__server_control_peer(path, pid) : 0;
 }
 
+/*
+ * The pid file goes, and the control socket with it, while the pid file is locked by this
+ * process: a server starting meanwhile must take that lock before it makes its own socket, so
+ * the socket removed cannot be a new server's. Without a pid file nothing is removed (a dead
+ * socket left behind is replaced by the next start).
+ */
 static int remove_pidfile(struct lust_server *srv)
 {
-    int r = lust_pidfile_remove(lust_config_pidfile(srv->config));
+    int r = lust__pidfile_remove_with(lust_config_pidfile(srv->config),
+                                      lust__server_control_remove_locked, srv);
     if (r < 0 && r != -EBUSY)
         lust__server_say(srv, NULL);
     return r;
+}
+
+/* The socket at the control path while the server to stop runs is that server's own. */
+static void note_control_socket(struct lust_server *srv)
+{
+    const char *path = lust_config_control(srv->config);
+    struct stat st;
+    if (path && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        srv->ctl_dev = st.st_dev;
+        srv->ctl_ino = st.st_ino;
+    }
+}
+
+void lust__server_cleanup_failed_start(struct lust_server *srv)
+{
+    if (srv->pidfile_wanted)
+        remove_pidfile(srv);
 }
 
 int lust__server_cmd_stop(struct lust_server *srv)
@@ -114,10 +140,10 @@ int lust__server_cmd_stop(struct lust_server *srv)
         return lust__server_exit_for(state);
     }
     if (state == LUST_PIDFILE_RUNNING_UNKNOWN || state == LUST_PIDFILE_FOREIGN) {
-        fprintf(stderr,
-                "%s: the pid file is locked by a process that cannot be named from "
-                "here (another pid namespace, or not a server); not signalling\n",
-                srv->name);
+        lust__server_print(stderr,
+                           "%s: the pid file is locked by a process that cannot be named from "
+                           "here (another pid namespace, or not a server); not signalling",
+                           srv->name);
         return EXIT_GENERIC;
     }
     if (state != LUST_PIDFILE_RUNNING) {
@@ -125,42 +151,43 @@ int lust__server_cmd_stop(struct lust_server *srv)
          * not signalled. A foreground server is its supervisor's to stop anyway, which would
          * start it again after a TERM from here. */
         if (found_on_socket(srv, &pid) > 0) {
-            fprintf(stderr,
-                    "%s is running (pid %ld) without a pid file, found on its control socket "
-                    "%s: a server in the foreground; stop it through its supervisor "
-                    "(systemctl stop, sv down, s6-svc -d ...)\n",
-                    srv->name, (long)pid, lust_config_control(srv->config));
+            lust__server_print(stderr,
+                               "%s is running (pid %ld) without a pid file, found on its control "
+                               "socket %s: a server in the foreground; stop it through its "
+                               "supervisor (systemctl stop, sv down, s6-svc -d ...)",
+                               srv->name, (long)pid, lust_config_control(srv->config));
             return EXIT_GENERIC;
         }
         remove_pidfile(srv);
-        lust__server_control_remove(srv);
-        printf("%s is not running\n", srv->name);
+        lust__server_print(stdout, "%s is not running", srv->name);
         return EXIT_OK;
     }
+    note_control_socket(srv);
     int pidfd = lust__server_signal_holder(srv, pid, SIGTERM);
     if (pidfd == -ENOSYS) {
         if (stop_without_pidfd(srv, pid, timeout_s) < 0) {
-            fprintf(stderr, "%s: pid %ld survived SIGKILL\n", srv->name, (long)pid);
+            lust__server_print(stderr, "%s: pid %ld survived SIGKILL", srv->name, (long)pid);
             return EXIT_GENERIC;
         }
     } else if (pidfd < 0) {
-        fprintf(stderr, "%s: cannot signal pid %ld: %s\n", srv->name, (long)pid, strerror(-pidfd));
+        lust__server_print(stderr, "%s: cannot signal pid %ld: %s", srv->name, (long)pid,
+                           strerror(-pidfd));
         return lust__server_exit_for(pidfd);
     } else if (pidfd > 0) {
         if (lust__pidfd_wait(pidfd, timeout_s > 0 ? timeout_s * 1000 : -1) <= 0) {
-            printf("%s did not stop within %d s; sending SIGKILL\n", srv->name, timeout_s);
+            lust__server_print(stdout, "%s did not stop within %d s; sending SIGKILL", srv->name,
+                               timeout_s);
             lust__pidfd_signal(pidfd, SIGKILL);
             if (lust__pidfd_wait(pidfd, 5000) <= 0) {
                 close(pidfd);
-                fprintf(stderr, "%s: pid %ld survived SIGKILL\n", srv->name, (long)pid);
+                lust__server_print(stderr, "%s: pid %ld survived SIGKILL", srv->name, (long)pid);
                 return EXIT_GENERIC;
             }
         }
         close(pidfd);
     }
     remove_pidfile(srv);
-    lust__server_control_remove(srv);
-    printf("%s stopped (pid %ld)\n", srv->name, (long)pid);
+    lust__server_print(stdout, "%s stopped (pid %ld)", srv->name, (long)pid);
     return EXIT_OK;
 }
 
@@ -173,12 +200,13 @@ static int status_by_socket(struct lust_server *srv)
     if (r == 0)
         return -1;
     if (r < 0) {
-        printf("%s: cannot tell: control socket %s: %s\n", srv->name,
-               lust_config_control(srv->config), strerror(-r));
+        lust__server_print(stdout, "%s: cannot tell: control socket %s: %s", srv->name,
+                           lust_config_control(srv->config), strerror(-r));
         return lust_pidfile_lsb_status(r);
     }
-    printf("%s is running (pid %ld, found on its control socket %s; no pid file)\n", srv->name,
-           (long)pid, lust_config_control(srv->config));
+    lust__server_print(stdout,
+                       "%s is running (pid %ld, found on its control socket %s; no pid file)",
+                       srv->name, (long)pid, lust_config_control(srv->config));
     return lust_pidfile_lsb_status(LUST_PIDFILE_RUNNING);
 }
 
@@ -196,25 +224,26 @@ int lust__server_cmd_status(struct lust_server *srv)
 
     switch (state) {
     case LUST_PIDFILE_RUNNING:
-        printf("%s is running (pid %ld)\n", srv->name, (long)pid);
+        lust__server_print(stdout, "%s is running (pid %ld)", srv->name, (long)pid);
         break;
     case LUST_PIDFILE_RUNNING_UNKNOWN:
-        printf("%s is running (pid not visible from here)\n", srv->name);
+        lust__server_print(stdout, "%s is running (pid not visible from here)", srv->name);
         break;
     case LUST_PIDFILE_STALE:
-        printf("%s is dead, but its pid file %s remains\n", srv->name,
-               lust_config_pidfile(srv->config));
+        lust__server_print(stdout, "%s is dead, but its pid file %s remains", srv->name,
+                           lust_config_pidfile(srv->config));
         break;
     case LUST_PIDFILE_NONE:
     case LUST_PIDFILE_EMPTY:
-        printf("%s is not running\n", srv->name);
+        lust__server_print(stdout, "%s is not running", srv->name);
         break;
     case LUST_PIDFILE_FOREIGN:
-        printf("%s: cannot tell: pid file %s is locked by a process that is not a server\n",
-               srv->name, lust_config_pidfile(srv->config));
+        lust__server_print(
+            stdout, "%s: cannot tell: pid file %s is locked by a process that is not a server",
+            srv->name, lust_config_pidfile(srv->config));
         break;
     default:
-        printf("%s: cannot tell: %s\n", srv->name, lust_error());
+        lust__server_print(stdout, "%s: cannot tell: %s", srv->name, lust_error());
         break;
     }
     return code;
@@ -231,7 +260,7 @@ int lust__server_reload_by_signal(struct lust_server *srv)
         return lust__server_exit_for(state);
     }
     if (state != LUST_PIDFILE_RUNNING) {
-        fprintf(stderr, "%s is not running\n", srv->name);
+        lust__server_print(stderr, "%s is not running", srv->name);
         return state == LUST_PIDFILE_RUNNING_UNKNOWN ? EXIT_GENERIC : EXIT_NOT_RUNNING;
     }
     int pidfd = lust__server_signal_holder(srv, pid, SIGHUP);
@@ -245,15 +274,18 @@ int lust__server_reload_by_signal(struct lust_server *srv)
         close(pidfd);
     }
     if (pidfd == 0) {
-        fprintf(stderr, "%s is not running\n", srv->name);
+        lust__server_print(stderr, "%s is not running", srv->name);
         return EXIT_NOT_RUNNING;
     }
     if (pidfd < 0) {
-        fprintf(stderr, "%s: cannot signal pid %ld: %s\n", srv->name, (long)pid, strerror(-pidfd));
+        lust__server_print(stderr, "%s: cannot signal pid %ld: %s", srv->name, (long)pid,
+                           strerror(-pidfd));
         return lust__server_exit_for(pidfd);
     }
-    printf("%s: sent SIGHUP to pid %ld; it re-reads the config file it opened at start (its "
-           "log tells the outcome)\n",
-           srv->name, (long)pid);
+    lust__server_print(
+        stdout,
+        "%s: sent SIGHUP to pid %ld; it re-reads the config file it opened at start (its "
+        "log tells the outcome)",
+        srv->name, (long)pid);
     return EXIT_OK;
 }

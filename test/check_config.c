@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,20 +12,21 @@
 
 #include <lust.h>
 
-static char dir[] = "/tmp/lust-config-XXXXXX";
+static char *dir;
 static char paths[16][512];
 static int npaths;
 
 static void setup(void)
 {
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = new_dir("/tmp", "lust-config", 0700);
+    ck_assert_ptr_nonnull(dir);
 }
 
+/* The whole directory, whatever a test left in it. */
 static void teardown(void)
 {
-    for (int i = 0; i < npaths; i++)
-        unlink(paths[i]);
-    rmdir(dir);
+    remove_tree(dir);
+    free(dir);
 }
 
 /* Write TEXT (LEN bytes, or strlen) to DIR/FILE and return its path. */
@@ -33,10 +35,7 @@ static const char *write_len(const char *file, const char *text, size_t len)
     ck_assert_int_lt(npaths, 16);
     char *path = paths[npaths++];
     snprintf(path, sizeof paths[0], "%s/%s", dir, file);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-    close(fd);
+    write_file(path, text, len, 0600);
     return path;
 }
 
@@ -133,10 +132,65 @@ END_TEST
 
 START_TEST(the_install_dirs_are_the_daemon_ones)
 {
-    /* Debian (prefix /usr, dh passes /run) and a default /usr/local build agree. */
-    ck_assert_str_eq(LUST_SYSCONFDIR, "/etc");
-    ck_assert_str_eq(LUST_RUNSTATEDIR, "/run");
-    ck_assert_str_eq(LUST_LOCALSTATEDIR, "/var");
+    const char *prefix = LUST_INSTALL_PREFIX;
+    /* Wherever they are, they are absolute, and never under the /var/run symlink. */
+    ck_assert_int_eq(LUST_SYSCONFDIR[0], '/');
+    ck_assert_int_eq(LUST_LOCALSTATEDIR[0], '/');
+    ck_assert_int_eq(LUST_RUNSTATEDIR[0], '/');
+    ck_assert_msg(strncmp(LUST_RUNSTATEDIR "/", "/var/run/", 9) != 0, "%s", LUST_RUNSTATEDIR);
+    if (!LUST_DIRS_ARE_DEFAULTS)
+        return; /* set by hand at configure time: nothing more to expect */
+    if (strcmp(prefix, "/usr") == 0 || strcmp(prefix, "/usr/local") == 0) {
+        /* Debian (prefix /usr, dh passes /run) and a default /usr/local build agree. */
+        ck_assert_str_eq(LUST_SYSCONFDIR, "/etc");
+        ck_assert_str_eq(LUST_RUNSTATEDIR, "/run");
+        ck_assert_str_eq(LUST_LOCALSTATEDIR, "/var");
+    } else if (strncmp(prefix, "/opt/", 5) == 0) {
+        /* GNUInstallDirs' /opt rule: /etc/opt/X, /var/opt/X, and /var/run/opt/X read as /run. */
+        char want[PATH_MAX];
+        snprintf(want, sizeof want, "/etc%s", prefix);
+        ck_assert_str_eq(LUST_SYSCONFDIR, want);
+        snprintf(want, sizeof want, "/var%s", prefix);
+        ck_assert_str_eq(LUST_LOCALSTATEDIR, want);
+        snprintf(want, sizeof want, "/run%s", prefix);
+        ck_assert_str_eq(LUST_RUNSTATEDIR, want);
+    }
+}
+END_TEST
+
+static cfg_opt_t site_opts[] = {
+    CFG_STR("root", "/", CFGF_NONE),
+    CFG_FUNC("include", cfg_include),
+    CFG_END(),
+};
+static cfg_opt_t include_opts[] = {
+    CFG_STR("greeting", "hi", CFGF_NONE),
+    CFG_FUNC("include", cfg_include),
+    CFG_SEC("site", site_opts, CFGF_NONE),
+    CFG_END(),
+};
+
+START_TEST(an_included_file_is_trusted_like_the_config_itself)
+{
+    const char *inc = write_conf("inc.conf", "greeting = \"included\"\n");
+    char text[1200];
+    snprintf(text, sizeof text, "include(\"%s\")\n", inc);
+    struct lust_config *conf;
+    ck_assert_msg(lust_config_load("web", write_conf("top.conf", text), include_opts, &conf) == 0,
+                  "%s", lust_error());
+    ck_assert_str_eq(cfg_getstr(lust_config_cfg(conf), "greeting"), "included");
+    lust_config_free(conf);
+
+    /* Writable by others, at the top or inside a section: refused, naming the included file. */
+    ck_assert_int_eq(chmod(inc, 0666), 0);
+    ck_assert_int_eq(lust_config_load("web", write_conf("top.conf", text), include_opts, &conf),
+                     -EINVAL);
+    ck_assert_msg(strstr(lust_error(), "writable by group or others") && strstr(lust_error(), inc),
+                  "%s", lust_error());
+    snprintf(text, sizeof text, "site {\n include(\"%s\")\n}\n", inc);
+    ck_assert_int_eq(lust_config_load("web", write_conf("top.conf", text), include_opts, &conf),
+                     -EINVAL);
+    ck_assert_msg(strstr(lust_error(), "writable by group or others"), "%s", lust_error());
 }
 END_TEST
 
@@ -704,8 +758,9 @@ START_TEST(a_load_waits_for_the_parse_in_another_thread)
 {
     /* libconfuse has one scanner for the process: a second parse while the first is halfway
      * would read the first one's input, and its end would reset the first one's scanner. */
-    struct gated a = {write_conf("a.conf", "user = alpha\ngate = x\nport = 1\n"), gate_opts},
-                 b = {write_conf("b.conf", "user = beta\nport = 2\n"), gate_opts};
+    struct gated a = {.path = write_conf("a.conf", "user = alpha\ngate = x\nport = 1\n"),
+                      .opts = gate_opts},
+                 b = {.path = write_conf("b.conf", "user = beta\nport = 2\n"), .opts = gate_opts};
     pthread_t ta, tb;
     ck_assert_int_eq(pthread_create(&ta, NULL, load_gated, &a), 0);
     pthread_mutex_lock(&gate_mutex);
@@ -758,6 +813,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, defaults_follow_the_program_name_and_install_dirs);
     tcase_add_test(tc, the_install_dirs_are_the_daemon_ones);
     tcase_add_test(tc, each_standard_key_can_be_set_in_the_file);
+    tcase_add_test(tc, an_included_file_is_trusted_like_the_config_itself);
     tcase_add_test(tc, jail_none_disables_the_jail);
     tcase_add_test(tc, every_log_level_maps_to_its_syslog_priority);
     tcase_add_test(tc, umask_is_octal_however_it_is_written);

@@ -22,23 +22,15 @@
 #include <lust/daemon.h>
 #include <lust/error.h>
 
-static int ctl[2], rep[2];
+static int ctl[2], rep_w; /* rep_w: the report pipe's write end, kept by every daemon */
 
 typedef void (*body_fn)(void);
-
-static void report(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vdprintf(rep[1], fmt, ap);
-    va_end(ap);
-}
 
 /* In the daemon: wait until the test is done with us, then leave. */
 static void __attribute__((noreturn)) linger(void)
 {
     char c;
-    close(rep[1]);
+    report_end();
     while (read(ctl[0], &c, 1) != 0 && (errno == EINTR || errno == 0))
         ;
     _exit(0);
@@ -47,8 +39,8 @@ static void __attribute__((noreturn)) linger(void)
 static int spawn_with(struct lust_daemon_opts *o, const int *extra, unsigned nextra, body_fn body)
 {
     ck_assert_int_eq(pipe2(ctl, O_CLOEXEC), 0);
-    ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
-    int keep[8] = {ctl[0], rep[1]};
+    rep_w = report_open();
+    int keep[8] = {ctl[0], rep_w};
     for (unsigned i = 0; i < nextra; i++)
         keep[2 + i] = extra[i];
     o->keep_fds = keep;
@@ -58,73 +50,22 @@ static int spawn_with(struct lust_daemon_opts *o, const int *extra, unsigned nex
         body();
         linger();
     }
-    close(rep[1]);
+    report_end();
     close(ctl[0]);
     return r;
 }
 
-static int spawn(body_fn body)
+static int spawn_daemon(body_fn body)
 {
     struct lust_daemon_opts o = LUST_DAEMON_OPTS_INIT;
     o.timeout_ms = 10000;
     return spawn_with(&o, NULL, 0, body);
 }
 
-/* Everything the daemon wrote to rep, once it closed it. */
-static char *read_report(void)
-{
-    static char buf[8192];
-    size_t len = 0;
-    ssize_t n;
-    while ((n = read(rep[0], buf + len, sizeof buf - 1 - len)) > 0)
-        len += (size_t)n;
-    buf[len] = '\0';
-    return buf;
-}
-
-/* The value of "key=value" in a report, or "" when absent. */
-static const char *get(const char *text, const char *key)
-{
-    static char val[1024];
-    char pat[64];
-    snprintf(pat, sizeof pat, "%s=", key);
-    const char *p = text;
-    size_t klen = strlen(pat);
-    while (p && strncmp(p, pat, klen) != 0) {
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
-    }
-    val[0] = '\0';
-    if (p) {
-        p += klen;
-        size_t n = strcspn(p, "\n");
-        snprintf(val, sizeof val, "%.*s", (int)n, p);
-    }
-    return val;
-}
-
-static void status_line(const char *key, char *out, size_t size)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    size_t klen = strlen(key);
-    out[0] = '\0';
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, key, klen) && line[klen] == ':') {
-            char *v = line + klen + 1;
-            v += strspn(v, " \t");
-            v[strcspn(v, "\n")] = '\0';
-            snprintf(out, size, "%s", v);
-        }
-    if (f)
-        fclose(f);
-}
-
 static void report_status(const char *key)
 {
     char v[256];
-    status_line(key, v, sizeof v);
-    report("%s=%s\n", key, v);
+    report("%s=%s\n", key, status_field("/proc/self/status", key, v, sizeof v));
 }
 
 static void body_ready(void)
@@ -135,9 +76,9 @@ static void body_ready(void)
 
 START_TEST(parent_gets_the_pid_of_the_ready_daemon)
 {
-    int r = spawn(body_ready);
+    int r = spawn_daemon(body_ready);
     ck_assert_int_gt(r, 0);
-    ck_assert_int_eq(atoi(get(read_report(), "pid")), r);
+    ck_assert_int_eq(atoi(report_get(report_read(), "pid")), r);
 }
 END_TEST
 
@@ -149,19 +90,19 @@ static void body_session(void)
 
 START_TEST(daemon_is_in_a_new_session_it_does_not_lead)
 {
-    int r = spawn(body_session);
+    int r = spawn_daemon(body_session);
     ck_assert_int_gt(r, 0);
-    const char *rep_text = read_report();
-    long sid = atol(get(rep_text, "sid"));
+    const char *rep_text = report_read();
+    long sid = atol(report_get(rep_text, "sid"));
     ck_assert_int_ne(sid, r);
     ck_assert_int_ne(sid, getsid(0));
-    ck_assert_int_eq(atol(get(rep_text, "pgrp")), sid);
+    ck_assert_int_eq(atol(report_get(rep_text, "pgrp")), sid);
 }
 END_TEST
 
 START_TEST(no_zombie_is_left_after_daemonizing)
 {
-    int r = spawn(body_ready);
+    int r = spawn_daemon(body_ready);
     ck_assert_int_gt(r, 0);
     int st;
     ck_assert_int_eq(waitpid(-1, &st, WNOHANG), -1);
@@ -203,18 +144,18 @@ static void spoil_process_state(void)
 START_TEST(daemon_starts_with_clean_process_state)
 {
     spoil_process_state();
-    int r = spawn(body_state);
+    int r = spawn_daemon(body_state);
     ck_assert_int_gt(r, 0);
-    const char *t = read_report();
-    ck_assert_str_eq(get(t, "cwd"), "/");
-    ck_assert_str_eq(get(t, "core"), "0");
+    const char *t = report_read();
+    ck_assert_str_eq(report_get(t, "cwd"), "/");
+    ck_assert_str_eq(report_get(t, "core"), "0");
     /* glibc reserves signals 32 and 33 (SIGCANCEL, SIGSETXID) and refuses to change them, so
      * when the caller inherited them ignored (dpkg-buildpackage's make does) they stay so. */
-    unsigned long long ign = strtoull(get(t, "SigIgn"), NULL, 16);
+    unsigned long long ign = strtoull(report_get(t, "SigIgn"), NULL, 16);
     ck_assert_uint_eq(ign & ~((1ULL << 31) | (1ULL << 32)), 0);
-    ck_assert_str_eq(get(t, "SigBlk"), "0000000000000000");
-    ck_assert_str_eq(get(t, "NoNewPrivs"), "1");
-    ck_assert_str_eq(get(t, "Umask"), "0027");
+    ck_assert_str_eq(report_get(t, "SigBlk"), "0000000000000000");
+    ck_assert_str_eq(report_get(t, "NoNewPrivs"), "1");
+    ck_assert_str_eq(report_get(t, "Umask"), "0027");
 }
 END_TEST
 
@@ -228,9 +169,9 @@ START_TEST(umask_and_core_limit_follow_the_options)
     o.flags = LUST_DAEMON_ALLOW_CORE;
     int r = spawn_with(&o, NULL, 0, body_state);
     ck_assert_int_gt(r, 0);
-    const char *t = read_report();
-    ck_assert_str_eq(get(t, "Umask"), "0077");
-    ck_assert_uint_eq(strtoull(get(t, "core"), NULL, 10), core.rlim_cur);
+    const char *t = report_read();
+    ck_assert_str_eq(report_get(t, "Umask"), "0077");
+    ck_assert_uint_eq(strtoull(report_get(t, "core"), NULL, 10), core.rlim_cur);
 }
 END_TEST
 
@@ -275,22 +216,22 @@ START_TEST(daemon_keeps_only_the_listed_descriptors)
     struct lust_daemon_opts o = LUST_DAEMON_OPTS_INIT;
     int r = spawn_with(&o, &kept, 1, body_fds);
     ck_assert_int_gt(r, 0);
-    const char *t = read_report();
+    const char *t = report_read();
     int n = 0;
     for (const char *p = t; *p; p++)
         n += *p == '\n';
     ck_assert_msg(n == 6, "descriptors left: %s", t);
-    ck_assert_str_eq(get(t, "fd0"), "/dev/null");
-    ck_assert_str_eq(get(t, "fd1"), "/dev/null");
-    ck_assert_str_eq(get(t, "fd2"), "/dev/null");
+    ck_assert_str_eq(report_get(t, "fd0"), "/dev/null");
+    ck_assert_str_eq(report_get(t, "fd1"), "/dev/null");
+    ck_assert_str_eq(report_get(t, "fd2"), "/dev/null");
     char key[16];
-    int fds[3] = {kept, ctl[0], rep[1]};
+    int fds[3] = {kept, ctl[0], rep_w};
     for (int i = 0; i < 3; i++) {
         snprintf(key, sizeof key, "fd%d", fds[i]);
-        ck_assert_str_ne(get(t, key), "");
+        ck_assert_str_ne(report_get(t, key), "");
     }
     snprintf(key, sizeof key, "fd%d", kept);
-    ck_assert_str_eq(get(t, key), "/dev/zero");
+    ck_assert_str_eq(report_get(t, key), "/dev/zero");
 }
 END_TEST
 
@@ -306,16 +247,16 @@ START_TEST(keep_stdio_leaves_stdout_alone)
     o.flags = LUST_DAEMON_KEEP_STDIO;
     int r = spawn_with(&o, NULL, 0, body_fds);
     ck_assert_int_gt(r, 0);
-    const char *t = read_report();
-    ck_assert_str_eq(get(t, "fd0"), "/dev/null");
-    ck_assert_ptr_nonnull(strstr(get(t, "fd1"), "lust-daemon-out-"));
+    const char *t = report_read();
+    ck_assert_str_eq(report_get(t, "fd0"), "/dev/null");
+    ck_assert_ptr_nonnull(strstr(report_get(t, "fd1"), "lust-daemon-out-"));
 }
 END_TEST
 
 static void body_buffered(void)
 {
     lust_daemon_ready();
-    close(rep[1]);
+    report_end();
     exit(0); /* a normal exit flushes whatever stdio buffers the daemon inherited */
 }
 
@@ -324,18 +265,18 @@ START_TEST(buffered_output_is_written_once)
     char path[] = "/tmp/lust-daemon-once-XXXXXX";
     int out = mkstemp(path);
     ck_assert_int_ge(out, 0);
+    unlink(path);
     ck_assert_int_eq(dup2(out, 1), 1);
     printf("x");
     struct lust_daemon_opts o = LUST_DAEMON_OPTS_INIT;
     o.flags = LUST_DAEMON_KEEP_STDIO;
     int r = spawn_with(&o, NULL, 0, body_buffered);
     ck_assert_int_gt(r, 0);
-    read_report(); /* end of file: the daemon has exited and flushed */
+    report_read(); /* end of file: the daemon has exited and flushed */
     fflush(stdout);
     char buf[8] = "";
     ck_assert_int_eq(pread(out, buf, sizeof buf, 0), 1);
     ck_assert_str_eq(buf, "x");
-    unlink(path);
 }
 END_TEST
 
@@ -346,7 +287,7 @@ static void body_fail(void)
 
 START_TEST(parent_gets_the_daemons_failure_sentence)
 {
-    int r = spawn(body_fail);
+    int r = spawn_daemon(body_fail);
     ck_assert_int_eq(r, -EADDRINUSE);
     ck_assert_str_eq(lust_error(), "port 81: in use really");
 }
@@ -359,7 +300,7 @@ static void body_abort(void)
 
 START_TEST(daemon_dying_before_a_verdict_is_a_failure)
 {
-    int r = spawn(body_abort);
+    int r = spawn_daemon(body_abort);
     ck_assert_int_eq(r, -ECHILD);
     ck_assert_ptr_nonnull(strstr(lust_error(), "died during startup"));
 }
@@ -411,12 +352,12 @@ static void body_twice(void)
 
 START_TEST(only_the_first_verdict_counts)
 {
-    int r = spawn(body_twice);
+    int r = spawn_daemon(body_twice);
     ck_assert_int_gt(r, 0);
-    const char *t = read_report();
-    ck_assert_int_eq(atoi(get(t, "a")), 0);
-    ck_assert_int_eq(atoi(get(t, "b")), -EALREADY);
-    ck_assert_int_eq(atoi(get(t, "c")), -EALREADY);
+    const char *t = report_read();
+    ck_assert_int_eq(atoi(report_get(t, "a")), 0);
+    ck_assert_int_eq(atoi(report_get(t, "b")), -EALREADY);
+    ck_assert_int_eq(atoi(report_get(t, "c")), -EALREADY);
 }
 END_TEST
 
@@ -441,20 +382,10 @@ START_TEST(timeout_kills_the_daemon)
     int r = spawn_with(&o, NULL, 0, body_hang);
     ck_assert_int_eq(r, -ETIMEDOUT);
     ck_assert_ptr_nonnull(strstr(lust_error(), "did not report within 300 ms: killed it"));
-    long pid = atol(get(read_report(), "pid"));
+    long pid = atol(report_get(report_read(), "pid"));
     ck_assert_int_gt(pid, 0);
     /* Gone, or a zombie waiting for its new parent to reap it: not running anyway. */
-    char path[64], stat[256] = "";
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (!fgets(stat, sizeof stat, f))
-            stat[0] = '\0';
-        fclose(f);
-        char *p = strrchr(stat, ')');
-        ck_assert_ptr_nonnull(p);
-        ck_assert_msg(p[2] == 'Z' || p[2] == 'X', "daemon %ld still running: %s", pid, stat);
-    }
+    ck_assert_msg(wait_gone((pid_t)pid, 0), "daemon %ld still running", pid);
 }
 END_TEST
 

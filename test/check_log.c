@@ -1,10 +1,13 @@
 /* test/check_log.c - the log module: format, levels, whole lines, reopen, failures, setup. */
 #include "lust_test.h"
-#include "log_test_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
 #include <stdio_ext.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -23,14 +26,25 @@ static struct fixture fx;
 
 static void fx_setup(void)
 {
-    fx.dir = temp_dir();
+    fx.dir = new_dir("/tmp", "lust-log", 0700);
+    ck_assert_ptr_nonnull(fx.dir);
     fx.path = path_in(fx.dir, "test.log");
 }
 
 static void fx_teardown(void)
 {
     free(fx.path);
-    rm_tree(fx.dir);
+    remove_tree(fx.dir);
+    free(fx.dir);
+}
+
+/* Point stderr (where the log writes before setup) at a fresh file. */
+static void stderr_to(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    close(fd);
 }
 
 /* Send the log to fx.path through the public API, without closing anything. */
@@ -41,14 +55,6 @@ static void log_to_file(void)
     ck_assert_int_eq(lust_log_reopen_fd(fd), 0);
 }
 
-static size_t count_lines(const char *text)
-{
-    size_t n = 0;
-    for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
-        n++;
-    return n;
-}
-
 START_TEST(lines_before_setup_go_to_stderr_in_the_documented_format)
 {
     stderr_to(fx.path);
@@ -56,7 +62,7 @@ START_TEST(lines_before_setup_go_to_stderr_in_the_documented_format)
     char *text = slurp(fx.path, NULL);
     ck_assert_msg(log_line_ok(text), "bad line: %s", text);
     ck_assert_str_eq(after_stamp(text), "INFO listening on 127.0.0.1:8080\n");
-    ck_assert_uint_eq(count_lines(text), 1);
+    ck_assert_int_eq(count_in(text, "\n"), 1);
     free(text);
 }
 END_TEST
@@ -126,7 +132,7 @@ START_TEST(debug_is_off_by_default_and_the_threshold_changes_at_run_time)
     ck_assert_ptr_nonnull(strstr(text, " INFO shown info\n"));
     ck_assert_ptr_nonnull(strstr(text, " DEBUG shown debug\n"));
     ck_assert_ptr_nonnull(strstr(text, " ERROR shown error\n"));
-    ck_assert_uint_eq(count_lines(text), 3);
+    ck_assert_int_eq(count_in(text, "\n"), 3);
     free(text);
 }
 END_TEST
@@ -159,6 +165,40 @@ START_TEST(newlines_inside_a_message_stay_one_escaped_line)
 }
 END_TEST
 
+START_TEST(control_bytes_and_broken_utf8_are_escaped_and_utf8_kept)
+{
+    stderr_to(fx.path);
+    lust_log(LUST_LOG_INFO, "a\tb\x1b[2Jc\x07"
+                            "d\x7f"
+                            "e\xc2\x9b"
+                            "f\xff"
+                            "g caf\xc3\xa9 \xe2\x82\xac");
+    char *text = slurp(fx.path, NULL);
+    ck_assert_str_eq(after_stamp(text), "INFO a\\tb\\x1b[2Jc\\x07d\\x7fe\\xc2\\x9bf\\xffg "
+                                        "caf\xc3\xa9 \xe2\x82\xac\n");
+    free(text);
+}
+END_TEST
+
+START_TEST(an_escape_is_never_cut_in_half)
+{
+    stderr_to(fx.path);
+    char *msg = malloc(LUST_LOG_MESSAGE_MAX + 1);
+    memset(msg, '\x01', LUST_LOG_MESSAGE_MAX);
+    msg[LUST_LOG_MESSAGE_MAX] = '\0';
+    lust_log(LUST_LOG_INFO, "%s", msg);
+    char *text = slurp(fx.path, NULL);
+    char *end = strstr(text, LUST_LOG_CUT_MARKER "\n");
+    ck_assert_ptr_nonnull(end);
+    const char *body = after_stamp(text) + strlen("INFO ");
+    ck_assert_int_eq((end - body) % 4, 0);
+    for (const char *p = body; p < end; p += 4)
+        ck_assert_int_eq(memcmp(p, "\\x01", 4), 0);
+    free(msg);
+    free(text);
+}
+END_TEST
+
 static char *filled(size_t n, char c)
 {
     char *s = malloc(n + 1);
@@ -173,7 +213,7 @@ START_TEST(a_message_of_8_KiB_reaches_a_file_whole)
     char *msg = filled(LUST_LOG_MESSAGE_MAX, 'm');
     lust_log(LUST_LOG_INFO, "%s", msg);
     char *text = slurp(fx.path, NULL);
-    ck_assert_uint_eq(count_lines(text), 1);
+    ck_assert_int_eq(count_in(text, "\n"), 1);
     const char *body = after_stamp(text) + strlen("INFO ");
     ck_assert_uint_eq(strlen(body), LUST_LOG_MESSAGE_MAX + 1);
     ck_assert_int_eq(strncmp(body, msg, LUST_LOG_MESSAGE_MAX), 0);
@@ -189,7 +229,7 @@ START_TEST(a_longer_message_is_cut_with_a_visible_marker)
     lust_log(LUST_LOG_INFO, "%s", msg);
     lust_log(LUST_LOG_INFO, "next");
     char *text = slurp(fx.path, NULL);
-    ck_assert_uint_eq(count_lines(text), 2);
+    ck_assert_int_eq(count_in(text, "\n"), 2);
     char *nl = strchr(text, '\n');
     size_t mlen = strlen(LUST_LOG_CUT_MARKER);
     ck_assert_int_eq(memcmp(nl - mlen, LUST_LOG_CUT_MARKER, mlen), 0);
@@ -212,7 +252,7 @@ START_TEST(a_long_constant_message_is_cut_like_a_formatted_one)
     lust_log(LUST_LOG_INFO, msg); /* no '%': the constant-message path */
 #pragma GCC diagnostic pop
     char *text = slurp(fx.path, NULL);
-    ck_assert_uint_eq(count_lines(text), 2);
+    ck_assert_int_eq(count_in(text, "\n"), 2);
     char *second = strchr(text, '\n') + 1;
     second[-1] = '\0';
     *strchr(second, '\n') = '\0';
@@ -229,7 +269,7 @@ START_TEST(escaping_that_overflows_is_cut_without_a_half_escape)
     char *msg = filled(LUST_LOG_MESSAGE_MAX + 600, '\n');
     lust_log(LUST_LOG_INFO, "x%s", msg);
     char *text = slurp(fx.path, NULL);
-    ck_assert_uint_eq(count_lines(text), 1);
+    ck_assert_int_eq(count_in(text, "\n"), 1);
     char *end = strstr(text, LUST_LOG_CUT_MARKER "\n");
     ck_assert_ptr_nonnull(end);
     /* Only whole "\n" pairs before the marker. */
@@ -305,7 +345,7 @@ START_TEST(lines_lost_on_dev_full_are_counted_and_reported_by_the_next_line)
     lust_log(LUST_LOG_INFO, "again");
     ck_assert_uint_eq(lust_log_dropped(), 3);
     char *text = slurp(fx.path, NULL);
-    ck_assert_uint_eq(count_lines(text), 3);
+    ck_assert_int_eq(count_in(text, "\n"), 3);
     ck_assert_msg(log_line_ok(text), "%s", text);
     ck_assert_int_eq(
         strncmp(after_stamp(text), "WARNING log: 3 lines dropped (No space left on device)\n", 55),
@@ -532,19 +572,18 @@ START_TEST(a_hard_linked_log_file_is_refused)
 }
 END_TEST
 
-START_TEST(a_fifo_in_place_of_the_log_fails_at_once_and_a_read_one_opens_blocking)
+START_TEST(a_fifo_in_place_of_the_log_is_refused_at_once_read_or_not)
 {
     ck_assert_int_eq(mkfifo(fx.path, 0600), 0);
     /* Nobody reads it: an open that blocked would hang here until the test's timeout. */
     ck_assert_int_eq(lust_log_open(fx.path), -ENXIO);
     ck_assert_ptr_nonnull(strstr(lust_error(), fx.path));
 
+    /* Held open by someone who need never read: every logging thread would block on it. */
     int reader = open(fx.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     ck_assert_int_ge(reader, 0);
-    int fd = lust_log_open(fx.path);
-    ck_assert_int_ge(fd, 3);
-    ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
-    close(fd);
+    ck_assert_int_eq(lust_log_open(fx.path), -EPERM);
+    ck_assert_ptr_nonnull(strstr(lust_error(), "not a regular file"));
     close(reader);
 }
 END_TEST
@@ -607,7 +646,7 @@ static int setup_child(void *arg)
 
 START_TEST(setup_redirects_stdio_and_closes_all_but_the_kept_descriptors)
 {
-    ck_assert_int_eq(in_child(setup_child, NULL), 0);
+    ck_assert_int_eq(exit_code(in_child(setup_child, NULL)), 0);
     char *text = slurp(fx.path, NULL);
     ck_assert_str_eq(after_stamp(text), "INFO set up\nfrom stderr\n");
     free(text);
@@ -626,7 +665,7 @@ static int printf_then_crash(void *arg)
 
 START_TEST(printf_output_lands_in_the_log_even_if_the_daemon_is_killed)
 {
-    ck_assert_int_eq(in_child(printf_then_crash, NULL), 128 + SIGKILL);
+    ck_assert_int_eq(exit_code(in_child(printf_then_crash, NULL)), 128 + SIGKILL);
     char *text = slurp(fx.path, NULL);
     ck_assert_str_eq(text, "printed before the crash\n");
     free(text);
@@ -652,7 +691,7 @@ static int printf_after_earlier_use_then_crash(void *arg)
 
 START_TEST(printf_lands_in_the_log_even_when_stdout_was_used_before_setup)
 {
-    ck_assert_int_eq(in_child(printf_after_earlier_use_then_crash, NULL), 128 + SIGKILL);
+    ck_assert_int_eq(exit_code(in_child(printf_after_earlier_use_then_crash, NULL)), 128 + SIGKILL);
     char *text = slurp(fx.path, NULL);
     ck_assert_str_eq(text, "printed after setup\n");
     free(text);
@@ -675,7 +714,7 @@ static int printf_on_a_fresh_stdout_then_crash(void *arg)
 
 START_TEST(printf_lands_in_the_log_when_stdout_had_no_buffer_at_setup)
 {
-    ck_assert_int_eq(in_child(printf_on_a_fresh_stdout_then_crash, NULL), 128 + SIGKILL);
+    ck_assert_int_eq(exit_code(in_child(printf_on_a_fresh_stdout_then_crash, NULL)), 128 + SIGKILL);
     char *text = slurp(fx.path, NULL);
     ck_assert_str_eq(text, "printed on a fresh stream\n");
     free(text);
@@ -707,7 +746,7 @@ static int setup_fd_child(void *arg)
 
 START_TEST(setup_fd_installs_a_log_opened_earlier_and_reopen_knows_its_path)
 {
-    ck_assert_int_eq(in_child(setup_fd_child, NULL), 0);
+    ck_assert_int_eq(exit_code(in_child(setup_fd_child, NULL)), 0);
     char *old = path_in(fx.dir, "test.log.1");
     char *a = slurp(old, NULL), *b = slurp(fx.path, NULL);
     ck_assert_str_eq(after_stamp(a), "INFO installed later\n");
@@ -776,6 +815,8 @@ static Suite *log_suite(void)
     tcase_add_test(tc, debug_is_off_by_default_and_the_threshold_changes_at_run_time);
     tcase_add_test(tc, level_names_parse_in_any_case_and_unknown_ones_are_refused);
     tcase_add_test(tc, newlines_inside_a_message_stay_one_escaped_line);
+    tcase_add_test(tc, control_bytes_and_broken_utf8_are_escaped_and_utf8_kept);
+    tcase_add_test(tc, an_escape_is_never_cut_in_half);
     tcase_add_test(tc, a_message_of_8_KiB_reaches_a_file_whole);
     tcase_add_test(tc, a_longer_message_is_cut_with_a_visible_marker);
     tcase_add_test(tc, a_long_constant_message_is_cut_like_a_formatted_one);
@@ -807,7 +848,7 @@ static Suite *log_suite(void)
     tcase_add_test(tc, a_truncated_log_gets_no_hole);
     tcase_add_test(tc, a_symlinked_log_path_is_refused_and_the_target_untouched);
     tcase_add_test(tc, a_hard_linked_log_file_is_refused);
-    tcase_add_test(tc, a_fifo_in_place_of_the_log_fails_at_once_and_a_read_one_opens_blocking);
+    tcase_add_test(tc, a_fifo_in_place_of_the_log_is_refused_at_once_read_or_not);
     tcase_add_test(tc, setup_failure_closes_and_redirects_nothing);
     tcase_add_test(tc, setup_redirects_stdio_and_closes_all_but_the_kept_descriptors);
     tcase_add_test(tc, printf_output_lands_in_the_log_even_if_the_daemon_is_killed);

@@ -1,7 +1,8 @@
 /* test/check_log_root.c - the log module where it needs root: the time zone after chroot. */
 #include "lust_test.h"
-#include "log_test_util.h"
 
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <lust.h>
@@ -10,7 +11,8 @@ static char *dir, *jail, *log_path;
 
 static void fx_setup(void)
 {
-    dir = temp_dir();
+    dir = new_dir("/tmp", "lust-log", 0700);
+    ck_assert_ptr_nonnull(dir);
     jail = path_in(dir, "jail");
     log_path = path_in(dir, "daemon.log");
     ck_assert_int_eq(mkdir(jail, 0755), 0);
@@ -20,7 +22,8 @@ static void fx_teardown(void)
 {
     free(log_path);
     free(jail);
-    rm_tree(dir);
+    remove_tree(dir);
+    free(dir);
 }
 
 /* What a daemon does: set up the log, chroot into an empty jail, log. */
@@ -39,7 +42,7 @@ static int jailed_daemon(void *zone)
 }
 
 /* The "HH:MM" and offset New York has at t, from the zone file, outside any jail. */
-static void new_york_time(time_t t, char *hhmm, char *offset)
+static void new_york_time(time_t t, char *hhmm, char *offset, size_t offset_size)
 {
     setenv("TZ", "America/New_York", 1);
     tzset();
@@ -47,7 +50,7 @@ static void new_york_time(time_t t, char *hhmm, char *offset)
     localtime_r(&t, &tm);
     strftime(hhmm, 6, "%H:%M", &tm);
     long off = tm.tm_gmtoff;
-    snprintf(offset, 7, "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600,
+    snprintf(offset, offset_size, "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600,
              labs(off) % 3600 / 60);
     unsetenv("TZ");
     tzset();
@@ -60,10 +63,10 @@ START_TEST(timestamps_keep_the_zone_after_chroot)
     struct tm tm;
     localtime_r(&t0, &tm);
 
-    char hhmm_before[6], hhmm_after[6], offset[7];
-    new_york_time(time(NULL), hhmm_before, offset);
-    ck_assert_int_eq(in_child(jailed_daemon, "America/New_York"), 0);
-    new_york_time(time(NULL), hhmm_after, offset);
+    char hhmm_before[6], hhmm_after[6], offset[32];
+    new_york_time(time(NULL), hhmm_before, offset, sizeof offset);
+    ck_assert_int_eq(exit_code(in_child(jailed_daemon, "America/New_York")), 0);
+    new_york_time(time(NULL), hhmm_after, offset, sizeof offset);
 
     char *text = slurp(log_path, NULL);
     ck_assert_msg(log_line_ok(text), "%s", text);
@@ -77,7 +80,7 @@ END_TEST
 
 START_TEST(a_fixed_zone_string_survives_chroot_too)
 {
-    ck_assert_int_eq(in_child(jailed_daemon, "XYZ-05:30"), 0);
+    ck_assert_int_eq(exit_code(in_child(jailed_daemon, "XYZ-05:30")), 0);
     char *text = slurp(log_path, NULL);
     ck_assert_msg(strstr(text, "+05:30 INFO in the jail\n") != NULL, "%s", text);
     free(text);

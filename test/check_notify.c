@@ -8,13 +8,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include <lust/error.h>
 #include <lust/notify.h>
 
-static char dir[64];
+static char *dir;
 
 /* A receiving socket as a manager would bind it; abstract when name starts with '@'. */
 static int bind_receiver(const char *name)
@@ -34,6 +33,16 @@ static int bind_receiver(const char *name)
     return fd;
 }
 
+/* A receiver bound at dir/notify, named by $NOTIFY_SOCKET. */
+static int receiver_in_dir(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/notify", dir);
+    int rx = bind_receiver(path);
+    setenv("NOTIFY_SOCKET", path, 1);
+    return rx;
+}
+
 static void receive(int fd, char *buf, size_t size)
 {
     ssize_t k = recv(fd, buf, size - 1, 0);
@@ -43,8 +52,8 @@ static void receive(int fd, char *buf, size_t size)
 
 static void setup(void)
 {
-    strcpy(dir, "/tmp/lust-notify-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = new_dir("/tmp", "lust-notify", 0700);
+    ck_assert_ptr_nonnull(dir);
     unsetenv("NOTIFY_SOCKET");
     unsetenv("WATCHDOG_USEC");
     unsetenv("WATCHDOG_PID");
@@ -52,10 +61,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/notify", dir);
-    unlink(path);
-    rmdir(dir);
+    remove_tree(dir);
+    free(dir);
 }
 
 START_TEST(without_notify_socket_every_call_is_a_no_op)
@@ -74,11 +81,9 @@ END_TEST
 
 START_TEST(ready_and_stopping_reach_a_path_socket)
 {
-    char path[128], buf[256];
+    char buf[256];
     struct lust_notify *n;
-    snprintf(path, sizeof path, "%s/notify", dir);
-    int rx = bind_receiver(path);
-    setenv("NOTIFY_SOCKET", path, 1);
+    int rx = receiver_in_dir();
     ck_assert_int_eq(lust_notify_open(&n, 0), 1);
     int fl = fcntl(lust_notify_fd(n), F_GETFD);
     ck_assert(fl & FD_CLOEXEC);
@@ -115,12 +120,10 @@ END_TEST
 
 START_TEST(reloading_carries_the_monotonic_clock)
 {
-    char path[128], buf[256];
+    char buf[256];
     struct lust_notify *n;
     struct timespec ts;
-    snprintf(path, sizeof path, "%s/notify", dir);
-    int rx = bind_receiver(path);
-    setenv("NOTIFY_SOCKET", path, 1);
+    int rx = receiver_in_dir();
     ck_assert_int_eq(lust_notify_open(&n, 0), 1);
     ck_assert_int_gt(lust_notify_reloading(n), 0);
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -136,11 +139,9 @@ END_TEST
 
 START_TEST(status_newlines_cannot_inject_assignments)
 {
-    char path[128], buf[256];
+    char buf[256];
     struct lust_notify *n;
-    snprintf(path, sizeof path, "%s/notify", dir);
-    int rx = bind_receiver(path);
-    setenv("NOTIFY_SOCKET", path, 1);
+    int rx = receiver_in_dir();
     ck_assert_int_eq(lust_notify_open(&n, 0), 1);
     ck_assert_int_gt(lust_notify_status(n, "serving\nREADY=1"), 0);
     receive(rx, buf, sizeof buf);
@@ -152,11 +153,9 @@ END_TEST
 
 START_TEST(watchdog_interval_only_for_this_pid)
 {
-    char path[128], pid[32];
+    char pid[32];
     struct lust_notify *n;
-    snprintf(path, sizeof path, "%s/notify", dir);
-    int rx = bind_receiver(path);
-    setenv("NOTIFY_SOCKET", path, 1);
+    int rx = receiver_in_dir();
     setenv("WATCHDOG_USEC", "200000", 1);
     ck_assert_int_eq(lust_notify_open(&n, 0), 1);
     ck_assert_uint_eq(lust_notify_watchdog_usec(n), 200000);
@@ -242,20 +241,9 @@ static int put_socket_at(int target)
     return 0;
 }
 
-static int run_in_child(int (*fn)(void))
+static int take_two_sockets(void *arg)
 {
-    int status;
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0)
-        _exit(fn());
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-static int take_two_sockets(void)
-{
+    (void)arg;
     char pid[32];
     if (put_socket_at(3) < 0 || put_socket_at(4) < 0)
         return 1;
@@ -274,12 +262,13 @@ static int take_two_sockets(void)
 
 START_TEST(listen_fds_takes_sockets_meant_for_this_pid)
 {
-    ck_assert_int_eq(run_in_child(take_two_sockets), 0);
+    ck_assert_int_eq(exit_code(in_child(take_two_sockets, NULL)), 0);
 }
 END_TEST
 
-static int refuse_what_is_not_ours(void)
+static int refuse_what_is_not_ours(void *arg)
 {
+    (void)arg;
     char pid[32];
     snprintf(pid, sizeof pid, "%ld", (long)getpid() + 1);
     setenv("LISTEN_PID", pid, 1);
@@ -300,7 +289,7 @@ static int refuse_what_is_not_ours(void)
 
 START_TEST(listen_fds_ignores_another_pid_and_rejects_junk)
 {
-    ck_assert_int_eq(run_in_child(refuse_what_is_not_ours), 0);
+    ck_assert_int_eq(exit_code(in_child(refuse_what_is_not_ours, NULL)), 0);
 }
 END_TEST
 

@@ -1,11 +1,16 @@
 /* test/check_pidfile.c - pid files: locking, the kernel's word on the holder, hostile files. */
 #include "lust_test.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <lust.h>
 
-#include "pidfile_helpers.h"
+#include "pidfile_fixture.h"
 
 #define SENTINEL ((pid_t)424242)
 
@@ -73,7 +78,7 @@ START_TEST(a_losing_start_does_not_touch_the_file)
     struct stat before, after;
     ck_assert_int_eq(stat(pidpath, &before), 0);
     char text[64];
-    snprintf(text, sizeof text, "%s", read_file(pidpath));
+    ck_assert_ptr_nonnull(read_text(pidpath, text, sizeof text));
     struct lust_pidfile *pf;
     ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, NULL), -EEXIST);
     ck_assert_int_eq(stat(pidpath, &after), 0);
@@ -365,6 +370,20 @@ START_TEST(an_ofd_lock_is_running_with_no_pid_to_signal)
 }
 END_TEST
 
+/* In a child of the holder: 0 when a query names the parent as the holder. */
+static int query_names_the_parent(void *arg)
+{
+    pid_t h = 0;
+    (void)arg;
+    return lust_pidfile_query(pidpath, &h) == LUST_PIDFILE_RUNNING && h == getppid() ? 0 : 1;
+}
+
+/* The child holds no lock: the query must name the parent, and release (of arg) only closes. */
+static int query_then_release(void *pf)
+{
+    return query_names_the_parent(NULL) == 0 && lust_pidfile_release(pf) == 0 ? 0 : 1;
+}
+
 /* LAB-2: the holder's lock must survive the holder calling every path helper on its own file. */
 START_TEST(the_holder_keeps_its_lock_through_every_path_helper)
 {
@@ -379,15 +398,7 @@ START_TEST(the_holder_keeps_its_lock_through_every_path_helper)
     ck_assert_int_eq(lust_pidfile_open(pidpath, &again, &who), -EEXIST);
     ck_assert_int_eq(who, getpid());
 
-    pid_t kid = fork();
-    ck_assert_int_ge(kid, 0);
-    if (kid == 0) {
-        pid_t h = 0;
-        _exit(lust_pidfile_query(pidpath, &h) == LUST_PIDFILE_RUNNING && h == getppid() ? 0 : 1);
-    }
-    int st;
-    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(exit_code(in_child(query_names_the_parent, NULL)), 0);
     ck_assert_int_eq(access(pidpath, F_OK), 0);
     lust_pidfile_release(pf);
 }
@@ -399,30 +410,12 @@ START_TEST(release_in_a_forked_child_leaves_the_holder_alone)
     ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, NULL), 0);
     char want[32];
     snprintf(want, sizeof want, "%ld\n", (long)getpid());
-    pid_t kid = fork();
-    ck_assert_int_ge(kid, 0);
-    if (kid == 0) {
-        /* The child holds no lock: the query must name the parent, and release only closes. */
-        pid_t h = 0;
-        int ok = lust_pidfile_query(pidpath, &h) == LUST_PIDFILE_RUNNING && h == getppid();
-        ok = ok && lust_pidfile_release(pf) == 0;
-        _exit(ok ? 0 : 1);
-    }
-    int st;
-    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(exit_code(in_child(query_then_release, pf)), 0);
     /* Read through the handle: opening the path here would drop our own lock (LAB-2). */
     char text[32] = "";
     ck_assert_int_gt(pread(lust_pidfile_fd(pf), text, sizeof text - 1, 0), 0);
     ck_assert_str_eq(text, want);
-    kid = fork();
-    ck_assert_int_ge(kid, 0);
-    if (kid == 0) {
-        pid_t h = 0;
-        _exit(lust_pidfile_query(pidpath, &h) == LUST_PIDFILE_RUNNING && h == getppid() ? 0 : 1);
-    }
-    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(exit_code(in_child(query_names_the_parent, NULL)), 0);
     lust_pidfile_release(pf);
 }
 END_TEST
@@ -441,26 +434,41 @@ static const struct {
     {"binary", "\x01\xff\n\0\x7f"},
 };
 
-START_TEST(hostile_content_is_never_a_pid)
+/* Anything but our format (empty, or one pid and a newline) is not ours: a careless config
+ * may name /etc/passwd or a copy of it. It is never read as a pid, overwritten or removed. */
+START_TEST(hostile_content_is_never_a_pid_and_never_overwritten)
 {
     const char *text = hostile[_i].text;
     size_t len = strlen(text);
     write_file(pidpath, text, len, 0600);
     pid_t who = SENTINEL;
     int r = query(&who);
-    ck_assert_int_eq(r, len == 0 ? LUST_PIDFILE_EMPTY : LUST_PIDFILE_STALE);
     ck_assert_int_eq(who, SENTINEL);
     struct lust_pidfile *pf = NULL;
-    ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, &who), 0);
+    if (len == 0) {
+        ck_assert_int_eq(r, LUST_PIDFILE_EMPTY);
+        ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, &who), 0);
+        ck_assert_int_eq(who, SENTINEL);
+        char want[32];
+        snprintf(want, sizeof want, "%ld\n", (long)getpid());
+        ck_assert_str_eq(read_file(pidpath), want);
+        lust_pidfile_release(pf);
+        return;
+    }
+    ck_assert_int_eq(r, -EBADMSG);
+    ck_assert_int_eq(lust_pidfile_lsb_status(r), 4);
+    ck_assert_ptr_nonnull(strstr(lust_error(), "holds something other than a pid"));
+    ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, &who), -EBADMSG);
     ck_assert_int_eq(who, SENTINEL);
-    char want[32];
-    snprintf(want, sizeof want, "%ld\n", (long)getpid());
-    ck_assert_str_eq(read_file(pidpath), want);
-    lust_pidfile_release(pf);
+    ck_assert_int_eq(lust_pidfile_remove(pidpath), -EBADMSG);
+    struct stat st;
+    ck_assert_int_eq(stat(pidpath, &st), 0);
+    ck_assert_int_eq(st.st_size, (off_t)len);
+    ck_assert_int_eq(memcmp(read_file(pidpath), text, len), 0);
 }
 END_TEST
 
-START_TEST(megabytes_of_digits_are_truncated_to_our_pid)
+START_TEST(megabytes_of_digits_are_left_alone)
 {
     size_t len = 4u << 20;
     char *big = malloc(len);
@@ -469,16 +477,25 @@ START_TEST(megabytes_of_digits_are_truncated_to_our_pid)
     write_file(pidpath, big, len, 0600);
     free(big);
     pid_t who = SENTINEL;
-    ck_assert_int_eq(query(&who), LUST_PIDFILE_STALE);
+    ck_assert_int_eq(query(&who), -EBADMSG);
     ck_assert_int_eq(who, SENTINEL);
     struct lust_pidfile *pf = NULL;
-    ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, NULL), 0);
-    char want[32];
-    snprintf(want, sizeof want, "%ld\n", (long)getpid());
-    ck_assert_str_eq(read_file(pidpath), want);
+    ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, NULL), -EBADMSG);
     struct stat st;
     ck_assert_int_eq(stat(pidpath, &st), 0);
-    ck_assert_int_eq(st.st_size, (off_t)strlen(want));
+    ck_assert_int_eq(st.st_size, (off_t)len);
+}
+END_TEST
+
+START_TEST(a_stale_pid_of_ours_is_taken_over_and_removable)
+{
+    write_file(pidpath, "4242\n", 5, 0600);
+    ck_assert_int_eq(query(NULL), LUST_PIDFILE_STALE);
+    ck_assert_int_eq(lust_pidfile_remove(pidpath), 0);
+    ck_assert_int_eq(access(pidpath, F_OK), -1);
+    write_file(pidpath, "4242\n", 5, 0600);
+    struct lust_pidfile *pf = NULL;
+    ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, NULL), 0);
     lust_pidfile_release(pf);
 }
 END_TEST
@@ -598,9 +615,10 @@ static Suite *pidfile_suite(void)
     tcase_add_test(tc, an_ofd_lock_is_running_with_no_pid_to_signal);
     tcase_add_test(tc, the_holder_keeps_its_lock_through_every_path_helper);
     tcase_add_test(tc, release_in_a_forked_child_leaves_the_holder_alone);
-    tcase_add_loop_test(tc, hostile_content_is_never_a_pid, 0,
+    tcase_add_loop_test(tc, hostile_content_is_never_a_pid_and_never_overwritten, 0,
                         (int)(sizeof hostile / sizeof hostile[0]));
-    tcase_add_test(tc, megabytes_of_digits_are_truncated_to_our_pid);
+    tcase_add_test(tc, megabytes_of_digits_are_left_alone);
+    tcase_add_test(tc, a_stale_pid_of_ours_is_taken_over_and_removable);
     tcase_add_test(tc, a_symlink_is_refused_and_its_target_untouched);
     tcase_add_test(tc, a_fifo_is_refused);
     tcase_add_test(tc, a_hard_linked_file_is_refused);

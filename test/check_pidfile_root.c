@@ -4,32 +4,34 @@
  */
 #include "lust_test.h"
 
-#include <grp.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <lust.h>
 
-#include "pidfile_helpers.h"
+#include "pidfile_fixture.h"
 
 #define SENTINEL ((pid_t)424242)
-#define NOBODY   ((uid_t)65534)
-#define NOGROUP  ((gid_t)65534)
 
-/* Run fn in a child that became nobody for good; returns the child's exit status. */
+struct as_nobody {
+    int (*fn)(void);
+};
+
+static int become_nobody_then(void *arg)
+{
+    const struct as_nobody *job = arg;
+    return become_nobody() < 0 ? 100 : job->fn();
+}
+
+/* Runs fn in a child that became nobody for good; returns the child's exit code. */
 static int as_nobody(int (*fn)(void))
 {
-    pid_t kid = fork();
-    ck_assert_int_ge(kid, 0);
-    if (kid == 0) {
-        if (setgroups(0, NULL) < 0 || setresgid(NOGROUP, NOGROUP, NOGROUP) < 0 ||
-            setresuid(NOBODY, NOBODY, NOBODY) < 0)
-            _exit(100);
-        _exit(fn());
-    }
-    int st;
-    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
-    ck_assert(WIFEXITED(st));
-    return WEXITSTATUS(st);
+    struct as_nobody job = {fn};
+    return exit_code(in_child(become_nobody_then, &job));
 }
 
 /* The directory must not be what stops nobody: only the file's own mode may. */
@@ -147,8 +149,9 @@ END_TEST
 /* In a new pid namespace (unshare(CLONE_NEWPID) + fork: the grandchild is pid 1 there), the
  * kernel reports a lock held outside with l_pid 0 (LAB-4). Exit 0 when nothing signallable
  * came out. */
-static int query_from_new_pid_namespace(void)
+static int query_from_new_pid_namespace(void *arg)
 {
+    (void)arg;
     if (unshare(CLONE_NEWPID) < 0)
         return 50;
     pid_t kid = fork();
@@ -180,14 +183,7 @@ static int query_from_new_pid_namespace(void)
 START_TEST(a_query_from_another_pid_namespace_never_yields_a_pid)
 {
     struct holder h = spawn_holder(pidpath, HOLD_PIDFILE);
-    pid_t kid = fork();
-    ck_assert_int_ge(kid, 0);
-    if (kid == 0)
-        _exit(query_from_new_pid_namespace());
-    int st;
-    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
-    ck_assert(WIFEXITED(st));
-    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    ck_assert_int_eq(exit_code(in_child(query_from_new_pid_namespace, NULL)), 0);
     /* Outside, the same file names the holder. */
     pid_t who = 0;
     ck_assert_int_eq(lust_pidfile_query(pidpath, &who), LUST_PIDFILE_RUNNING);
@@ -196,18 +192,18 @@ START_TEST(a_query_from_another_pid_namespace_never_yields_a_pid)
 }
 END_TEST
 
-/* Issue item 3: at exit the server is chrooted and unprivileged, yet must empty its pid file. */
-static char jail[64];
+/* At exit the server is chrooted and unprivileged, yet must empty its pid file. */
+static char *jail;
 
-static int release_from_jail_as_nobody(void)
+static int release_from_jail_as_nobody(void *arg)
 {
     struct lust_pidfile *pf = NULL;
+    (void)arg;
     if (lust_pidfile_open(pidpath, &pf, NULL) != 0)
         return 60;
     if (chroot(jail) < 0 || chdir("/") < 0)
         return 61;
-    if (setgroups(0, NULL) < 0 || setresgid(NOGROUP, NOGROUP, NOGROUP) < 0 ||
-        setresuid(NOBODY, NOBODY, NOBODY) < 0)
+    if (become_nobody() < 0)
         return 62;
     if (access(pidpath, F_OK) == 0)
         return 63; /* the path must really be out of reach for this test to mean anything */
@@ -217,15 +213,11 @@ static int release_from_jail_as_nobody(void)
 START_TEST(release_empties_the_file_after_chroot_and_drop)
 {
     /* A jail under a root-owned 0755 directory, not under the world-writable /tmp. */
-    strcpy(jail, "/run/lust-test-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(jail));
-    pid_t kid = fork();
-    ck_assert_int_ge(kid, 0);
-    if (kid == 0)
-        _exit(release_from_jail_as_nobody());
-    int st;
-    ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+    jail = new_dir("/run", "lust-test", 0700);
+    ck_assert_ptr_nonnull(jail);
+    int st = in_child(release_from_jail_as_nobody, NULL);
     rmdir(jail);
+    free(jail);
     ck_assert(WIFEXITED(st));
     ck_assert_int_eq(WEXITSTATUS(st), 0);
     pid_t who = SENTINEL;

@@ -45,15 +45,28 @@ END_TEST
 START_TEST(lookup_with_user_groups_takes_the_users_own_list)
 {
     struct lust_creds *c = NULL;
-    ck_assert_int_eq(lust_privs_lookup("root", NULL, LUST_PRIVS_USER_GROUPS, &c), 0);
+    ck_assert_int_eq(lust_privs_lookup("nobody", NULL, LUST_PRIVS_USER_GROUPS, &c), 0);
     unsigned g[64];
     int n = lust_creds_groups(c, g, 64);
     ck_assert_int_ge(n, 1);
-    int has_root = 0;
+    int has_primary = 0;
     for (int i = 0; i < n && i < 64; i++)
-        has_root |= g[i] == 0;
-    ck_assert(has_root);
+        has_primary |= g[i] == lust_creds_gid(c);
+    ck_assert(has_primary);
     lust_creds_free(c);
+}
+END_TEST
+
+START_TEST(root_is_refused_at_lookup)
+{
+    struct lust_creds *c = (struct lust_creds *)0x1;
+    ck_assert_int_eq(lust_privs_lookup("root", NULL, 0, &c), -EINVAL);
+    ck_assert_str_eq(lust_error(), "user \"root\" is uid 0: refusing to run as root");
+    ck_assert_int_eq(lust_privs_lookup("0", "nogroup", 0, &c), -EINVAL);
+    ck_assert_int_eq(lust_privs_lookup("nobody", "root", 0, &c), -EINVAL);
+    ck_assert_str_eq(lust_error(), "group \"root\" is gid 0: refusing to run as root");
+    ck_assert_int_eq(lust_privs_lookup("nobody", "0", 0, &c), -EINVAL);
+    ck_assert_ptr_eq(c, (struct lust_creds *)0x1);
 }
 END_TEST
 
@@ -74,7 +87,7 @@ END_TEST
 /* Ids, groups, descriptors, cwd and umask: what a lookup must not change. */
 static void snapshot(char *out, size_t size)
 {
-    char text[8192] = "", line[512];
+    char text[8192] = "", line[PATH_MAX + 512];
     FILE *f = fopen("/proc/self/status", "r");
     ck_assert_ptr_nonnull(f);
     while (fgets(line, sizeof line, f))
@@ -150,7 +163,14 @@ START_TEST(jail_paths_that_are_refused_say_why)
     assert_jail_refused("/proc/self/fd", ELOOP,
                         "jail /proc/self/fd: component /proc/self is a symlink");
     /* Sticky and world-writable: refused even though root owns it (see lust/privs.h). */
-    assert_jail_refused("/tmp", EPERM, "bad ownership or modes for jail component /tmp");
+    assert_jail_refused("/tmp", EPERM,
+                        "jail /tmp: directory /tmp is writable by group or others (mode 1777)");
+    /* The root directory, and a jail on a pseudo filesystem, can never be jails. */
+    assert_jail_refused("/", EINVAL, "jail /: the root directory is no jail");
+    assert_jail_refused("///", EINVAL, "jail ///: the root directory is no jail");
+    assert_jail_refused("/proc", EINVAL,
+                        "jail /proc: lies on the proc filesystem mounted at /proc");
+    assert_jail_refused("/sys", EINVAL, "jail /sys: lies on the sysfs filesystem mounted at /sys");
 }
 END_TEST
 
@@ -167,19 +187,18 @@ START_TEST(a_root_owned_path_opens_as_a_directory)
 }
 END_TEST
 
-static char scan_dir[PATH_MAX];
+static char *scan_dir;
 
 static void make_scan_dir(void)
 {
-    snprintf(scan_dir, sizeof scan_dir, "/tmp/lust-scan-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(scan_dir));
+    scan_dir = new_dir("/tmp", "lust-scan", 0700);
+    ck_assert_ptr_nonnull(scan_dir);
 }
 
 static void remove_scan_dir(void)
 {
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scan_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(remove_tree(scan_dir), 0);
+    free(scan_dir);
 }
 
 static void put(const char *rel, const char *text, mode_t mode)
@@ -190,11 +209,7 @@ static void put(const char *rel, const char *text, mode_t mode)
         ck_assert_int_eq(mkdir(path, mode), 0);
         return;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    ck_assert_int_eq(fchmod(fd, mode), 0);
-    close(fd);
+    write_file(path, text, strlen(text), mode);
 }
 
 START_TEST(a_clean_jail_passes_the_scan)
@@ -261,6 +276,7 @@ static Suite *privs_suite(void)
     tcase_add_test(tc, lookup_by_name_gives_ids_and_no_groups);
     tcase_add_test(tc, lookup_accepts_numbers_and_a_group);
     tcase_add_test(tc, lookup_with_user_groups_takes_the_users_own_list);
+    tcase_add_test(tc, root_is_refused_at_lookup);
     tcase_add_test(tc, unknown_user_or_group_is_named);
     tcase_add_test(tc, a_failed_lookup_leaves_the_process_as_it_was);
     tcase_add_test(tc, prepare_succeeds);

@@ -7,6 +7,7 @@
  * (the sanitizer builds run slowly): each is several times what the rule under test allows.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,12 +17,9 @@
 #include <unistd.h>
 
 #include "daemon_harness.h"
-#include "lust_test.h"
-
-static const char *const busy_server = BUSY_SERVER;
 
 /* dir/busy.conf: no jail (so it is the same outside and in), and the lines given. */
-HARNESS_PRINTF(1, 2)
+TEST_PRINTF(1, 2)
 static void busy_conf(const char *fmt, ...)
 {
     char text[1024];
@@ -30,7 +28,20 @@ static void busy_conf(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text + n, sizeof text - (size_t)n, fmt, ap);
     va_end(ap);
-    replace_file(at("busy", "conf"), text);
+    char conf[256], tmp[300];
+    snprintf(conf, sizeof conf, "%s", at("busy", "conf"));
+    snprintf(tmp, sizeof tmp, "%s.new", conf);
+    write_text(tmp, text);
+    ck_assert_int_eq(rename(tmp, conf), 0);
+}
+
+/* A notify socket at dir/notify.sock, where an earlier one of the same test may have been. */
+static int fresh_notify_socket(char *path, size_t size)
+{
+    char old[256];
+    snprintf(old, sizeof old, "%s/notify.sock", dir);
+    unlink(old);
+    return notify_socket(path, size);
 }
 
 struct managed {
@@ -43,16 +54,17 @@ struct managed {
 /* busy_server -f start under a notify socket, with up to two more variables; waits for READY. */
 static void start_managed(struct managed *m, const char *var1, const char *var2)
 {
-    char sock[256], buf[4096];
-    m->notify = notify_socket(sock, sizeof sock);
+    char sock[256];
+    int unused;
+    m->notify = fresh_notify_socket(sock, sizeof sock);
     snprintf(m->out, sizeof m->out, "%s", at("busy", "out"));
     snprintf(m->env[0], sizeof m->env[0], "NOTIFY_SOCKET=%s", sock);
     snprintf(m->env[1], sizeof m->env[1], "%s", var1 ? var1 : "LUST_TEST_NONE=1");
     snprintf(m->env[2], sizeof m->env[2], "%s", var2 ? var2 : "LUST_TEST_NONE=1");
-    const char *env[] = {m->env[0], m->env[1], m->env[2], NULL};
+    struct how how = {.env = {m->env[0], m->env[1], m->env[2]}, .out_file = m->out};
     char *argv[] = {(char *)busy_server, "-c", (char *)at("busy", "conf"), "-f", "start", NULL};
-    m->pid = spawn_to(argv, env, m->out, -1);
-    expect_notify(m->notify, "READY=1", buf, sizeof buf);
+    m->pid = spawn(argv, &how, &unused, &unused);
+    expect_notify(m->notify, "READY=1");
 }
 
 /* Stops the daemon with TERM and checks that it exited 0. */
@@ -88,7 +100,7 @@ START_TEST(pings_follow_run_and_stop_within_watchdog_usec_once_run_hangs)
         if (notify_recv(m.notify, buf, sizeof buf, 100) >= 0 && has_line(buf, "WATCHDOG=1"))
             last = now_us() - stuck;
     ck_assert_msg(last <= 400000, "a ping came %lld ms after run() hung", last / 1000);
-    char *log = slurp(m.out);
+    char *log = slurp(m.out, NULL);
     ck_assert_msg(strstr(log, "lust_server_alive()"), "%s", worth_showing(log));
     free(log);
     stop_managed(&m);
@@ -108,7 +120,7 @@ START_TEST(a_daemon_that_never_shows_life_is_pinged_only_while_it_starts)
         if (notify_recv(m.notify, buf, sizeof buf, 100) >= 0 && has_line(buf, "WATCHDOG=1"))
             last = now_us() - ready;
     ck_assert_msg(last <= 300000, "a ping came %lld ms after READY=1", last / 1000);
-    char *log = slurp(m.out);
+    char *log = slurp(m.out, NULL);
     ck_assert_msg(strstr(log, "lust_server_alive()"), "%s", worth_showing(log));
     free(log);
     stop_managed(&m);
@@ -120,15 +132,14 @@ END_TEST
 START_TEST(run_tells_the_manager_its_status_and_its_alive_interval)
 {
     struct managed m;
-    char buf[4096];
 
     busy_conf("control_socket = none\n");
     start_managed(&m, "WATCHDOG_USEC=400000", NULL);
-    expect_notify(m.notify, "STATUS=serving, alive every 200 ms", buf, sizeof buf);
+    expect_notify(m.notify, "STATUS=serving, alive every 200 ms");
     stop_managed(&m);
 
     start_managed(&m, NULL, NULL);
-    expect_notify(m.notify, "STATUS=serving, alive every -1 ms", buf, sizeof buf);
+    expect_notify(m.notify, "STATUS=serving, alive every -1 ms");
     stop_managed(&m);
 }
 END_TEST
@@ -138,13 +149,14 @@ END_TEST
 static int start_failing(const char *mode, const char *var, char *buf, size_t size)
 {
     char sock[256], env0[300];
-    int fd = notify_socket(sock, sizeof sock);
+    static struct result r;
+    int fd = fresh_notify_socket(sock, sizeof sock);
     snprintf(env0, sizeof env0, "NOTIFY_SOCKET=%s", sock);
-    const char *env[] = {env0, var, NULL};
+    struct how how = {.env = {env0, var}};
     char *fg[] = {(char *)busy_server, "-c", (char *)at("busy", "conf"), "-f", "start", NULL};
     char *forking[] = {(char *)busy_server, "-c", (char *)at("busy", "conf"), "start", NULL};
-    char out[4096];
-    int code = run_cmd(strcmp(mode, "-f") == 0 ? fg : forking, env, out, sizeof out);
+    run_argv(&r, &how, strcmp(mode, "-f") == 0 ? fg : forking);
+    int code = r.code;
     if (notify_recv(fd, buf, size, 5000) < 0)
         buf[0] = '\0';
     close(fd);
@@ -191,14 +203,18 @@ END_TEST
 
 /* ---- the foreground server found by its own commands ---- */
 
-/* Runs busy_server -c dir/busy.conf COMMAND as harness_name(); returns its exit status. */
+/* Runs busy_server -c dir/busy.conf COMMAND as harness_name(); returns its exit status, with
+ * what it printed (stdout, then stderr) in out. */
 static int command(const char *cmd, char *out, size_t size)
 {
+    static struct result r;
     char name[128];
     snprintf(name, sizeof name, "LUST_TEST_NAME=%s", harness_name());
-    const char *env[] = {name, NULL};
+    struct how how = {.env = {name}};
     char *argv[] = {(char *)busy_server, "-c", (char *)at("busy", "conf"), (char *)cmd, NULL};
-    return run_cmd(argv, env, out, size);
+    run_argv(&r, &how, argv);
+    snprintf(out, size, "%s%s", r.out, r.err);
+    return r.code;
 }
 
 /* Starts busy_server -f as harness_name() (with /run read-only when asked); returns once it
@@ -206,10 +222,9 @@ static int command(const char *cmd, char *out, size_t size)
 static pid_t start_foreground(int run_ro, char *out_path, size_t size)
 {
     char name[128], c;
-    int ready[2];
+    int ready[2], unused;
     snprintf(name, sizeof name, "LUST_TEST_NAME=%s", harness_name());
     snprintf(out_path, size, "%s", at("busy", "out"));
-    const char *env[] = {name, NULL};
     char *argv[] = {(char *)busy_server,
                     "-c",
                     (char *)at("busy", "conf"),
@@ -218,9 +233,10 @@ static pid_t start_foreground(int run_ro, char *out_path, size_t size)
                     "3",
                     "start",
                     NULL};
-    ck_assert_int_eq(pipe2(ready, 0), 0);
-    pid_t pid = run_ro ? spawn_run_read_only(argv, env, out_path, ready[1])
-                       : spawn_to(argv, env, out_path, ready[1]);
+    ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+    struct how how = {
+        .env = {name}, .fd3 = ready[1], .out_file = out_path, .run_read_only = run_ro};
+    pid_t pid = spawn(argv, &how, &unused, &unused);
     close(ready[1]);
     ck_assert_msg(read(ready[0], &c, 1) == 1, "not ready: %s", shown(out_path));
     close(ready[0]);
@@ -229,7 +245,7 @@ static pid_t start_foreground(int run_ro, char *out_path, size_t size)
 
 START_TEST(status_reload_and_stop_find_a_foreground_server_by_its_default_socket)
 {
-    char out[4096], log[256], want[128], sock[128];
+    char out[16384], log[256], want[128], sock[128];
     busy_conf(
         "value = 1\ntext = \"1\"\nwords = {\"1\", \"1\", \"1\"}\n"); /* no pidfile, no socket */
     pid_t pid = start_foreground(0, log, sizeof log);
@@ -265,7 +281,7 @@ START_TEST(a_foreground_server_that_cannot_make_its_default_socket_serves_withou
     /* A read-only /run (a container's, say); a server started as another user than root meets
      * the same refusal, EACCES instead of EROFS. */
     pid_t pid = start_foreground(1, log, sizeof log);
-    char *text = slurp(log);
+    char *text = slurp(log, NULL);
     ck_assert_msg(strstr(text, "serving without it"), "%s", worth_showing(text));
     free(text);
     char sock[128];
@@ -278,7 +294,7 @@ END_TEST
 
 START_TEST(reload_falls_back_to_sighup_when_the_default_socket_is_gone)
 {
-    char out[4096], sock[128];
+    char out[16384], sock[128];
     busy_conf("pidfile = \"%s\"\nlogfile = \"%s\"\n", at("busy", "pid"), at("busy", "log"));
     ck_assert_msg(command("start", out, sizeof out) == 0, "%s", out);
     snprintf(sock, sizeof sock, "/run/%s.ctl", harness_name());
@@ -286,7 +302,7 @@ START_TEST(reload_falls_back_to_sighup_when_the_default_socket_is_gone)
     ck_assert_msg(command("reload", out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "SIGHUP"), "reload said: %s", out);
     ck_assert_msg(command("stop", out, sizeof out) == 0, "%s", out);
-    char *text = slurp(at("busy", "log"));
+    char *text = slurp(at("busy", "log"), NULL);
     ck_assert_msg(strstr(text, "SIGHUP: reloaded"), "%s", worth_showing(text));
     free(text);
 }
@@ -295,25 +311,19 @@ END_TEST
 static Suite *server_supervised_suite(void)
 {
     Suite *s = suite_create("server_supervised");
-    TCase *wd = tcase_create("watchdog");
-    harness_fixtures(wd);
-    tcase_set_timeout(wd, 60);
+    TCase *wd = busy_tcase("watchdog", 60);
     tcase_add_test(wd, pings_follow_run_and_stop_within_watchdog_usec_once_run_hangs);
     tcase_add_test(wd, a_daemon_that_never_shows_life_is_pinged_only_while_it_starts);
     suite_add_tcase(s, wd);
 
-    TCase *st = tcase_create("status");
-    harness_fixtures(st);
-    tcase_set_timeout(st, 60);
+    TCase *st = busy_tcase("status", 60);
     tcase_add_test(st, run_tells_the_manager_its_status_and_its_alive_interval);
     tcase_add_test(st, a_bad_config_tells_the_manager_file_line_and_errno);
     tcase_add_test(st, an_unknown_user_tells_the_manager);
     tcase_add_test(st, a_failing_hook_tells_the_manager_in_the_foreground_and_when_forking);
     suite_add_tcase(s, st);
 
-    TCase *fd = tcase_create("found");
-    harness_fixtures(fd);
-    tcase_set_timeout(fd, 60);
+    TCase *fd = busy_tcase("found", 60);
     tcase_add_test(fd, status_reload_and_stop_find_a_foreground_server_by_its_default_socket);
     tcase_add_test(fd, a_foreground_server_that_cannot_make_its_default_socket_serves_without_it);
     tcase_add_test(fd, reload_falls_back_to_sighup_when_the_default_socket_is_gone);

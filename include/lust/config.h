@@ -99,10 +99,19 @@ struct lust_config;
  * A missing default file is not an error: the defaults apply and lust_config_notice() says so.
  * A missing file named in PATH is an error.
  *
+ * The file is trusted only as sudo and logrotate trust theirs: it must be owned by root or by
+ * the user running the program (the effective uid) and be writable by neither group nor
+ * others; otherwise whoever can write it decides what root starts. A file pulled in by
+ * libconfuse's include() (when the daemon declares CFG_FUNC("include", cfg_include), at the top
+ * or in a section) is held to the same rule: "FILE:LINE: include: config F is writable ...",
+ * -EINVAL.
+ *
  * On success stores a new config in *out (free it with lust_config_free) and returns 0. Errors:
  * -EINVAL with "FILE:LINE: what is wrong" for a bad file, or with the reason for a bad NAME or
- * OPTS; -errno from open(2) or read(2) with the path named (-ENOENT for a missing explicit
- * file); -EFBIG for a file over 1 MiB; -ENOMEM. *out is not written on failure.
+ * OPTS; -EPERM for a file root may not trust ("config F is writable by group or others (mode
+ * 0664): refusing to trust it, as sudo and logrotate do"); -errno from open(2) or read(2) with
+ * the path named (-ENOENT for a missing explicit file); -EFBIG for a file over 1 MiB; -ENOMEM.
+ * *out is not written on failure.
  *
  * Thread-safe: libconfuse's scanner is global, so loads (and frees) in different threads take
  * turns on an internal lock. Do not call libconfuse's cfg_parse*() in another thread at the
@@ -122,6 +131,7 @@ LUST_API int lust_config_load(const char *name, const char *path, const cfg_opt_
  * (a regular file, pipe or socket). FD stays open and belongs to the caller. PATH is only used
  * to name the file in messages and in lust_config_path(); NULL means the default path. This
  * serves a reload in a jailed daemon: root opens the file and hands the descriptor over.
+ * The owner and mode checks of lust_config_load are the caller's to make on what it opened.
  * Errors and contexts as lust_config_load; -errno from read(2).
  */
 LUST_API int lust_config_load_fd(const char *name, int fd, const char *path, const cfg_opt_t *opts,

@@ -24,9 +24,13 @@
  * and its UTC offset are cached per thread, so localtime_r() (which takes a glibc-wide lock) runs
  * at most once per second per thread.
  *
- * A message is one record: a newline inside it is written as the two characters `\n` (and a
- * carriage return as `\r`), so one record is always one line of the file; one trailing newline
- * is dropped. A backslash is not escaped, so the escaping is for reading, not for parsing back.
+ * A message is one record, and safe to `cat` on a terminal: a newline inside it is written as
+ * the two characters `\n` (a carriage return as `\r`, a tab as `\t`), every other control
+ * byte (C0, DEL, and the C1 controls U+0080..U+009F, which some terminals obey) and every byte
+ * of broken UTF-8 as `\xHH`; well-formed UTF-8 stays as it is. So one record is always one
+ * line of the file, and no escape sequence from logged text (a config value, a client's
+ * request) reaches the terminal of whoever reads the log. One trailing newline is dropped. A
+ * backslash is not escaped, so the escaping is for reading, not for parsing back.
  * Messages up to LUST_LOG_MESSAGE_MAX bytes (after escaping) are written whole to a regular
  * file; longer ones, or longer than PIPE_BUF allows, are cut and end with LUST_LOG_CUT_MARKER.
  *
@@ -75,16 +79,19 @@ LUST_BEGIN_DECLS
  * lust_log_open - open (create or append to) the log file and return its descriptor.
  *
  * Opens path with O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC|O_NOFOLLOW|O_NOCTTY, mode 0640 (less the
- * umask). A regular file with more than one hard link is refused (EMLINK): a link planted to
- * another file would otherwise be appended to as root. The open does not block: a FIFO with
- * no reader fails with ENXIO (the descriptor returned is blocking). The descriptor returned is 3 or
+ * umask). Only a regular file is accepted (EPERM otherwise: a FIFO that someone holds open and
+ * never reads would block every logging thread), and one with more than one hard link is
+ * refused (EMLINK): a link planted to another file would otherwise be appended to as root. The
+ * open does not block: a FIFO with no reader fails with ENXIO at once. The same checks apply to
+ * lust_log_setup() and lust_log_reopen(), which open by path. The descriptor returned is 3 or
  * above. Nothing is redirected: this is for a caller that must open the file while it can (before a
  * fork, a chroot, a privilege drop) and install it later with lust_log_setup_fd(). On success
  * the path is also remembered for lust_log_reopen(). Calls tzset(), so the time zone is loaded
  * while /usr/share/zoneinfo is still reachable.
  *
  * Returns the descriptor, or -errno with the path named in lust_error(): ELOOP when path is a
- * symbolic link, ENOENT, EACCES, EMLINK, ENAMETOOLONG... Thread-safe. Not for a signal handler.
+ * symbolic link, EPERM when it is not a regular file, ENOENT, EACCES, EMLINK, ENAMETOOLONG...
+ * Thread-safe. Not for a signal handler.
  */
 LUST_API int lust_log_open(const char *path);
 

@@ -68,9 +68,14 @@ LUST_API void lust_notify_close(struct lust_notify *n);
 /**
  * lust_notify_send - send one datagram of newline-separated KEY=VALUE assignments.
  *
+ * Never blocks: any process can bind a socket that nobody reads, and a daemon waiting on it
+ * would stop serving signals. A datagram the full socket does not take is dropped (-EAGAIN)
+ * and counted; the server framework logs the count.
+ *
  * Returns a positive value when sent, 0 when @n is NULL, or -errno (the manager went away:
- * -ECONNREFUSED; a daemon may ignore it). Never raises SIGPIPE. Any thread: each message is one
- * datagram, so messages from several threads never mix. Not async-signal-safe.
+ * -ECONNREFUSED; its socket is full: -EAGAIN; a daemon may ignore both). Never raises SIGPIPE.
+ * Any thread: each message is one datagram, so messages from several threads never mix. Not
+ * async-signal-safe.
  */
 LUST_API int lust_notify_send(struct lust_notify *n, const char *state);
 

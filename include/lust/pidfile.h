@@ -32,6 +32,29 @@
  * copy of the descriptor does not release the parent's. Create the handle in the process that
  * will hold it (the final daemon process); a handle created before a fork is only a descriptor
  * in the child, and lust_pidfile_release() there closes it without touching the file.
+ *
+ * Only our format is ever touched: an empty file, or one decimal pid (no leading zero) and a
+ * newline. Anything else at the path (a copy of /etc/passwd named by a careless config) is
+ * never truncated, written or unlinked, and lust_pidfile_query() cannot tell (-EBADMSG). The
+ * directories above the file must be root's or the caller's and writable by nobody else (a
+ * sticky one such as /tmp passes): whoever could write one could delete the file, and
+ * `status` would then say "not running" while the server serves. A symlink among them is
+ * followed only where nobody else could have put it (Debian's /var/run -> /run).
+ *
+ * What the holder can do with its pid file. The lock needs a descriptor open for writing
+ * (an fcntl write lock, like an OFD lock, is refused on a read-only one), so a jailed daemon
+ * that dropped root still holds one, outside its jail. Through it, and only through it, it can
+ * rewrite or truncate its own pid file, make it grow (as it can its log), or close it and so
+ * drop the lock early. That is safe for liblust's own commands: `status` and `stop` ask the
+ * kernel for the lock holder (F_GETLK) and never read the text, so no pid written there is
+ * ever signalled; a file it fills with anything but our format is refused, not trusted, by the
+ * next start; and a daemon that drops its lock only stops `stop` from finding it, which a
+ * compromised daemon could achieve anyway (by not exiting). Tools that trust the text
+ * (start-stop-daemon --pidfile, systemd's PIDFile= for a root-owned file) could be steered by
+ * a compromised daemon: use the daemon's own `stop` and `status`. flock(2) would hold a lock
+ * without write access, but the kernel cannot name its holder (F_GETLK does not see it), and
+ * that name is what lets `stop` signal the right process without trusting the text: the
+ * fcntl write lock is kept.
  */
 #ifndef LUST_PIDFILE_H
 #define LUST_PIDFILE_H
@@ -61,11 +84,12 @@ enum lust_pidfile_state {
 /**
  * lust_pidfile_open - create or take over the pid file at path, lock it, write our pid.
  *
- * Opens path with O_RDWR|O_CREAT|O_NOFOLLOW|O_CLOEXEC, mode 0600, takes an fcntl write lock
- * without waiting, then truncates the file and writes "PID\n" (getpid()). A stale file left by a
- * dead server is taken over at once; a leftover file readable by group or others is set to
- * mode 0600. On success *out is the handle, holding the lock until lust_pidfile_release() or
- * the process exits.
+ * Checks the directories above path (see above), opens path with
+ * O_RDWR|O_CREAT|O_NOFOLLOW|O_CLOEXEC, mode 0600 (the descriptor above 2), takes an fcntl write
+ * lock without waiting, then truncates the file and writes "PID\n" (getpid()). A stale file
+ * left by a dead server is taken over at once; a leftover file readable by group or others is
+ * set to mode 0600. On success *out is the handle, holding the lock until
+ * lust_pidfile_release() or the process exits.
  *
  * holder may be NULL. It is written only on -EEXIST.
  *
@@ -76,9 +100,13 @@ enum lust_pidfile_state {
  *   -EBUSY   another process holds a read lock on the file: not a server, but anyone who can
  *            open the file can do that, hence mode 0600;
  *   -EAGAIN  the file kept being replaced or removed while we tried to lock it;
- *   -ELOOP   path is a symbolic link;
+ *   -EBADMSG the file holds something other than our format: left as it is;
+ *   -ELOOP   path is a symbolic link (or a directory above it is one that others could
+ *            replace);
  *   -EPERM   an existing file is not a regular file, is owned by someone other than root or the
- *            caller, has several links, or is writable by group or others;
+ *            caller, has several links, or is writable by group or others; or a directory
+ *            above it is owned by another user or writable by group or others;
+ *   -ENOENT, -ENOTDIR a directory above it is missing (named in the sentence);
  *   -ENOMEM, or what open(2), fcntl(2), ftruncate(2), write(2) return.
  * *out is not written on failure. A loser never changes the file; a failure to write after
  * the lock was taken leaves it empty, which reads as "not running".
@@ -126,14 +154,18 @@ LUST_API int lust_pidfile_release(struct lust_pidfile *pf);
  * lust_pidfile_query - who holds the pid file at path, according to the kernel.
  *
  * For `status` and `stop`, usually run by root in a process of its own. Opens path with
- * O_RDONLY|O_NOFOLLOW|O_CLOEXEC and asks F_GETLK for a write lock; never reads the text.
+ * O_RDONLY|O_NOFOLLOW|O_CLOEXEC and asks F_GETLK for a write lock; reads the text only to tell
+ * our format from a file that is not ours, never to find a pid.
  * Returns an enum lust_pidfile_state (>= 0), or -errno with lust_error() set:
  *   -EACCES  the caller may not open the file (a non-root user asking about root's file):
  *            "cannot tell", LSB 4;
+ *   -EBADMSG nobody holds it and it holds something other than our format: not a pid file
+ *            (LSB 4, cannot tell);
  *   -ELOOP   path is a symbolic link;
  *   -EPERM   the file is not a regular file, or is owned by someone other than root or the
  *            caller;
- *   or what lstat(2), open(2), fcntl(2) return. A missing file is LUST_PIDFILE_NONE, not an error.
+ *   or what lstat(2), open(2), fcntl(2), pread(2) return. A missing file is
+ *   LUST_PIDFILE_NONE, not an error.
  *
  * holder may be NULL. It is written only when the result is LUST_PIDFILE_RUNNING, and then
  * always with a pid > 0 holding a write lock: the only kind of pid a caller may signal. It may
@@ -152,6 +184,7 @@ LUST_API int lust_pidfile_query(const char *path, pid_t *holder);
  * unlinking, so a server starting at that moment either sees the file gone or keeps it.
  * Returns 0 when the file was removed or did not exist, or -errno with lust_error() set:
  *   -EBUSY   a process holds a lock on it (including the calling process through a handle);
+ *   -EBADMSG it holds something other than our format: not removed;
  *   -ELOOP, -EPERM as for lust_pidfile_open(); or what open(2), fcntl(2), unlink(2) return.
  * Thread-safe. Not async-signal-safe.
  */

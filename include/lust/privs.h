@@ -45,7 +45,10 @@ struct lust_creds;
  * On success *out is a new handle. Errors (*out untouched, nothing else changed):
  *   -ENOENT  `user "nobdy" not found`, `group "staf" not found`, or a numeric user without a
  *            passwd entry when its primary group or its own groups are needed;
- *   -EINVAL  empty name or unknown flag; -ENOMEM; or the errno NSS reported.
+ *   -EINVAL  empty name or unknown flag; or root: uid 0, gid 0, or group 0 among the
+ *            supplementary groups (`user "root" is uid 0: refusing to run as root`), since a
+ *            drop to root is no drop (refused here, before anything forks);
+ *   -ENOMEM; or the errno NSS reported.
  * Thread-safe (reentrant NSS calls). Not async-signal-safe.
  */
 LUST_API int lust_privs_lookup(const char *user, const char *group, unsigned flags,
@@ -91,16 +94,25 @@ LUST_API int lust_privs_prepare(void);
  * itself, is opened with O_NOFOLLOW relative to the previous one and must be a directory owned
  * by root and writable by neither group nor others; no symlink is followed anywhere. A
  * world-writable sticky directory such as /tmp is refused too, even when owned by root, as
- * OpenSSH's ChrootDirectory does: put jails under /run, /var/lib or /srv.
+ * OpenSSH's ChrootDirectory does: put jails under /run, /var/lib or /srv. Then, from
+ * /proc/self/mountinfo: the jail must not be "/" (nor a bind mount of it), must not lie on a
+ * pseudo filesystem, and none may be mounted below it. The pseudo filesystems are procfs
+ * (whose /proc/PID/root of any process of the same user leads back to the real /), sysfs,
+ * devtmpfs, devpts, cgroup and cgroup2, debugfs, tracefs, securityfs, configfs, bpf, pstore,
+ * efivarfs, fusectl, binfmt_misc, selinuxfs and nsfs.
  *
- * On success *fd is an O_PATH, close-on-exec descriptor for lust_privs_jail_enter(). Errors
- * (*fd untouched):
- *   -EINVAL  "jail x: not an absolute path without . or .. components";
+ * On success *fd is an O_PATH, close-on-exec descriptor (above 2) for lust_privs_jail_enter().
+ * Errors (*fd untouched):
+ *   -EINVAL  "jail x: not an absolute path without . or .. components",
+ *            "jail /: the root directory is no jail",
+ *            "jail /proc: lies on the proc filesystem mounted at /proc";
  *   -ENOENT  "jail /x: No such file or directory" (or the component that is missing);
  *   -ENOTDIR "jail /x: not a directory" (or "jail /x: component /a is not a directory");
  *   -ELOOP   "jail /x: component /x/l is a symlink";
- *   -EPERM   "bad ownership or modes for jail component /a/b";
- *   or another open/fstat errno.
+ *   -EPERM   "jail /a/b: directory /a is owned by uid 1000, not root",
+ *            "jail /a/b: directory /a/b is writable by group or others (mode 0775)",
+ *            "jail /a/b: a proc filesystem is mounted at /a/b/proc";
+ *   or another open/fstat/read errno (/proc/self/mountinfo must be readable).
  * Thread-safe.
  */
 LUST_API int lust_privs_jail_open(const char *path, int *fd);

@@ -19,10 +19,15 @@
  * (lust/config.h lists the standard keys), then does the daemon dance in this order, calling each
  * hook at its stage:
  *
- *   1. config loaded and checked: a bad file stops here (exit 6), nothing started;
- *   2. a server already holding the pid file: "already running (pid N)", exit 0;
- *   3. with the real `/`: user and group resolved, the log file, the jail and the notify socket
- *      opened; then before_daemonize() runs, still in the process that was started;
+ *   1. config loaded and checked: a bad file stops here (exit 6), nothing started; so does one
+ *      writable by group or others or owned by another user than root or the invoker;
+ *   2. a server already holding the pid file: "already running (pid N)", exit 0 (the only
+ *      way `start` says so);
+ *   3. with the real `/`: user and group resolved (root refused: "refusing to run as root",
+ *      exit 6), the jail checked (made if missing, see below) and scanned, the directories of
+ *      the pid file and the control socket checked, the notify socket opened, and last the log
+ *      file (so a refused start creates nothing); then before_daemonize() runs, still in the
+ *      process that was started;
  *   4. fork, setsid, fork; the starting process waits for the daemon's verdict;
  *   5. in the daemon: signals blocked, no new privileges, umask, stdin from /dev/null,
  *      stdout/stderr into the log, every other descriptor closed, pid file created and locked,
@@ -34,11 +39,27 @@
  *   9. run(). When it returns, the pid file is emptied and the daemon exits with its status.
  *
  * A failure at any step after 3 travels back to the starting process, which prints the daemon's
- * own sentence and exits non-zero; no process and no locked pid file is left behind. A hook
- * fails by returning a negative errno; it can set the sentence with lust_server_fail(). Under
- * a process manager ($NOTIFY_SOCKET), a start that fails at any step, a bad config file
- * included, also sends STATUS=<the line printed, without the program's name> and
- * ERRNO=<errno>, so that `systemctl status` shows why.
+ * own sentence and exits non-zero; no process, no pid file and no control socket is left
+ * behind. A hook fails by returning a negative errno; it can set the sentence with
+ * lust_server_fail(). Under a process manager ($NOTIFY_SOCKET), a start that fails at any
+ * step, a bad config file included, also sends STATUS=<the line printed, without the
+ * program's name> and ERRNO=<errno>, so that `systemctl status` shows why.
+ *
+ * What step 3 refuses, each with a sentence naming the path (README.md has the table):
+ *   - jail: "/" or a bind mount of it, or on a pseudo filesystem (exit 6); a component missing,
+ *     a symlink, not root's or writable by group or others, a pseudo filesystem (procfs,
+ *     sysfs, devtmpfs...) mounted below it (exit 5); inside it a device node, a set-uid or
+ *     set-gid file, an etc/passwd defining uid 0, or more than 10000 entries or 64 levels to
+ *     scan (exit 5). A missing jail whose parent passes the checks is made, root's, mode 0755
+ *     (as systemd's RuntimeDirectory=); an existing one is never changed.
+ *   - pid file and control socket: a directory above them missing (exit 5), not root's or
+ *     writable by others (exit 6; a sticky one such as /tmp passes with a warning); a pid file
+ *     that holds anything but our format, a control_socket path that is not a socket (exit 6).
+ *   - log file: not a regular file, or with other hard links (exit 6).
+ *   - --ready-fd N: not open, 0 to 2, or not a pipe, FIFO or socket (exit 2, before anything
+ *     is opened).
+ * With stdin, stdout or stderr closed, /dev/null is opened on them first. Every operator
+ * message passes one filter: control bytes and broken UTF-8 from config text print as '?'.
  *
  * Signals are the framework's: user code never runs in a signal handler. TERM and INT call
  * shutdown() from the framework's signal thread, then make lust_server_stop_fd() readable and
@@ -80,6 +101,14 @@
  *     and reported as reloaded. Use `NAME reload` then. The outcome goes only to the log.
  *   - SIGUSR1 reopens the log by path, which works only while the path is reachable (no jail).
  *
+ * The framework's thread serves signals first and never waits on others: notify datagrams
+ * that $NOTIFY_SOCKET does not take are dropped and counted in the log; a control-socket
+ * client has 1 s to send its request (16 may wait at once, the oldest making room for a new
+ * one) and is served from the same poll loop, so it delays neither TERM nor other clients.
+ * Its signalfd exists before the daemon reports ready: a start that cannot make it fails.
+ * `stop` removes the control socket only while it holds the pid file's lock, and only the
+ * stopped server's, so a server started meanwhile keeps its own.
+ *
  * Foreground mode (`-f`, or `foreground = true` in the config), for systemd, runit, s6 or a
  * container: no fork, no pid file unless the config file sets `pidfile`, the log on stderr
  * (with journald priority prefixes when $JOURNAL_STREAM is set), the jail and the drop still
@@ -88,7 +117,9 @@
  * names none; only there, where its directory is not the server's to use (started as another
  * user than root, a read-only /run), the server goes on without it and logs so. A second
  * instance of the same program needs a `control_socket` (or none) of its own. In forking mode
- * under systemd the daemon also sends MAINPID.
+ * under systemd the daemon also sends MAINPID. The foreground server closes every descriptor
+ * it inherited but stdio, --ready-fd, $NOTIFY_SOCKET and socket activation's (LISTEN_FDS), as
+ * the forking one does.
  *
  * What the commands see. They find a server by its pid file (the kernel's lock on it) and by
  * its control socket (the kernel's record of who made it listen):
@@ -180,9 +211,9 @@ struct lust_server_ops {
  * Returns the LSB exit status for the command: 0 success (also start on a running server, stop
  * on a stopped one); 1 generic failure; 2 bad usage; 3 unimplemented (reload without a reload
  * hook); 4 not privileged; 5 jail or program missing; 6 bad config (1 for reload, which leaves
- * the server untouched); 7 not running. For status:
- * 0 running, 1 dead with a pid file, 3 not running, 4 cannot tell. In the daemon process it
- * returns run()'s status (when started in the foreground) or does not return (forked daemon).
+ * the server untouched); 7 not running. For status: 0 running, 1 dead with a pid file, 3 not
+ * running, 4 cannot tell (also for a broken config). In the daemon process it returns run()'s
+ * status (when started in the foreground) or does not return (forked daemon).
  * Prints operator messages on stdout/stderr: this is the framework's documented exception to
  * "library code never prints". Call it once, from main(), with no other thread running; not
  * async-signal-safe.

@@ -1,5 +1,5 @@
 /*
- * floor_daemon - the floor that lifecycle_bench measures liblust's servers against.
+ * floor_daemon - the bare floor of lifecycle_bench: the least a correct forking daemon does.
  *
  *     floor_daemon -p PIDFILE -l 127.0.0.1:PORT start|stop|status
  *
@@ -25,12 +25,12 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "holder.h"
+
 #define STOP_TIMEOUT_MS 10000
-#define KILL_TIMEOUT_MS 5000
 
 /* What the daemon tells the starting process: err 0 and its pid, or what failed. */
 struct verdict {
@@ -62,20 +62,6 @@ static int parse_listen(const char *s, struct sockaddr_in *sa)
     sa->sin_family = AF_INET;
     sa->sin_port = htons((unsigned short)port);
     return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
-}
-
-/* The pid holding a write lock on fd, 0 when unlocked, -1 on error or an unusable pid (from
- * another pid namespace: l_pid 0; or an OFD lock: -1), which must never be signalled. */
-static pid_t lock_holder(int fd)
-{
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-
-    if (fcntl(fd, F_GETLK, &fl) < 0)
-        return -1;
-    if (fl.l_type == F_UNLCK)
-        return 0;
-    /* A read lock is not a server's: never signal whoever took it. */
-    return fl.l_type == F_WRLCK && fl.l_pid > 0 ? fl.l_pid : -1;
 }
 
 static int open_pidfile_ro(const char *path)
@@ -191,7 +177,7 @@ static int cmd_start(const char *pidfile, const struct sockaddr_in *sa)
 
     int fd = open_pidfile_ro(pidfile);
     if (fd >= 0) {
-        pid_t holder = lock_holder(fd);
+        pid_t holder = holder_of(fd);
         close(fd);
         if (holder > 0) {
             printf("already running (pid %ld)\n", (long)holder);
@@ -237,7 +223,7 @@ static int cmd_start(const char *pidfile, const struct sockaddr_in *sa)
     }
     if (v.err == EEXIST) {
         fd = open_pidfile_ro(pidfile);
-        pid_t holder = fd >= 0 ? lock_holder(fd) : -1;
+        pid_t holder = fd >= 0 ? holder_of(fd) : -1;
         if (fd >= 0)
             close(fd);
         printf("already running (pid %ld)\n", (long)holder);
@@ -251,63 +237,6 @@ static int cmd_start(const char *pidfile, const struct sockaddr_in *sa)
     return 0;
 }
 
-static int poll_pidfd(int pidfd, int ms)
-{
-    struct pollfd p = {.fd = pidfd, .events = POLLIN};
-    int r;
-
-    do
-        r = poll(&p, 1, ms);
-    while (r < 0 && errno == EINTR);
-    return r;
-}
-
-/* Wait for the exit through a pidfd; KILL after STOP_TIMEOUT_MS. 0 gone, -1 still alive. */
-static int stop_pidfd(int pidfd)
-{
-    if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) < 0 && errno != ESRCH)
-        return -1;
-    if (poll_pidfd(pidfd, STOP_TIMEOUT_MS) > 0)
-        return 0;
-    fprintf(stderr, "floor_daemon: no exit after TERM, sending KILL\n");
-    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-    return poll_pidfd(pidfd, KILL_TIMEOUT_MS) > 0 ? 0 : -1;
-}
-
-static void on_alarm(int sig)
-{
-    (void)sig; /* only there to interrupt F_SETLKW */
-}
-
-/* Without pidfd: the kernel drops the lock at exit, so a blocking read lock waits for it. */
-static int wait_lock(int fd, unsigned seconds)
-{
-    struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: F_SETLKW gets EINTR */
-    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
-
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
-    alarm(seconds);
-    int r = fcntl(fd, F_SETLKW, &fl);
-    alarm(0);
-    return r;
-}
-
-static int stop_kill(pid_t pid, int fd)
-{
-    if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
-        return -1;
-    if (wait_lock(fd, STOP_TIMEOUT_MS / 1000) == 0)
-        return 0;
-    /* Re-checked: the pid must still be the holder before it gets a KILL. */
-    pid_t holder = lock_holder(fd);
-    if (holder != pid)
-        return holder == 0 ? 0 : -1;
-    fprintf(stderr, "floor_daemon: no exit after TERM, sending KILL\n");
-    kill(pid, SIGKILL);
-    return wait_lock(fd, KILL_TIMEOUT_MS / 1000);
-}
-
 static int cmd_stop(const char *pidfile)
 {
     int fd = open_pidfile_ro(pidfile);
@@ -319,26 +248,15 @@ static int cmd_stop(const char *pidfile)
         fprintf(stderr, "floor_daemon: %s: %s\n", pidfile, strerror(errno));
         return 1;
     }
-    pid_t pid = lock_holder(fd);
+    pid_t pid = holder_of(fd);
     int rc = 0;
     if (pid < 0) {
         fprintf(stderr, "floor_daemon: %s: no usable holder pid, not signalling\n", pidfile);
         close(fd);
         return 1;
     }
-    if (pid > 0) {
-        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        if (pidfd >= 0) {
-            /* The pid could have been reused between F_GETLK and pidfd_open: check again. */
-            if (lock_holder(fd) == pid)
-                rc = stop_pidfd(pidfd);
-            close(pidfd);
-        } else if (errno == ENOSYS) {
-            rc = stop_kill(pid, fd);
-        } else if (errno != ESRCH) {
-            rc = -1;
-        }
-    }
+    if (pid > 0)
+        rc = holder_stop("floor_daemon", fd, pid, STOP_TIMEOUT_MS);
     close(fd);
     if (rc < 0) {
         fprintf(stderr, "floor_daemon: could not stop pid %ld\n", (long)pid);
@@ -362,7 +280,7 @@ static int cmd_status(const char *pidfile)
         fprintf(stderr, "floor_daemon: %s: %s\n", pidfile, strerror(errno));
         return 4;
     }
-    pid_t pid = lock_holder(fd);
+    pid_t pid = holder_of(fd);
     close(fd);
     if (pid == 0) {
         printf("not running\n");

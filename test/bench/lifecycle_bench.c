@@ -1,16 +1,20 @@
 /*
- * lifecycle_bench - start, stop and status times and memory of a liblust daemon, beside a floor.
+ * lifecycle_bench - start, stop and status times and memory of a liblust daemon, beside two
+ * floors: the same job written by hand (hand_daemon) and the bare minimum (floor_daemon).
  *
  * How to run (as root, on an otherwise quiet machine; it exits 77 when not root):
  *
- *     cmake --preset release && cmake --build build/release -j2
- *     build/release/test/bench/lifecycle_bench --daemon build/release/examples/thread_server \
- *         --floor build/release/test/bench/floor_daemon
+ *     cmake --workflow --preset release
+ *     B=build/release; $B/test/bench/lifecycle_bench --daemon $B/examples/thread_server \
+ *         --hand $B/test/bench/hand_daemon --floor $B/test/bench/floor_daemon
  *
  * Options:
  *   --daemon PATH        the daemon under test, run as `PATH -c FILE start|status|stop`
- *   --floor PATH         floor_daemon (built beside this program), the hand-written minimum
- *   --port PORT          first loopback port used (default 18080); PORT .. PORT+1+2*copies
+ *   --hand PATH          hand_daemon (built beside this program): thread_server's job by hand,
+ *                        with the same config keys, run the same way
+ *   --floor PATH         floor_daemon (built beside this program), the bare minimum:
+ *                        `PATH -p PIDFILE -l ADDR start|status|stop`
+ *   --port PORT          first loopback port used (default 18080); PORT .. PORT+2+3*copies
  *                        on 127.0.0.1 must be free
  *   --runs N             timed rounds (default 50), after 2 untimed warm-up rounds
  *   --copies N           copies running at once for the memory figure (default 10, max 25)
@@ -18,35 +22,39 @@
  *                        on 127.0.0.1:PORT and have a `pidfile = "..."` line (read by the bench);
  *                        its jail and paths are the operator's. The copies for the memory figure
  *                        always get generated configs.
- *   --extra-config FILE  lines appended to every generated config (e.g. `group = ...`)
+ *   --extra-config FILE  lines appended to every generated config (e.g. `group = ...`), the
+ *                        daemon's and hand_daemon's alike
  *   --daemon-style S     `lust` (default): `-c FILE CMD`; `floor`: `-p PIDFILE -l ADDR CMD`.
  *                        `--daemon-style floor --daemon PATH_OF_floor_daemon` measures the floor
  *                        against itself: the ratios then show the noise of this machine.
  *
  * Everything lives in a fresh mkdtemp("/run/lust-bench-XXXXXX") (root-owned 0755, as a jail
  * path must be): per instance a directory with its config, pid file, log, jail (0755) and the
- * commands' output. The daemon's config is generated:
+ * commands' output. The daemon's and hand_daemon's config is generated:
  *
  *     listen = {"127.0.0.1:PORT"}
  *     pidfile = "DIR/pid"
  *     jail = "DIR/jail"
  *     user = "nobody"
  *     logfile = "DIR/log"
+ *     control_socket = "DIR/ctl"
  *
- * Each round starts both (floor and daemon), then runs status on both, then stops both, the one
- * that goes first alternating between rounds: never all of one then all of the other, and each
- * step of the two side by side in time, so bursts of load elsewhere hit both. start-to-ready: from
- * spawning `start` until it has returned (exit 0) and a connect to the port succeeded. status:
- * until the command returned (exit 0). stop: until the command returned (exit 0) and the daemon is
- * gone (exited, seen on a pidfd opened before the stop; a zombie waiting for init counts as gone).
- * The bench also notes when the stop command returned after the daemon's exit. Then the memory: PSS
- * and USS (Private_Clean + Private_Dirty) from /proc/PID/smaps_rollup, of one idle daemon that
- * served one request, and per copy with N copies running, for floor and daemon alike.
+ * Each round starts the three, then runs status on each, then stops each, their order going
+ * through all six permutations from round to round: never all of one then all of another, and
+ * each step of the three side by side in time, so bursts of load elsewhere hit all alike.
+ * start-to-ready: from spawning `start` until it has returned (exit 0) and a connect to the port
+ * succeeded. status: until the command returned (exit 0). stop: until the command returned
+ * (exit 0) and the daemon is gone (exited, seen on a pidfd opened before the stop; a zombie
+ * waiting for init counts as gone). The bench also notes when the stop command returned after
+ * the daemon's exit. Then the memory: PSS and USS (Private_Clean + Private_Dirty) from
+ * /proc/PID/smaps_rollup, of one idle daemon that served one request, and per copy with N
+ * copies running, for each of the three.
  *
- * The table gives medians, the daemon/floor ratios and the goals of issue 7. Quote the ratios
- * (from one run), not the absolute times: this machine is noisy. Whatever the bench started, it
- * stops and removes on every exit path, TERM and INT included; every wait has a timeout.
- * Exit status: 0 measured (goals met or not, see the table), 1 failure, 2 usage, 77 not root.
+ * The table gives medians, the ratios daemon/hand and daemon/bare and the goals (against the
+ * bare floor). Quote the ratios (from one run), not the absolute times: this machine is noisy.
+ * Whatever the bench started, it stops and removes on every exit path, TERM and INT included;
+ * every wait has a timeout. Exit status: 0 measured (goals met or not, see the table),
+ * 1 failure, 2 usage, 77 not root.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -56,6 +64,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,7 +78,7 @@
 #include <unistd.h>
 
 #define MAX_COPIES       25
-#define MAX_INST         (2 + 2 * MAX_COPIES)
+#define MAX_INST         (3 + 3 * MAX_COPIES)
 #define WARMUP_ROUNDS    2
 #define CMD_TIMEOUT_MS   10000
 #define READY_TIMEOUT_MS 5000
@@ -77,7 +86,7 @@
 #define GREETING         "HI!\n"
 #define MS               1000000LL
 
-/* Goals from issue 7. */
+/* Goals, against the bare floor. */
 #define GOAL_START      1.10
 #define GOAL_STOP       1.15
 #define GOAL_STATUS     1.15
@@ -116,6 +125,17 @@ struct series {
 
 struct mem {
     double pss_kib, uss_kib;
+};
+
+enum { BARE, HAND, DAEMON, NPROGS };
+
+/* One program measured: the bare floor, the hand-written floor, or the daemon under test. */
+struct prog {
+    const char *label, *tag, *path;
+    enum style style;
+    struct inst *in;
+    struct series se;
+    struct mem one, per; /* one idle copy; per copy with --copies running */
 };
 
 static char root_dir[64];
@@ -558,24 +578,24 @@ static int status_timed(struct inst *in, struct sample *s)
 }
 
 /*
- * One round: start both, status both, stop both, in the given order each time. Measurements of
+ * One round: start all, status all, stop all, in the given order each time. Measurements of
  * the same step sit side by side in time, so a burst of load elsewhere on the machine hits the
- * floor and the daemon alike more often than not.
+ * floors and the daemon alike more often than not.
  */
-static int round_pair(struct inst *order[2], struct sample s[2])
+static int round_all(struct inst *order[NPROGS], struct sample s[NPROGS])
 {
-    pid_t pid[2];
+    pid_t pid[NPROGS];
     int64_t ready;
 
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < NPROGS; k++) {
         if (interrupted || (pid[k] = start_ready(order[k], &ready)) < 0)
             return -1;
         s[k].start_us = (double)ready / 1e3;
     }
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < NPROGS; k++)
         if (interrupted || status_timed(order[k], &s[k]) < 0)
             return -1;
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < NPROGS; k++)
         if (interrupted || stop_gone(order[k], pid[k], &s[k]) < 0)
             return -1;
     return 0;
@@ -638,7 +658,7 @@ static int measure_memory(const char *prog, enum style style, const char *tag, i
 {
     struct inst *c[MAX_COPIES];
     pid_t pids[MAX_COPIES];
-    char name[32];
+    char name[48];
     int started = 0, rc = 0;
 
     memset(one, 0, sizeof(*one));
@@ -768,71 +788,85 @@ static double paired_ratio(const double *f, const double *d, int n)
     return median(r, n);
 }
 
-static void print_time_row(const char *what, const double *fv, const double *dv, int n, double goal)
+static void print_time_row(const char *what, struct series *const se[NPROGS], size_t off,
+                           double goal)
 {
-    double f[MAX_RUNS], d[MAX_RUNS];
+    double m[NPROGS], v[MAX_RUNS];
+    const double *col[NPROGS];
+    int n = se[BARE]->n;
     char g[32];
 
-    double paired = paired_ratio(fv, dv, n);
-    memcpy(f, fv, (size_t)n * sizeof(*f));
-    memcpy(d, dv, (size_t)n * sizeof(*d));
-    double fm = median(f, n), dm = median(d, n), ratio = dm / fm;
-    snprintf(g, sizeof(g), "<= %.2fx floor", goal);
-    printf("%-30s %10.0f %10.0f %8.2fx %7.2fx   %-18s %s\n", what, fm, dm, ratio, paired, g,
-           ratio <= goal ? "yes" : "NO");
+    for (int k = 0; k < NPROGS; k++) {
+        col[k] = (const double *)((const char *)se[k] + off);
+        memcpy(v, col[k], (size_t)n * sizeof(*v));
+        m[k] = median(v, n);
+    }
+    double to_bare = m[DAEMON] / m[BARE];
+    snprintf(g, sizeof(g), "<= %.2fx bare", goal);
+    printf("%-28s %8.0f %8.0f %8.0f %7.2fx %6.2fx %7.2fx %6.2fx   %-15s %s\n", what, m[BARE],
+           m[HAND], m[DAEMON], m[DAEMON] / m[HAND], paired_ratio(col[HAND], col[DAEMON], n),
+           to_bare, paired_ratio(col[BARE], col[DAEMON], n), g, to_bare <= goal ? "yes" : "NO");
 }
 
-static void print_mem_row(const char *what, double f, double d, const char *goal, int met)
+static void print_mem_row(const char *what, const double v[NPROGS], const char *goal, int met)
 {
-    const char *verdict = met < 0 ? "" : met ? "yes" : "NO";
-
-    printf("%-30s %10.0f %10.0f %8.2fx %8s   %-18s %s\n", what, f, d, d / f, "", goal, verdict);
+    printf("%-28s %8.0f %8.0f %8.0f %7.2fx %7s %7.2fx %7s   %-15s %s\n", what, v[BARE], v[HAND],
+           v[DAEMON], v[DAEMON] / v[HAND], "", v[DAEMON] / v[BARE], "", goal,
+           met < 0 ? ""
+           : met   ? "yes"
+                   : "NO");
 }
 
-static void report(const struct series *fs, const struct series *ds, const struct mem *fm,
-                   const struct mem *dm, int copies, const char *dprog, const char *fprog,
-                   enum style dstyle)
+static void report(struct prog *pr, int copies)
 {
-    double fa[MAX_RUNS], da[MAX_RUNS];
+    struct series *se[NPROGS];
+    double after[NPROGS], after_max[NPROGS], v[MAX_RUNS], mem[4][NPROGS];
     char what[64];
-    int n = fs->n;
 
-    memcpy(fa, fs->after_exit, (size_t)n * sizeof(*fa));
-    memcpy(da, ds->after_exit, (size_t)n * sizeof(*da));
-    double f_after = median(fa, n), d_after = median(da, n); /* sorted now */
-    double d_after_max = da[n - 1];
-
+    for (int k = 0; k < NPROGS; k++) {
+        se[k] = &pr[k].se;
+        memcpy(v, se[k]->after_exit, (size_t)se[k]->n * sizeof(*v));
+        after[k] = median(v, se[k]->n); /* sorted now */
+        after_max[k] = v[se[k]->n - 1];
+        mem[0][k] = pr[k].one.pss_kib;
+        mem[1][k] = pr[k].one.uss_kib;
+        mem[2][k] = pr[k].per.pss_kib;
+        mem[3][k] = pr[k].per.uss_kib;
+    }
     printf("\nlifecycle_bench: %d rounds after %d warm-up; in each round start, status and stop\n"
-           "of floor and daemon side by side, who goes first alternating\n",
-           n, WARMUP_ROUNDS);
-    printf("  daemon: %s (%s)\n  floor:  %s\n", dprog,
-           dstyle == STYLE_LUST ? "-c FILE CMD" : "floor style: -p PIDFILE -l ADDR CMD", fprog);
+           "of the three side by side, their order going through all six permutations\n",
+           se[BARE]->n, WARMUP_ROUNDS);
+    for (int k = 0; k < NPROGS; k++)
+        printf("  %-7s %s (%s)\n", pr[k].label, pr[k].in->prog,
+               pr[k].in->style == STYLE_LUST ? "-c FILE CMD" : "-p PIDFILE -l ADDR CMD");
     printf("  connect retries after a start returned: %d (0 expected)\n", connect_retries);
     printf("  stops returning before the daemon exited: %d (0 expected)\n\n", stop_early);
-    printf("%-30s %10s %10s %9s %8s   %-18s %s\n", "median", "floor", "daemon", "ratio", "paired",
-           "goal", "met");
-    print_time_row("start to ready (us)", fs->start, ds->start, n, GOAL_START);
-    print_time_row("stop until gone (us)", fs->stop, ds->stop, n, GOAL_STOP);
-    print_time_row("status (us)", fs->status, ds->status, n, GOAL_STATUS);
-    printf("%-30s %10.0f %10.0f\n", "stop return after exit (us)", f_after, d_after);
-    printf("%-30s %10.0f %10.0f %18s   %-18s %s\n", "  max of the above (us)", fa[n - 1],
-           d_after_max, "", "<= 5000 us", d_after_max <= GOAL_AFTER_EXIT ? "yes" : "NO");
-    print_mem_row("PSS one idle (KiB)", fm[0].pss_kib, dm[0].pss_kib, "", -1);
-    print_mem_row("USS one idle (KiB)", fm[0].uss_kib, dm[0].uss_kib, "", -1);
-    snprintf(what, sizeof(what), "PSS per copy, %d running (KiB)", copies);
-    print_mem_row(what, fm[1].pss_kib, dm[1].pss_kib,
-                  copies == 10 ? "<= 210 KiB" : "<= 210 KiB (at 10)",
-                  dm[1].pss_kib <= GOAL_PSS_COPY);
-    snprintf(what, sizeof(what), "USS per copy, %d running (KiB)", copies);
-    print_mem_row(what, fm[1].uss_kib, dm[1].uss_kib, "", -1);
-    printf("\nratio: median(daemon) / median(floor), judged against the goal; paired: median of\n"
-           "the per-round ratios, a cross-check. Quote ratios from one run, not absolute times.\n");
+    printf("%-28s %8s %8s %8s %8s %6s %8s %6s   %-15s %s\n", "median", "bare", "hand", "daemon",
+           "d/hand", "paired", "d/bare", "paired", "goal", "met");
+    print_time_row("start to ready (us)", se, offsetof(struct series, start), GOAL_START);
+    print_time_row("stop until gone (us)", se, offsetof(struct series, stop), GOAL_STOP);
+    print_time_row("status (us)", se, offsetof(struct series, status), GOAL_STATUS);
+    printf("%-28s %8.0f %8.0f %8.0f\n", "stop return after exit (us)", after[BARE], after[HAND],
+           after[DAEMON]);
+    printf("%-28s %8.0f %8.0f %8.0f %38s   %-15s %s\n", "  max of the above (us)", after_max[BARE],
+           after_max[HAND], after_max[DAEMON], "", "<= 5000 us",
+           after_max[DAEMON] <= GOAL_AFTER_EXIT ? "yes" : "NO");
+    print_mem_row("PSS one idle (KiB)", mem[0], "", -1);
+    print_mem_row("USS one idle (KiB)", mem[1], "", -1);
+    snprintf(what, sizeof(what), "PSS per copy, %d up (KiB)", copies);
+    print_mem_row(what, mem[2], copies == 10 ? "<= 210 KiB" : "<= 210 KiB at 10",
+                  mem[2][DAEMON] <= GOAL_PSS_COPY);
+    snprintf(what, sizeof(what), "USS per copy, %d up (KiB)", copies);
+    print_mem_row(what, mem[3], "", -1);
+    printf("\nd/hand, d/bare: median(daemon) / median(floor); paired: median of the per-round\n"
+           "ratios, a cross-check. The goals are judged against the bare floor. USS is\n"
+           "Private_Clean + Private_Dirty. Quote ratios from one run, not absolute times.\n");
 }
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: lifecycle_bench --daemon PATH --floor PATH [--port PORT] [--runs N]\n"
-                    "         [--copies N] [--config FILE] [--extra-config FILE]\n"
+    fprintf(stderr, "usage: lifecycle_bench --daemon PATH --floor PATH --hand PATH [--port PORT]\n"
+                    "         [--runs N] [--copies N] [--config FILE] [--extra-config FILE]\n"
                     "         [--daemon-style lust|floor]\n");
 }
 
@@ -887,19 +921,25 @@ static int setup(void)
 
 int main(int argc, char **argv)
 {
-    const char *dprog = NULL, *fprog = NULL;
-    enum style dstyle = STYLE_LUST;
+    static struct prog pr[NPROGS] = {
+        [BARE] = {.label = "bare", .tag = "floor", .style = STYLE_FLOOR},
+        [HAND] = {.label = "hand", .tag = "hand", .style = STYLE_LUST},
+        [DAEMON] = {.label = "daemon", .tag = "daemon", .style = STYLE_LUST},
+    };
+    /* Every order of the three, so each one goes first, second and last equally often. */
+    static const int perms[6][NPROGS] = {{0, 1, 2}, {1, 2, 0}, {2, 0, 1},
+                                         {2, 1, 0}, {1, 0, 2}, {0, 2, 1}};
     int port = 18080, runs = 50, copies = 10;
-    static struct series fs, ds;
-    struct mem fm[2], dm[2];
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = v == NULL;
         if (!bad && strcmp(a, "--daemon") == 0)
-            dprog = v;
+            pr[DAEMON].path = v;
         else if (!bad && strcmp(a, "--floor") == 0)
-            fprog = v;
+            pr[BARE].path = v;
+        else if (!bad && strcmp(a, "--hand") == 0)
+            pr[HAND].path = v;
         else if (!bad && strcmp(a, "--config") == 0)
             given_config = v;
         else if (!bad && strcmp(a, "--extra-config") == 0)
@@ -911,9 +951,9 @@ int main(int argc, char **argv)
         else if (!bad && strcmp(a, "--copies") == 0)
             bad = parse_int(v, 1, MAX_COPIES, &copies) < 0;
         else if (!bad && strcmp(a, "--daemon-style") == 0 && strcmp(v, "lust") == 0)
-            dstyle = STYLE_LUST;
+            pr[DAEMON].style = STYLE_LUST;
         else if (!bad && strcmp(a, "--daemon-style") == 0 && strcmp(v, "floor") == 0)
-            dstyle = STYLE_FLOOR;
+            pr[DAEMON].style = STYLE_FLOOR;
         else
             bad = 1;
         if (bad) {
@@ -922,14 +962,16 @@ int main(int argc, char **argv)
         }
         i++;
     }
-    if (dprog == NULL || fprog == NULL || port + 1 + 2 * copies > 65535) {
+    if (pr[BARE].path == NULL || pr[HAND].path == NULL || pr[DAEMON].path == NULL ||
+        port + 2 + NPROGS * copies > 65535) {
         usage();
         return 2;
     }
-    if (access(dprog, X_OK) < 0 || access(fprog, X_OK) < 0) {
-        fprintf(stderr, "lifecycle_bench: %s: %s\n", access(dprog, X_OK) < 0 ? dprog : fprog,
-                strerror(errno));
-        return 1;
+    for (int k = 0; k < NPROGS; k++) {
+        if (access(pr[k].path, X_OK) < 0) {
+            fprintf(stderr, "lifecycle_bench: %s: %s\n", pr[k].path, strerror(errno));
+            return 1;
+        }
     }
     if (geteuid() != 0) {
         printf("lifecycle_bench: needs root (jail, user drop, /run); skipped\n");
@@ -938,25 +980,32 @@ int main(int argc, char **argv)
     if (setup() < 0)
         return 1;
 
-    struct inst *fl = inst_new(fprog, STYLE_FLOOR, "floor", port + 1);
-    struct inst *dn = inst_new(dprog, dstyle, "daemon", port);
-    if (fl == NULL || dn == NULL)
-        return 1;
+    for (int k = 0; k < NPROGS; k++) {
+        /* The daemon keeps the port it always had (PORT), so a --config for it still fits. */
+        pr[k].in = inst_new(pr[k].path, pr[k].style, pr[k].tag, k == DAEMON ? port : port + 1 + k);
+        if (pr[k].in == NULL)
+            return 1;
+    }
     for (int r = 0; r < WARMUP_ROUNDS + runs; r++) {
-        struct inst *order[2] = {r % 2 ? dn : fl, r % 2 ? fl : dn};
-        struct sample s[2];
-        if (round_pair(order, s) < 0) {
+        struct inst *order[NPROGS];
+        struct sample s[NPROGS];
+        for (int k = 0; k < NPROGS; k++)
+            order[k] = pr[perms[r % 6][k]].in;
+        if (round_all(order, s) < 0) {
             fprintf(stderr, "lifecycle_bench: stopped in round %d\n", r);
             return 1;
         }
-        for (int k = 0; r >= WARMUP_ROUNDS && k < 2; k++)
-            record(order[k] == fl ? &fs : &ds, &s[k]);
+        for (int k = 0; r >= WARMUP_ROUNDS && k < NPROGS; k++)
+            record(&pr[perms[r % 6][k]].se, &s[k]);
     }
-    if (measure_memory(fprog, STYLE_FLOOR, "floor-copy", port + 2, copies, &fm[0], &fm[1]) < 0 ||
-        measure_memory(dprog, dstyle, "daemon-copy", port + 2 + copies, copies, &dm[0], &dm[1]) <
-            0 ||
-        interrupted)
-        return 1;
-    report(&fs, &ds, fm, dm, copies, dprog, fprog, dstyle);
+    for (int k = 0; k < NPROGS; k++) {
+        char tag[32];
+        snprintf(tag, sizeof(tag), "%s-copy", pr[k].tag);
+        if (measure_memory(pr[k].path, pr[k].style, tag, port + 3 + k * copies, copies, &pr[k].one,
+                           &pr[k].per) < 0 ||
+            interrupted)
+            return 1;
+    }
+    report(pr, copies);
     return 0;
 }

@@ -10,6 +10,13 @@
  * and the median of the per-batch ratios; then it reads both files back to check that every
  * line is whole (no torn line, none glued to another, none missing). Exit status 1 if not.
  * Figures go to the original stdout: the log itself takes over stdout and stderr.
+ *
+ * Last, the stack one call touches: a thread with a stack of its own paints everything below
+ * its frame with a pattern, makes the call, and finds the deepest byte that changed; also the
+ * 4 KiB pages with a changed byte (stack pages a thread must have). For lust_log() the first
+ * call of a thread (which formats the second's timestamp with localtime_r) and a later one, next
+ * to the floor's snprintf() into a 128-byte buffer and write(2). Every function was called once
+ * before, so no lazy binding is counted.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -149,6 +157,97 @@ static int bench(int threads, long lines, int batches, const char *floor_path,
     return bad_floor || bad_lust;
 }
 
+#define PROBE_STACK (256 * 1024)
+#define PAINT       0xA5
+#define FRAME_SLACK 512 /* the probe's own frame and memset's: never painted */
+
+static void log_one(void)
+{
+    lust_log(LUST_LOG_INFO, "bench t=%ld i=%07ld %s", 0L, 1L, PAD);
+}
+
+static void floor_one(void)
+{
+    char line[128];
+    int n = snprintf(line, sizeof line,
+                     "2026-11-26T18:31:35.123+00:00 INFO bench t=%ld i=%07ld %s\n", 0L, 1L, PAD);
+    if (write(floor_fd, line, (size_t)n) != n)
+        die("write");
+}
+
+struct probe {
+    char *stack; /* lowest address of the thread's stack */
+    void (*fn)(void);
+    size_t depth[2], pages[2]; /* first and second call */
+};
+
+/* Paint below this frame, call, measure. noinline: its frame must stay where it is. */
+__attribute__((noinline)) static void probe_call(struct probe *p, int k)
+{
+    char *here = __builtin_frame_address(0);
+    size_t span = (size_t)(here - p->stack) - FRAME_SLACK;
+    memset(p->stack, PAINT, span);
+    p->fn();
+    size_t i = 0;
+    while (i < span && (unsigned char)p->stack[i] == PAINT)
+        i++;
+    p->depth[k] = (size_t)(here - p->stack) - i;
+    p->pages[k] = 0;
+    for (size_t pg = 0; pg < span; pg += 4096) {
+        size_t end = pg + 4096 < span ? pg + 4096 : span;
+        for (size_t b = pg; b < end; b++) {
+            if ((unsigned char)p->stack[b] != PAINT) {
+                p->pages[k]++;
+                break;
+            }
+        }
+    }
+}
+
+static void *probe_thread(void *arg)
+{
+    probe_call(arg, 0);
+    probe_call(arg, 1);
+    return NULL;
+}
+
+/* Runs fn twice on a fresh thread; depth and pages of each call into *p. */
+static void probe(void (*fn)(void), struct probe *p)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+
+    p->fn = fn;
+    p->stack = mmap(NULL, PROBE_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p->stack == MAP_FAILED)
+        die("mmap");
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstack(&attr, p->stack, PROBE_STACK) != 0 ||
+        (errno = pthread_create(&t, &attr, probe_thread, p)) != 0)
+        die("pthread_create");
+    pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+    munmap(p->stack, PROBE_STACK);
+}
+
+static void stack_report(const char *floor_path, const char *lust_path)
+{
+    struct probe l, f;
+
+    floor_fd = open(floor_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = lust_log_open(lust_path);
+    if (floor_fd < 0 || fd < 0 || lust_log_reopen_fd(fd) < 0)
+        die("stack probe files");
+    log_one(); /* binds every function on the way, on this thread */
+    floor_one();
+    probe(log_one, &l);
+    probe(floor_one, &f);
+    close(floor_fd);
+    fprintf(out,
+            "stack touched per call: lust_log %zu bytes (%zu pages) first in a thread, %zu bytes "
+            "(%zu pages) after; floor snprintf+write %zu bytes (%zu pages)\n",
+            l.depth[0], l.pages[0], l.depth[1], l.pages[1], f.depth[1], f.pages[1]);
+}
+
 int main(int argc, char **argv)
 {
     long lines = argc > 1 ? atol(argv[1]) : 1000000;
@@ -172,6 +271,7 @@ int main(int argc, char **argv)
             lines, batches, dir);
     int status = bench(1, lines, batches, floor_path, lust_path);
     status |= bench(4, lines, batches, floor_path, lust_path);
+    stack_report(floor_path, lust_path);
     unlink(floor_path);
     unlink(lust_path);
     rmdir(dir);

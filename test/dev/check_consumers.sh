@@ -23,4 +23,17 @@ libdir=$(PKG_CONFIG_PATH=$pcdir pkg-config --define-variable=prefix="$prefix" --
     > "$tmp/cm.log" || { cat "$tmp/cm.log"; exit 1; }
 "$cmake" --build "$tmp/cm" > "$tmp/cmb.log" || { cat "$tmp/cmb.log"; exit 1; }
 "$tmp/cm/consumer" "$prefix"
-echo "consumers OK: pkg-config and find_package(lust) builds ran against $prefix"
+
+# The installed package must not need pkg-config: libconfuse is then found by its header and
+# library alone. And the target names its include directory once.
+"$cmake" -S "$src/cmake" -B "$tmp/np" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+    -DPKG_CONFIG_EXECUTABLE=/nonexistent/pkg-config > "$tmp/np.log" || { cat "$tmp/np.log"; exit 1; }
+"$cmake" --build "$tmp/np" > "$tmp/npb.log" || { cat "$tmp/npb.log"; exit 1; }
+"$tmp/np/consumer" "$prefix"
+targets=$(find "$prefix" -name lustTargets.cmake)
+includes=$(sed -n 's/.*INTERFACE_INCLUDE_DIRECTORIES "\(.*\)"/\1/p' "$targets")
+if [ "$(printf '%s' "$includes" | tr ';' '\n' | sort | uniq -d)" != "" ]; then
+    echo "FAIL: lust::lust lists an include directory twice: $includes"
+    exit 1
+fi
+echo "consumers OK: pkg-config and find_package(lust) builds (with and without pkg-config) ran against $prefix"

@@ -46,15 +46,36 @@ for f in thread_server.c thread_server.conf thread_server.service thread_server.
         { echo "FAIL: liblust-dev lacks examples/$f"; cat "$tmp/dev.list"; exit 1; }
 done
 
+echo "--- manual pages in liblust-dev"
+for f in man/man7/lust.7.gz man/man5/lust.conf.5.gz man/man3/lust_pidfile.3.gz \
+    man/man3/lust_pidfile_open.3.gz man/man3/lust_server_main.3.gz lust/lust-server.8.in \
+    doc/liblust-dev/examples/thread_server.8; do
+    grep -Eq "/usr/share/$f(\.gz)?( -> .*)?\$" "$tmp/dev.list" ||
+        { echo "FAIL: liblust-dev lacks /usr/share/$f"; cat "$tmp/dev.list"; exit 1; }
+done
+
 echo "--- install, consume, purge"
 apt-get install -y "$tmp"/liblust1_*.deb "$tmp"/liblust-dev_*.deb > "$tmp/install.log" 2>&1 ||
     { cat "$tmp/install.log"; exit 1; }
 cc -std=c99 -Wall -Werror -o "$tmp/consumer" "$src/test/consumer/consumer.c" \
     $(pkg-config --cflags --libs lust)
 "$tmp/consumer" /usr/lib/
+for doc in README.md; do
+    [ -e "/usr/share/doc/liblust-dev/$doc" ] || [ -e "/usr/share/doc/liblust-dev/$doc.gz" ] ||
+        { echo "FAIL: liblust-dev lacks /usr/share/doc/liblust-dev/$doc"; exit 1; }
+done
+
+echo "--- autopkgtest (debian/tests), each test run directly against the installed packages"
+for t in $(sed -n 's/^Tests: //p' debian/tests/control); do
+    mkdir "$tmp/autopkgtest-$t"
+    AUTOPKGTEST_TMP="$tmp/autopkgtest-$t" "debian/tests/$t" > "$tmp/autopkgtest-$t.log" 2>&1 ||
+        { echo "FAIL: debian/tests/$t"; tail -40 "$tmp/autopkgtest-$t.log"; exit 1; }
+    tail -1 "$tmp/autopkgtest-$t.log"
+done
 apt-get purge -y liblust-dev liblust1 > "$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; exit 1; }
 left=$(ls /usr/include/lust.h /usr/include/lust /usr/lib/*/liblust.so* /usr/lib/*/pkgconfig/lust.pc \
-    /usr/lib/*/cmake/lust 2>/dev/null || true)
+    /usr/lib/*/cmake/lust /usr/share/man/man3/lust_* /usr/share/man/man7/lust.7* /usr/share/lust \
+    2>/dev/null || true)
 if [ -n "$left" ]; then
     echo "FAIL: files left after purge: $left"
     exit 1

@@ -1,0 +1,377 @@
+/*
+ * lib/privs_jail.c - the jail: opened and checked with the real / (path, mounts, content),
+ * entered later through the descriptor alone.
+ *
+ * A chroot is a jail only if nothing inside leads out or up: no component of its path that
+ * someone other than root could swap, no procfs (whose /proc/PID/root of any process of the
+ * same user is a way back to the real /), sysfs or device filesystem at it or below it, and
+ * none of what python-lust's README forbids inside: a user with uid 0, set-uid or set-gid
+ * files, device nodes.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lust/privs.h>
+
+#define SCAN_MAX_DEPTH 64
+#define MOUNTINFO_MAX  (16 * 1024 * 1024)
+
+/* Filesystems that reach past a chroot: processes, kernel objects, devices, namespaces. */
+static const char *const pseudo_fs[] = {
+    "proc",     "sysfs",   "devtmpfs",    "devpts",    "cgroup", "cgroup2",
+    "debugfs",  "tracefs", "securityfs",  "configfs",  "bpf",    "pstore",
+    "efivarfs", "fusectl", "binfmt_misc", "selinuxfs", "nsfs",
+};
+
+static int bad_jail_path(const char *path)
+{
+    if (path[0] != '/')
+        return 1;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return 1;
+        p += n;
+    }
+    return strlen(path) >= PATH_MAX;
+}
+
+static int is_pseudo(const char *type)
+{
+    for (size_t i = 0; i < sizeof pseudo_fs / sizeof pseudo_fs[0]; i++)
+        if (strcmp(type, pseudo_fs[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Undoes mountinfo's octal escapes (\040 for a space...) in place. */
+static void unescape(char *s)
+{
+    char *out = s;
+    for (; *s; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+            s[3] >= '0' && s[3] <= '7') {
+            *out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *out++ = *s;
+        }
+    }
+    *out = '\0';
+}
+
+/* 1 when dir is mount point mnt itself, 2 when below it (whole components), else 0. */
+static int under(const char *dir, const char *mnt)
+{
+    size_t n = strlen(mnt);
+    if (strcmp(mnt, "/") == 0)
+        return strcmp(dir, "/") == 0 ? 1 : 2;
+    if (strncmp(dir, mnt, n) != 0 || (dir[n] != '\0' && dir[n] != '/'))
+        return 0;
+    return dir[n] == '\0' ? 1 : 2;
+}
+
+/*
+ * One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE ...".
+ * Splits out the mount point and the type; 0 when the line does not parse.
+ */
+static int parse_mount(char *line, char **mnt, char **type)
+{
+    char *save = NULL, *f[5];
+    for (int i = 0; i < 5; i++)
+        if (!(f[i] = strtok_r(i ? NULL : line, " ", &save)))
+            return 0;
+    char *t;
+    while ((t = strtok_r(NULL, " ", &save)) && strcmp(t, "-") != 0)
+        ;
+    if (!t || !(t = strtok_r(NULL, " ", &save)))
+        return 0;
+    unescape(f[4]);
+    *mnt = f[4];
+    *type = t;
+    return 1;
+}
+
+/*
+ * The mounts of this process's namespace, against the jail's canonical path: the filesystem
+ * the jail is on must not be a pseudo one (-EINVAL: a value that can never work), and none may
+ * be mounted below it (-EPERM).
+ */
+static int check_mounts(const char *path, const char *jail)
+{
+    int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lust__fail(
+            errno, "jail %s: /proc/self/mountinfo (needed to look for procfs below it)", path);
+    char *text;
+    size_t len;
+    int r = lust__read_all(fd, MOUNTINFO_MAX, &text, &len);
+    close(fd);
+    if (r < 0)
+        return lust__fail(-r, "jail %s: /proc/self/mountinfo", path);
+    char own_type[64] = "", own_mnt[PATH_MAX] = "", below[PATH_MAX + 80] = "";
+    size_t own_len = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *mnt, *type;
+        if (!parse_mount(line, &mnt, &type))
+            continue;
+        if (under(mnt, jail) == 2 && is_pseudo(type) && !below[0])
+            snprintf(below, sizeof below, "a %s filesystem is mounted at %s", type, mnt);
+        else if (under(jail, mnt) && strlen(mnt) >= own_len) {
+            own_len = strlen(mnt);
+            snprintf(own_type, sizeof own_type, "%s", type);
+            snprintf(own_mnt, sizeof own_mnt, "%s", mnt);
+        }
+    }
+    free(text);
+    if (r == 0 && is_pseudo(own_type))
+        r = lust__fail_plain(EINVAL, "jail %s: lies on the %s filesystem mounted at %s", path,
+                             own_type, own_mnt);
+    else if (r == 0 && below[0])
+        r = lust__fail_plain(EPERM, "jail %s: %s", path, below);
+    return r;
+}
+
+/* The real root, or a bind mount of it, is no jail. */
+static int check_not_root(int fd, const char *path, const char *canonical)
+{
+    struct stat jail, root;
+    if (strcmp(canonical, "/") == 0)
+        return lust__fail_plain(EINVAL, "jail %s: the root directory is no jail", path);
+    if (fstat(fd, &jail) < 0 || stat("/", &root) < 0)
+        return lust__fail(errno, "jail %s", path);
+    if (jail.st_dev == root.st_dev && jail.st_ino == root.st_ino)
+        return lust__fail_plain(EINVAL, "jail %s: is the root directory (a bind mount of /)", path);
+    return 0;
+}
+
+int lust__privs_jail_open(const char *path, int create, int *out, int *created)
+{
+    if (!path || !out || bad_jail_path(path))
+        return lust__fail_plain(EINVAL, "jail %s: not an absolute path without . or .. components",
+                                path ? path : "(null)");
+    struct lust__walk w;
+    int fd = lust__walk_dir("jail", path, path, strlen(path), create ? LUST__WALK_CREATE : 0, &w);
+    if (fd < 0)
+        return fd;
+    int r = check_not_root(fd, path, w.path);
+    if (r == 0)
+        r = check_mounts(path, w.path);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    if (created)
+        *created = w.created;
+    *out = fd;
+    return 0;
+}
+
+int lust_privs_jail_open(const char *path, int *out)
+{
+    return lust__privs_jail_open(path, 0, out, NULL);
+}
+
+struct scan {
+    const char *jail;
+    unsigned max_entries, entries;
+    long long deadline_ms;
+    char path[PATH_MAX];
+};
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int scan_entry(struct scan *s, int dfd, const char *name, size_t plen, int depth);
+
+/* Walks the directory open at dfd (consumed), whose path is s->path[0..plen). */
+static int scan_dir(struct scan *s, int dfd, size_t plen, int depth)
+{
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        int err = errno;
+        close(dfd);
+        return lust__fail(err, "jail %s: %s", s->jail, s->path);
+    }
+    int r = 0;
+    struct dirent *e;
+    errno = 0;
+    while (r == 0 && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        r = scan_entry(s, dirfd(d), e->d_name, plen, depth);
+        s->path[plen] = '\0';
+        errno = 0;
+    }
+    if (r == 0 && errno)
+        r = lust__fail(errno, "jail %s: reading %s", s->jail, s->path);
+    closedir(d);
+    return r;
+}
+
+static int scan_entry(struct scan *s, int dfd, const char *name, size_t plen, int depth)
+{
+    if (s->max_entries && ++s->entries > s->max_entries)
+        return lust__fail_plain(E2BIG, "jail %s: more than %u entries; content check stopped",
+                                s->jail, s->max_entries);
+    if (s->deadline_ms >= 0 && mono_ms() > s->deadline_ms)
+        return lust__fail_plain(ETIME, "jail %s: content check ran out of time", s->jail);
+    int n = snprintf(s->path + plen, sizeof s->path - plen, "/%s", name);
+    if (n < 0 || (size_t)n >= sizeof s->path - plen)
+        return lust__fail(ENAMETOOLONG, "jail %s", s->jail);
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return lust__fail(errno, "jail %s: %s", s->jail, s->path);
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+        return lust__fail_plain(EPERM, "jail %s: device node %s", s->jail, s->path);
+    if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)))
+        return lust__fail_plain(EPERM, "jail %s: set-uid or set-gid file %s", s->jail, s->path);
+    if (!S_ISDIR(st.st_mode))
+        return 0;
+    if (depth >= SCAN_MAX_DEPTH)
+        return lust__fail_plain(E2BIG, "jail %s: %s is nested too deep", s->jail, s->path);
+    int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0)
+        return lust__fail(errno, "jail %s: %s", s->jail, s->path);
+    return scan_dir(s, sub, plen + (size_t)n, depth + 1);
+}
+
+/* 1 when a passwd line's third field is "0". */
+static int passwd_defines_root(FILE *f)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    int found = 0;
+    while (!found && getline(&line, &cap, f) > 0) {
+        char *p = strchr(line, ':');
+        p = p ? strchr(p + 1, ':') : NULL;
+        if (p && p[1] == '0' && (p[2] == ':' || p[2] == '\n' || p[2] == '\0'))
+            found = 1;
+    }
+    free(line);
+    return found;
+}
+
+static int scan_passwd(struct scan *s, int root)
+{
+    int etc = openat(root, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (etc < 0)
+        return 0; /* no etc/ directory (a symlinked one was reported by the walk's rules) */
+    int fd = openat(etc, "passwd", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int err = errno;
+    close(etc);
+    if (fd < 0 && err == ENOENT)
+        return 0;
+    if (fd < 0 && err == ELOOP)
+        return lust__fail_plain(EPERM, "jail %s: %s/etc/passwd is a symlink", s->jail, s->jail);
+    if (fd < 0)
+        return lust__fail(err, "jail %s: %s/etc/passwd", s->jail, s->jail);
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        return lust__fail(ENOMEM, "jail %s", s->jail);
+    }
+    int bad = passwd_defines_root(f);
+    fclose(f);
+    if (bad)
+        return lust__fail_plain(EPERM, "jail %s: %s/etc/passwd defines uid 0", s->jail, s->jail);
+    return 0;
+}
+
+/* Scans the directory open on root (consumed), named path. */
+static int scan_open(int root, const char *path, unsigned max_entries, unsigned max_ms)
+{
+    struct scan s = {.jail = path, .max_entries = max_entries, .deadline_ms = -1};
+    if (max_ms)
+        s.deadline_ms = mono_ms() + max_ms;
+    size_t plen = strlen(path);
+    if (plen >= sizeof s.path) {
+        close(root);
+        return lust__fail(ENAMETOOLONG, "jail %s", path);
+    }
+    memcpy(s.path, path, plen + 1);
+    while (plen > 1 && s.path[plen - 1] == '/')
+        s.path[--plen] = '\0';
+    int r = scan_passwd(&s, root);
+    if (r < 0) {
+        close(root);
+        return r;
+    }
+    return scan_dir(&s, root, plen, 0);
+}
+
+int lust_privs_jail_scan(const char *path, unsigned max_entries, unsigned max_ms)
+{
+    if (!path)
+        return lust__fail_plain(EINVAL, "jail scan: no path");
+    int root = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (root < 0)
+        return lust__fail(errno, "jail %s", path);
+    return scan_open(root, path, max_entries, max_ms);
+}
+
+int lust__privs_jail_scan_fd(int fd, const char *path, unsigned max_entries, unsigned max_ms)
+{
+    int root = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return lust__fail(errno, "jail %s", path);
+    return scan_open(root, path, max_entries, max_ms);
+}
+
+int lust_privs_jail_enter(int fd)
+{
+    char name[PATH_MAX] = "(jail)", link[64];
+    struct stat want, got;
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, name, sizeof name - 1);
+    if (n > 0)
+        name[n] = '\0';
+    if (fstat(fd, &want) < 0)
+        return lust__fail(errno, "chroot: descriptor %d", fd);
+    if (!S_ISDIR(want.st_mode))
+        return lust__fail(ENOTDIR, "chroot %s", name);
+    /* To put the working directory back if chroot is refused (not root, say). */
+    int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fchdir(fd) < 0) {
+        int err = errno;
+        if (cwd >= 0)
+            close(cwd);
+        return lust__fail(err, "chroot %s", name);
+    }
+    if (chroot(".") < 0) {
+        int err = errno;
+        if (cwd >= 0) {
+            (void)!fchdir(cwd);
+            close(cwd);
+        }
+        return lust__fail(err, "chroot %s", name);
+    }
+    /* The saved directory lies outside the jail: it must not survive. */
+    if (cwd >= 0)
+        close(cwd);
+    if (chdir("/") < 0)
+        return lust__fail(errno, "chroot %s: chdir /", name);
+    if (stat("/", &got) < 0)
+        return lust__fail(errno, "chroot %s: stat /", name);
+    if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+        return lust__fail_plain(EIO, "chroot %s: / is not the jail afterwards", name);
+    close(fd);
+    return 0;
+}

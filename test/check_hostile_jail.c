@@ -1,0 +1,209 @@
+/*
+ * test/check_hostile_jail.c - the jail `start` enters is a jail, and the user is never root.
+ *
+ * The example daemons are started for real, as root (see hostile_util.h). Each refusal must
+ * come before anything forks: the exit status and the sentence on stderr, nothing running,
+ * nothing created.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#include <lust/pidfile.h>
+
+#include "hostile_util.h"
+
+/* A refused start: status code, the sentence, no process, no pid file, no log file. */
+static void refused(const struct result *r, int code, const char *sentence)
+{
+    ck_assert_msg(r->code == code, "exit %d, not %d: %s%s", r->code, code, r->out, r->err);
+    ck_assert_msg(strstr(r->err, sentence), "stderr lacks \"%s\": %s", sentence, r->err);
+    ck_assert_int_eq(count_left(dir), 0);
+    ck_assert_int_eq(access(at("simple_server", "pid"), F_OK), -1);
+    ck_assert_int_eq(access(at("simple_server", "log"), F_OK), -1);
+}
+
+START_TEST(the_root_directory_and_a_pseudo_filesystem_are_no_jail_exit_6)
+{
+    struct result r;
+    write_conf("simple_server", "jail = \"/\"\n");
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    refused(&r, 6, "jail /: the root directory is no jail");
+    write_conf("simple_server", "jail = \"/proc\"\n");
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    refused(&r, 6, "jail /proc: lies on the proc filesystem");
+    write_conf("simple_server", "jail = \"/sys\"\n");
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    refused(&r, 6, "jail /sys: lies on the sysfs filesystem");
+}
+END_TEST
+
+/* In a mount namespace of its own: procfs on jail/proc, then `start`; reports over a pipe. */
+static void start_with_procfs_inside(struct result *r)
+{
+    int rep[2];
+    char proc[256];
+    snprintf(proc, sizeof proc, "%s/proc", jail);
+    ck_assert_int_eq(mkdir(proc, 0555), 0);
+    ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("proc", proc, "proc", 0, NULL) < 0)
+            _exit(99);
+        run(r, NULL, simple_server, "simple_server", "start", NULL);
+        if (write(rep[1], r, sizeof *r) != (ssize_t)sizeof *r)
+            _exit(98);
+        _exit(0);
+    }
+    close(rep[1]);
+    ck_assert_int_eq(read(rep[0], r, sizeof *r), (ssize_t)sizeof *r);
+    close(rep[0]);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+START_TEST(procfs_mounted_inside_the_jail_is_refused_exit_5)
+{
+    struct result r;
+    char want[600];
+    write_conf("simple_server", "%s", "");
+    start_with_procfs_inside(&r);
+    snprintf(want, sizeof want, "jail %s: a proc filesystem is mounted at %s/proc", jail, jail);
+    refused(&r, 5, want);
+}
+END_TEST
+
+/* What python-lust's README forbids inside a jail, each refused with its path named. */
+START_TEST(a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5)
+{
+    struct result r;
+    char path[300], want[700];
+    write_conf("simple_server", "%s", "");
+
+    snprintf(path, sizeof path, "%s/null", jail);
+    ck_assert_int_eq(mknod(path, S_IFCHR | 0666, makedev(1, 3)), 0);
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    snprintf(want, sizeof want, "jail %s: device node %s", jail, path);
+    refused(&r, 5, want);
+    ck_assert_int_eq(unlink(path), 0);
+
+    snprintf(path, sizeof path, "%s/su", jail);
+    write_text(path, "x");
+    ck_assert_int_eq(chmod(path, 04755), 0);
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    snprintf(want, sizeof want, "jail %s: set-uid or set-gid file %s", jail, path);
+    refused(&r, 5, want);
+    ck_assert_int_eq(unlink(path), 0);
+
+    snprintf(path, sizeof path, "%s/etc", jail);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/etc/passwd", jail);
+    write_text(path, "nobody:x:65534:65534::/:/bin/false\ntoor:x:0:0::/:/bin/sh\n");
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    snprintf(want, sizeof want, "jail %s: %s/etc/passwd defines uid 0", jail, jail);
+    refused(&r, 5, want);
+}
+END_TEST
+
+START_TEST(a_jail_too_large_to_scan_quickly_is_refused_exit_5)
+{
+    struct result r;
+    char path[300], want[300];
+    write_conf("simple_server", "%s", "");
+    snprintf(path, sizeof path, "%s/many", jail);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    for (int i = 0; i < 10001; i++) {
+        snprintf(path, sizeof path, "%s/many/%d", jail, i);
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+    }
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    snprintf(want, sizeof want, "jail %s: more than 10000 entries", jail);
+    refused(&r, 5, want);
+}
+END_TEST
+
+START_TEST(a_missing_jail_is_made_root_0755_and_an_existing_one_never_changed)
+{
+    char fresh[256];
+    struct stat st;
+    snprintf(fresh, sizeof fresh, "%s/fresh", dir);
+    write_conf("simple_server", "jail = \"%s\"\n", fresh);
+    pid_t pid = start(simple_server, "simple_server");
+    ck_assert_int_eq(lstat(fresh, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    ck_assert_int_eq(st.st_mode & 07777, 0755);
+    ck_assert_int_eq(st.st_uid, 0);
+    stop(simple_server, "simple_server", pid);
+
+    ck_assert_int_eq(chmod(jail, 0711), 0);
+    write_conf("simple_server", "%s", "");
+    pid = start(simple_server, "simple_server");
+    ck_assert_int_eq(stat(jail, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0711);
+    stop(simple_server, "simple_server", pid);
+}
+END_TEST
+
+START_TEST(nothing_is_created_before_the_config_and_the_jail_are_known_good)
+{
+    struct result r;
+    char missing[256];
+    /* The parent of the jail is missing: not made, and refused before any file exists. */
+    snprintf(missing, sizeof missing, "%s/nowhere/jail", dir);
+    write_conf("simple_server", "jail = \"%s\"\n", missing);
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    refused(&r, 5, missing);
+    ck_assert_int_eq(access(missing, F_OK), -1);
+    /* A jail that is unsafe: the same. */
+    ck_assert_int_eq(chmod(jail, 0777), 0);
+    write_conf("simple_server", "%s", "");
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    refused(&r, 5, "writable by group or others");
+}
+END_TEST
+
+START_TEST(user_or_group_root_is_refused_at_lookup_exit_6)
+{
+    struct result r;
+    write_conf("simple_server", "user = root\n");
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    refused(&r, 6, "refusing to run as root");
+    write_conf("simple_server", "user = \"0\"\ngroup = nogroup\n");
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    refused(&r, 6, "refusing to run as root");
+    write_conf("simple_server", "group = root\n");
+    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    refused(&r, 6, "refusing to run as root");
+}
+END_TEST
+
+static Suite *hostile_jail_suite(void)
+{
+    Suite *s = suite_create("hostile_jail");
+    TCase *tc = tcase_create("jail");
+    tcase_add_unchecked_fixture(tc, make_top, remove_top);
+    tcase_add_checked_fixture(tc, make_dir, remove_dir);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, the_root_directory_and_a_pseudo_filesystem_are_no_jail_exit_6);
+    tcase_add_test(tc, procfs_mounted_inside_the_jail_is_refused_exit_5);
+    tcase_add_test(tc, a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5);
+    tcase_add_test(tc, a_jail_too_large_to_scan_quickly_is_refused_exit_5);
+    tcase_add_test(tc, a_missing_jail_is_made_root_0755_and_an_existing_one_never_changed);
+    tcase_add_test(tc, nothing_is_created_before_the_config_and_the_jail_are_known_good);
+    tcase_add_test(tc, user_or_group_root_is_refused_at_lookup_exit_6);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+LUST_TEST_MAIN_ROOT(hostile_jail_suite)

@@ -1,0 +1,165 @@
+/*
+ * test/check_hostile_thread.c - the framework's thread never blocks on others: not on a notify
+ * socket nobody reads, not on control-socket clients that say nothing, and `stop` never takes
+ * the control socket of a server started meanwhile.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "hostile_util.h"
+
+START_TEST(a_notify_socket_nobody_reads_never_holds_reload_or_stop)
+{
+    char sock[256], env[300], buf[64];
+    int out, err, ready[2];
+    struct result r;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(sock, sizeof sock, "%s/notify.sock", dir);
+    ck_assert_uint_lt(strlen(sock), sizeof a.sun_path);
+    memcpy(a.sun_path, sock, strlen(sock) + 1);
+    int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(bind(nfd, (struct sockaddr *)&a, sizeof a), 0); /* and never read */
+    snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
+    int port = thread_conf("");
+    ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+    /* A watchdog ping every millisecond fills the socket's queue at once. */
+    struct how how = {.env = {env, "WATCHDOG_USEC=2000"}, .fd3 = ready[1]};
+    char *argv[] = {(char *)thread_server,
+                    "-c",
+                    (char *)at("thread_server", "conf"),
+                    "-f",
+                    "--ready-fd",
+                    "3",
+                    "start",
+                    NULL};
+    pid_t pid = spawn(argv, &how, &out, &err);
+    close(ready[1]);
+    struct pollfd p = {.fd = ready[0], .events = POLLIN};
+    ck_assert_int_eq(poll(&p, 1, 10000), 1);
+    poll(NULL, 0, 200);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(kill(pid, SIGHUP), 0);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "HI!\n");
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    ck_assert_msg(wait_gone(pid, 5000), "TERM not obeyed: the signal thread is stuck in send()");
+    collect(pid, out, err, &r);
+    ck_assert_msg(r.code == 0, "%d: %s", r.code, r.err);
+    ck_assert_msg(strstr(r.err, "notify socket:") && strstr(r.err, "dropped"), "%s", r.err);
+    close(ready[0]);
+    close(nfd);
+}
+END_TEST
+
+/* Connects to the control socket and says nothing. */
+static int silent_client(const char *name)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", at(name, "ctl"));
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+START_TEST(control_clients_that_never_write_delay_neither_reload_nor_stop)
+{
+    struct result r;
+    int fds[40];
+    /* reload waits start_timeout (3 s) for its answer, stop stop_timeout (3 s) for the exit. */
+    thread_conf("start_timeout = 3\nstop_timeout = 3\n");
+    pid_t pid = start(thread_server, "thread_server");
+    for (int i = 0; i < 20; i++)
+        fds[i] = silent_client("thread_server");
+    ck_assert_msg(run(&r, NULL, thread_server, "thread_server", "reload", NULL) == 0, "%s%s", r.out,
+                  r.err);
+    for (int i = 20; i < 40; i++)
+        fds[i] = silent_client("thread_server");
+    ck_assert_int_eq(run(&r, NULL, thread_server, "thread_server", "stop", NULL), 0);
+    ck_assert_msg(!strstr(r.out, "SIGKILL"), "%s", r.out);
+    ck_assert(wait_gone(pid, 2000));
+    for (int i = 0; i < 40; i++)
+        close(fds[i]);
+}
+END_TEST
+
+/*
+ * `stop` and a `start` right behind it: every unlink of `stop` is held back 1 s (strace), and
+ * the new server is started as soon as the old pid file is gone. The socket `stop` removes
+ * must be the stopped server's, never the new one's.
+ */
+START_TEST(stop_never_removes_the_control_socket_of_a_server_started_meanwhile)
+{
+    static const char *const strace = "/usr/bin/strace";
+    struct result r, sr;
+    char name[64];
+    int out, err;
+    ck_assert_msg(access(strace, X_OK) == 0, "%s is missing: apt-get install strace", strace);
+    thread_conf("");
+    pid_t first = start(thread_server, "thread_server");
+    int ifd = inotify_init1(IN_CLOEXEC);
+    ck_assert_int_ge(ifd, 0);
+    ck_assert_int_ge(inotify_add_watch(ifd, dir, IN_DELETE), 0);
+    char *argv[] = {(char *)strace,
+                    "-f",
+                    "-qq",
+                    "-o",
+                    "/dev/null",
+                    "-e",
+                    "trace=unlink,unlinkat",
+                    "-e",
+                    "inject=unlink,unlinkat:delay_enter=1000000",
+                    (char *)thread_server,
+                    "-c",
+                    (char *)at("thread_server", "conf"),
+                    "stop",
+                    NULL};
+    pid_t stopper = spawn(argv, NULL, &out, &err);
+    ck_assert(wait_gone(first, 10000));
+    /* Wait for the pid file to go, then start again at once. */
+    snprintf(name, sizeof name, "thread_server.pid");
+    for (int found = 0; !found;) {
+        char ev[4096] __attribute__((aligned(8)));
+        ssize_t n = read(ifd, ev, sizeof ev);
+        ck_assert_int_gt(n, 0);
+        for (char *p = ev; p < ev + n;) {
+            struct inotify_event *e = (struct inotify_event *)p;
+            found |= e->len && strcmp(e->name, name) == 0;
+            p += sizeof *e + e->len;
+        }
+    }
+    run(&r, NULL, thread_server, "thread_server", "start", NULL);
+    collect(stopper, out, err, &sr);
+    ck_assert_msg(sr.code == 0, "stop: %d: %s%s", sr.code, sr.out, sr.err);
+    pid_t second = holder("thread_server");
+    if (r.code != 0 || second == 0) /* the old lock was still held: start again now */
+        second = start(thread_server, "thread_server");
+    ck_assert_msg(run(&r, NULL, thread_server, "thread_server", "reload", NULL) == 0,
+                  "the new server lost its control socket: %s%s", r.out, r.err);
+    stop(thread_server, "thread_server", second);
+    close(ifd);
+}
+END_TEST
+
+static Suite *hostile_thread_suite(void)
+{
+    Suite *s = suite_create("hostile_thread");
+    TCase *tc = tcase_create("thread");
+    tcase_add_unchecked_fixture(tc, make_top, remove_top);
+    tcase_add_checked_fixture(tc, make_dir, remove_dir);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, a_notify_socket_nobody_reads_never_holds_reload_or_stop);
+    tcase_add_test(tc, control_clients_that_never_write_delay_neither_reload_nor_stop);
+    tcase_add_test(tc, stop_never_removes_the_control_socket_of_a_server_started_meanwhile);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+LUST_TEST_MAIN_ROOT(hostile_thread_suite)

@@ -1,0 +1,297 @@
+/*
+ * test/check_sandbox_root.c - the sandbox in the daemon's order, as root (skipped otherwise).
+ *
+ * Linked with liblust.so, as a daemon is: prepare with the real /, jail, lock_privs as root,
+ * drop to nobody, apply inside the jail; the parent then reads the child's /proc entries.
+ * Jails live under a fresh root-owned 0755 directory in /run (the jail check refuses /tmp).
+ */
+#include "lust_test.h"
+#include "sandbox_test_util.h"
+
+#include <dirent.h>
+#include <linux/securebits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <lust/privs.h>
+
+static char top[64], base[96], jail[128];
+static int rep[2], ctl[2];
+
+/* As in check_sandbox.c: the runner's directory outlives a failed test, its teardown does not. */
+static void make_top(void)
+{
+    snprintf(top, sizeof top, "/run/lust-sandbox-XXXXXX");
+    if (!mkdtemp(top) || chmod(top, 0755) < 0)
+        abort();
+}
+
+static void remove_top(void)
+{
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+    if (system(cmd) != 0)
+        abort();
+}
+
+static void make_jail(void)
+{
+    snprintf(base, sizeof base, "%s/XXXXXX", top);
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    ck_assert_int_eq(chmod(base, 0755), 0);
+    snprintf(jail, sizeof jail, "%s/jail", base);
+    ck_assert_int_eq(mkdir(jail, 0755), 0);
+    char path[160];
+    snprintf(path, sizeof path, "%s/data", jail);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    ck_assert_int_eq(chown(path, 65534, 65534), 0);
+    snprintf(path, sizeof path, "%s/secret", jail);
+    int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
+    ck_assert_int_eq(pipe2(ctl, O_CLOEXEC), 0);
+}
+
+static void tell(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdprintf(rep[1], fmt, ap);
+    va_end(ap);
+}
+
+static int step_failed(const char *step)
+{
+    tell("failed=%s: %s\n", step, lust_error());
+    return 1;
+}
+
+static int opens(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    return 0;
+}
+
+/* The daemon's side: every step where the framework will take it, then wait to be looked at. */
+static int jailed_daemon(void)
+{
+    struct lust_creds *creds;
+    struct lust_sandbox *sb;
+    int jfd;
+    if (lust_privs_lookup("nobody", NULL, 0, &creds) < 0 || lust_privs_prepare() < 0)
+        return step_failed("lookup");
+    if (lust_sandbox_new(&sb) < 0 || lust_sandbox_promise(sb, "stdio rpath wpath cpath") < 0 ||
+        lust_sandbox_unveil(sb, "/data", "rwc") < 0 || lust_sandbox_prepare(sb) < 0)
+        return step_failed("prepare");
+    if (lust_privs_jail_open(jail, &jfd) < 0 || lust_privs_jail_enter(jfd) < 0)
+        return step_failed("jail");
+    if (lust_sandbox_lock_privs(sb) < 0)
+        return step_failed("lock_privs");
+    if (lust_privs_drop(creds, 0) < 0)
+        return step_failed("drop");
+    if (lust_sandbox_apply(sb) < 0)
+        return step_failed("apply");
+    tell("report=%s\n", lust_sandbox_report(sb));
+    tell("data=%d\n", opens("/data/new", O_CREAT | O_WRONLY));
+    tell("secret=%d\n", opens("/secret", O_RDONLY));
+    tell("root=%d\n", opens("/", O_RDONLY | O_DIRECTORY));
+    tell("securebits=%#x\n", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+    tell("ready=1\n");
+    char c;
+    while (read(ctl[0], &c, 1) < 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
+static const char *get(const char *text, const char *key)
+{
+    static char val[512];
+    char pat[64];
+    snprintf(pat, sizeof pat, "\n%s", key);
+    const char *p = strstr(text, pat);
+    val[0] = '\0';
+    if (p)
+        snprintf(val, sizeof val, "%.*s", (int)strcspn(p + strlen(pat), "\n"), p + strlen(pat));
+    return val;
+}
+
+static void read_proc(pid_t pid, const char *file, char *text, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    text[0] = '\n';
+    read_all(fd, text + 1, size - 1);
+    close(fd);
+}
+
+START_TEST(sandbox_in_force_in_a_jail_as_nobody)
+{
+    SKIP_UNDER_VALGRIND();
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(rep[0]);
+        close(ctl[1]);
+        _exit(jailed_daemon());
+    }
+    close(ctl[0]);
+    char said[4096] = "\n", status[4096], limits[4096];
+    size_t n = 1;
+    while (!strstr(said, "ready=1\n") && !strstr(said, "failed=")) {
+        ssize_t got = read(rep[0], said + n, sizeof said - 1 - n);
+        ck_assert_int_gt(got, 0);
+        n += (size_t)got;
+        said[n] = '\0';
+    }
+    ck_assert_msg(!strstr(said, "failed="), "%s", said);
+    read_proc(pid, "status", status, sizeof status);
+    read_proc(pid, "limits", limits, sizeof limits);
+    close(ctl[1]);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, said);
+    ck_assert_str_eq(get(status, "Seccomp:"), "\t2");
+    ck_assert_str_eq(get(status, "NoNewPrivs:"), "\t1");
+    ck_assert_str_eq(get(status, "CapBnd:"), "\t0000000000000000");
+    ck_assert_str_eq(get(status, "CapEff:"), "\t0000000000000000");
+    ck_assert_str_eq(get(status, "CapInh:"), "\t0000000000000000");
+    ck_assert_str_eq(get(status, "Uid:"), "\t65534\t65534\t65534\t65534");
+    ck_assert_ptr_nonnull(strstr(limits, "Max core file size        0                    0"));
+    ck_assert_ptr_nonnull(strstr(limits, "Max processes             0                    0"));
+    ck_assert_str_eq(get(said, "data="), "0");
+    ck_assert_str_eq(get(said, "secret="), "-13");
+    ck_assert_str_eq(get(said, "root="), "-13");
+    if (syscall(SYS_landlock_create_ruleset, NULL, 0, 1u) >= 6)
+        ck_assert_str_eq(get(said, "report="), "");
+    char want[16];
+    snprintf(want, sizeof want, "%#x",
+             SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
+                 SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED);
+    ck_assert_str_eq(get(said, "securebits="), want);
+}
+END_TEST
+
+static int mapped(const char *name)
+{
+    char maps[65536];
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    read_all(fd, maps, sizeof maps);
+    close(fd);
+    return strstr(maps, name) != NULL;
+}
+
+static int body_loads(void)
+{
+    struct lust_sandbox *off = sandbox_with("stdio", LUST_SANDBOX_OFF);
+    struct lust_sandbox *unveil_only = sandbox_with(NULL, LUST_SANDBOX_REQUIRE);
+    struct lust_sandbox *sb = sandbox_with("stdio", LUST_SANDBOX_REQUIRE);
+    lust_sandbox_unveil(unveil_only, "/", "r");
+    int at_start = mapped("libseccomp");
+    lust_sandbox_prepare(off);
+    lust_sandbox_prepare(unveil_only);
+    int unasked = mapped("libseccomp");
+    lust_sandbox_prepare(sb);
+    int asked = mapped("libseccomp");
+    fprintf(stderr, "libseccomp mapped: %d %d %d\n", at_start, unasked, asked);
+    return !(mapped("liblust.so") && !at_start && !unasked && asked);
+}
+
+START_TEST(sandbox_libseccomp_is_loaded_only_when_promises_are_asked)
+{
+    SKIP_UNDER_VALGRIND();
+    struct lust_sandbox *none = sandbox_with(NULL, LUST_SANDBOX_OFF);
+    struct run r;
+    run_sandboxed(none, body_loads, &r);
+    assert_exit_ok(&r);
+    lust_sandbox_free(none);
+}
+END_TEST
+
+static int body_lock_then_keep_a_capability(void)
+{
+    struct lust_creds *creds;
+    struct lust_sandbox *sb = sandbox_with(NULL, LUST_SANDBOX_REQUIRE);
+    if (lust_privs_lookup("nobody", NULL, 0, &creds) < 0 || lust_sandbox_prepare(sb) < 0 ||
+        lust_sandbox_lock_privs(sb) < 0) {
+        fprintf(stderr, "lock: %s\n", lust_error());
+        return 1;
+    }
+    int bits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+    int fixup_off = prctl(PR_SET_SECUREBITS, bits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0);
+    fprintf(stderr, "NO_SETUID_FIXUP: %s\n", fixup_off < 0 ? strerror(errno) : "set");
+    if (lust_privs_drop(creds, LUST_PRIVS_KEEP_NET_BIND_SERVICE) < 0) {
+        fprintf(stderr, "drop: %s\n", lust_error());
+        return 1;
+    }
+    return 0;
+}
+
+/* Locked securebits leave the drop to work as before, keeping a capability included. */
+START_TEST(sandbox_lock_privs_leaves_the_drop_working)
+{
+    struct lust_sandbox *none = sandbox_with(NULL, LUST_SANDBOX_OFF);
+    struct run r;
+    run_sandboxed(none, body_lock_then_keep_a_capability, &r);
+    assert_exit_ok(&r);
+    ck_assert_ptr_nonnull(strstr(r.err, "NO_SETUID_FIXUP: Operation not permitted\n"));
+    lust_sandbox_free(none);
+}
+END_TEST
+
+static int body_lock_after_drop(void)
+{
+    struct lust_creds *creds;
+    if (lust_privs_lookup("nobody", NULL, 0, &creds) < 0 || lust_privs_drop(creds, 0) < 0)
+        return 1;
+    struct lust_sandbox *req = sandbox_with(NULL, LUST_SANDBOX_REQUIRE);
+    struct lust_sandbox *best = sandbox_with(NULL, LUST_SANDBOX_BEST);
+    lust_sandbox_prepare(req);
+    lust_sandbox_prepare(best);
+    int r = lust_sandbox_lock_privs(req);
+    fprintf(stderr, "require: %d %s\n", r, lust_error());
+    r = lust_sandbox_lock_privs(best);
+    fprintf(stderr, "best: %d %s\n", r, lust_sandbox_report(best));
+    return 0;
+}
+
+START_TEST(sandbox_lock_privs_after_the_drop_is_too_late)
+{
+    struct lust_sandbox *none = sandbox_with(NULL, LUST_SANDBOX_OFF);
+    struct run r;
+    run_sandboxed(none, body_lock_after_drop, &r);
+    assert_exit_ok(&r);
+    const char *why = "capability bounding set not cleared, securebits not locked: Operation not "
+                      "permitted (it takes CAP_SETPCAP: root, before the privilege drop)\n";
+    char want[512];
+    snprintf(want, sizeof want, "require: %d %s", -EPERM, why);
+    ck_assert_msg(strstr(r.err, want), "%s", r.err);
+    snprintf(want, sizeof want, "best: 0 %s", why);
+    ck_assert_msg(strstr(r.err, want), "%s", r.err);
+    lust_sandbox_free(none);
+}
+END_TEST
+
+static Suite *sandbox_root_suite(void)
+{
+    Suite *s = suite_create("sandbox_root");
+    TCase *t = tcase_create("daemon order");
+    tcase_add_unchecked_fixture(t, make_top, remove_top);
+    tcase_add_checked_fixture(t, make_jail, NULL);
+    tcase_add_test(t, sandbox_in_force_in_a_jail_as_nobody);
+    tcase_add_test(t, sandbox_libseccomp_is_loaded_only_when_promises_are_asked);
+    tcase_add_test(t, sandbox_lock_privs_leaves_the_drop_working);
+    tcase_add_test(t, sandbox_lock_privs_after_the_drop_is_too_late);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+LUST_TEST_MAIN_ROOT(sandbox_root_suite)
