@@ -250,23 +250,26 @@ static int make_watchdog_timer(struct lust_server *srv)
     return 0;
 }
 
-/* One tick of the watchdog's clock; *lapsed remembers that the last tick withheld its ping. */
-static void watchdog_tick(struct lust_server *srv, int *lapsed)
+/*
+ * One tick of the watchdog's clock; *missed counts the ticks since the last ping. A run() that
+ * shows life every half interval leaves every other tick without a ping, so only the third in
+ * a row (no life for three quarters of the interval) is a lapse: logged once, before the
+ * manager's deadline, and its end once.
+ */
+static void watchdog_tick(struct lust_server *srv, int *missed)
 {
     if (atomic_exchange_explicit(&srv->alive, 0, memory_order_relaxed)) {
         lust_notify_watchdog(srv->notify);
-        if (*lapsed)
+        if (*missed >= 3)
             lust_log(LUST_LOG_NOTICE, "watchdog: lust_server_alive() called again; pinging");
-        *lapsed = 0;
+        *missed = 0;
         return;
     }
-    if (!*lapsed)
+    if (++*missed == 3)
         lust_log(LUST_LOG_WARNING,
-                 "watchdog: no lust_server_alive() since the last ping; WATCHDOG=1 withheld "
-                 "(the manager restarts a daemon whose pings stop: run() must call it at least "
-                 "every %d ms)",
-                 srv->alive_interval_ms);
-    *lapsed = 1;
+                 "watchdog: no lust_server_alive() for %d ms; WATCHDOG=1 withheld (the manager "
+                 "restarts a daemon whose pings stop: run() must call it every %d ms)",
+                 srv->alive_interval_ms * 3 / 2, srv->alive_interval_ms);
 }
 
 static void reopen_by_signal(struct lust_server *srv)
@@ -366,7 +369,7 @@ static void *signal_thread(void *arg)
         [EV_CONTROL] = {.fd = srv->ctl_fd, .events = POLLIN},
     };
     long long paused_until = 0;
-    int lapsed = 0;
+    int missed = 0;
 
     for (;;) {
         long long now = now_ms();
@@ -393,7 +396,7 @@ static void *signal_thread(void *arg)
             read_signals(srv, srv->signal_fd);
         uint64_t n;
         if (pfd[EV_WATCHDOG].revents && read(srv->watchdog_fd, &n, sizeof n) > 0)
-            watchdog_tick(srv, &lapsed);
+            watchdog_tick(srv, &missed);
         for (int i = 0; i < nconn; i++)
             if (pfd[EV_CONN + i].revents)
                 lust__server_control_conn(srv, slot[i]);

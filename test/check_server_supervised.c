@@ -107,6 +107,27 @@ START_TEST(pings_follow_run_and_stop_within_watchdog_usec_once_run_hangs)
 }
 END_TEST
 
+START_TEST(a_daemon_that_keeps_its_interval_is_pinged_and_never_logged_as_lapsed)
+{
+    struct fg fg;
+    struct result r;
+    char buf[4096];
+    int pings = 0;
+
+    thread_conf("HI!");
+    /* 20 ms: thread_server's idle loop shows life every 10 ms exactly, half the ticks see
+     * none since the last ping, and that is no lapse. */
+    fg_start(&fg, "WATCHDOG_USEC=20000");
+    long long ready = now_us();
+    while (now_us() - ready < 1000000)
+        if (notify_recv(fg.notify, buf, sizeof buf, 100) >= 0 && has_line(buf, "WATCHDOG=1"))
+            pings++;
+    fg_term(&fg, &r);
+    ck_assert_msg(pings >= 20, "%d pings in 1 s", pings);
+    ck_assert_msg(!strstr(r.err, "withheld"), "%s", worth_showing(r.err));
+}
+END_TEST
+
 START_TEST(a_daemon_that_never_shows_life_is_pinged_only_while_it_starts)
 {
     struct managed m;
@@ -313,6 +334,7 @@ static Suite *server_supervised_suite(void)
     Suite *s = suite_create("server_supervised");
     TCase *wd = busy_tcase("watchdog", 60);
     tcase_add_test(wd, pings_follow_run_and_stop_within_watchdog_usec_once_run_hangs);
+    tcase_add_test(wd, a_daemon_that_keeps_its_interval_is_pinged_and_never_logged_as_lapsed);
     tcase_add_test(wd, a_daemon_that_never_shows_life_is_pinged_only_while_it_starts);
     suite_add_tcase(s, wd);
 
