@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <lust/config.h>
@@ -155,24 +154,15 @@ static int parse_control(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *re
     return parse_path_or_none(cfg, opt, value, result, LUST_CONFIG_NO_CONTROL, CONTROL_PATH_MAX);
 }
 
-static const struct {
-    const char *name;
-    int priority;
-} log_levels[] = {
-    {"debug", LOG_DEBUG},     {"info", LOG_INFO}, {"notice", LOG_NOTICE},
-    {"warning", LOG_WARNING}, {"error", LOG_ERR},
-};
-
+/* Stored by its canonical name, so the getters below need no second table. */
 static int parse_log_level(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-    for (size_t i = 0; value && i < sizeof log_levels / sizeof log_levels[0]; i++) {
-        if (strcasecmp(value, log_levels[i].name) == 0) {
-            *(const char **)result = log_levels[i].name;
-            return 0;
-        }
+    int level = lust__level_parse(value);
+    if (level >= 0) {
+        *(const char **)result = lust__levels[level].name;
+        return 0;
     }
-    cfg_error(cfg, "%s must be debug, info, notice, warning or error, not \"%s\"", opt->name,
-              value ? value : "");
+    cfg_error(cfg, "%s must be " LUST__LEVEL_NAMES ", not \"%s\"", opt->name, value ? value : "");
     return -1;
 }
 
@@ -686,13 +676,16 @@ const char *lust_config_control(const struct lust_config *config)
     return strcmp(path, LUST_CONFIG_NO_CONTROL) == 0 ? NULL : path;
 }
 
+int lust_config_log_threshold(const struct lust_config *config)
+{
+    int level = lust__level_parse(cfg_getstr(config->cfg, "log_level"));
+    /* parse_log_level() admits only the table's names, so this is only for a NULL string. */
+    return level < 0 ? LUST__INFO : level;
+}
+
 int lust_config_log_level(const struct lust_config *config)
 {
-    const char *level = cfg_getstr(config->cfg, "log_level");
-    for (size_t i = 0; i < sizeof log_levels / sizeof log_levels[0]; i++)
-        if (strcmp(level, log_levels[i].name) == 0)
-            return log_levels[i].priority;
-    return LOG_INFO; /* unreachable: parse_log_level() admits only these names */
+    return lust__levels[lust_config_log_threshold(config)].syslog;
 }
 
 mode_t lust_config_umask(const struct lust_config *config)

@@ -35,6 +35,30 @@ LUST__HIDDEN int lust__vfail(int err, int with_strerror, const char *fmt, va_lis
 LUST__HIDDEN void lust__error_clear(void);
 
 /*
+ * lib/level.c: the one table of log levels. Its index is the log's level, whose public values
+ * (LUST_LOG_DEBUG 0 ... LUST_LOG_ERROR 4) liblust 1.0 froze; lib/log.c pins the two together.
+ */
+enum { LUST__DEBUG, LUST__INFO, LUST__NOTICE, LUST__WARNING, LUST__ERROR, LUST__LEVELS };
+
+struct lust__level {
+    const char *name;  /* "debug": the config's log_level and lust_log_level_from_name() */
+    const char *upper; /* "DEBUG": how a log line shows it */
+    size_t upper_len;
+    int syslog; /* the <syslog.h> priority: LOG_DEBUG (7) ... LOG_ERR (3) */
+};
+
+LUST__HIDDEN extern const struct lust__level lust__levels[LUST__LEVELS];
+
+/* What a sentence offers when a level name is unknown. */
+#define LUST__LEVEL_NAMES "debug, info, notice, warning (warn) or error (err)"
+
+/* The level named name, in any case, aliases included; -1 for NULL or an unknown name. */
+LUST__HIDDEN int lust__level_parse(const char *name);
+
+/* The level of a syslog priority (emerg, alert and crit count as error), or -1. */
+LUST__HIDDEN int lust__level_from_syslog(int priority);
+
+/*
  * lib/config.c: whether the config file itself sets key (1), rather than the default (0). The
  * framework makes a pid file and a control socket in the foreground only when asked to.
  */

@@ -21,7 +21,6 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,23 +37,6 @@ void lust__server_sigset(sigset_t *set)
     sigaddset(set, SIGINT);
     sigaddset(set, SIGHUP);
     sigaddset(set, SIGUSR1);
-}
-
-/* Syslog priorities (what the config reports) to this library's log levels. */
-int lust__server_log_level(int priority)
-{
-    switch (priority) {
-    case LOG_DEBUG:
-        return LUST_LOG_DEBUG;
-    case LOG_INFO:
-        return LUST_LOG_INFO;
-    case LOG_NOTICE:
-        return LUST_LOG_NOTICE;
-    case LOG_WARNING:
-        return LUST_LOG_WARNING;
-    default:
-        return LUST_LOG_ERROR;
-    }
 }
 
 static void request_stop(struct lust_server *srv, const char *why)
@@ -117,7 +99,7 @@ static int apply_config(struct lust_server *srv, struct lust_config *fresh, char
         lust_config_free(fresh);
         return r;
     }
-    lust_log_set_level(lust__server_log_level(lust_config_log_level(fresh)));
+    lust_log_set_level(lust_config_log_threshold(fresh));
     umask(lust_config_umask(fresh));
     int n = snprintf(msg, size, "reloaded %s", lust_config_path(fresh));
     if (keys[0] && n > 0 && (size_t)n < size)

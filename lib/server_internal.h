@@ -99,7 +99,6 @@ LUST__HIDDEN int lust__server_open_log(struct lust_server *srv);
 
 /* server_events.c */
 LUST__HIDDEN void lust__server_sigset(sigset_t *set);
-LUST__HIDDEN int lust__server_log_level(int priority);
 LUST__HIDDEN int lust__server_open_config(const char *path);
 LUST__HIDDEN void lust__server_restart_keys(const struct lust_config *old,
                                             const struct lust_config *fresh, char *out,

@@ -8,6 +8,7 @@
 #include <stdio_ext.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 
 #include <lust.h>
@@ -141,11 +142,53 @@ START_TEST(level_names_parse_in_any_case_and_unknown_ones_are_refused)
     ck_assert_int_eq(lust_log_level_from_name("error"), LUST_LOG_ERROR);
     ck_assert_int_eq(lust_log_level_from_name("err"), LUST_LOG_ERROR);
     ck_assert_int_eq(lust_log_level_from_name("verbose"), -EINVAL);
-    ck_assert_str_eq(lust_error(), "log level \"verbose\" unknown (debug, info, notice, warning, "
-                                   "error)");
+    ck_assert_str_eq(lust_error(), "log level \"verbose\" unknown (debug, info, notice, warning "
+                                   "(warn) or error (err))");
     ck_assert_int_eq(lust_log_level_from_name(NULL), -EINVAL);
     ck_assert_str_eq(lust_log_level_name(LUST_LOG_WARNING), "WARNING");
     ck_assert_ptr_null(lust_log_level_name(9));
+}
+END_TEST
+
+/* 1.0 binaries carry these numbers; syslog's run the other way and convert only by name. */
+START_TEST(levels_stay_0_to_4_and_convert_both_ways_with_syslog_priorities)
+{
+    ck_assert_int_eq(LUST_LOG_DEBUG, 0);
+    ck_assert_int_eq(LUST_LOG_INFO, 1);
+    ck_assert_int_eq(LUST_LOG_NOTICE, 2);
+    ck_assert_int_eq(LUST_LOG_WARNING, 3);
+    ck_assert_int_eq(LUST_LOG_ERROR, 4);
+    static const struct {
+        int level, priority;
+    } pairs[] = {{LUST_LOG_DEBUG, LOG_DEBUG},
+                 {LUST_LOG_INFO, LOG_INFO},
+                 {LUST_LOG_NOTICE, LOG_NOTICE},
+                 {LUST_LOG_WARNING, LOG_WARNING},
+                 {LUST_LOG_ERROR, LOG_ERR}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        ck_assert_int_eq(lust_log_level_to_syslog(pairs[i].level), pairs[i].priority);
+        ck_assert_int_eq(lust_log_level_from_syslog(pairs[i].priority), pairs[i].level);
+    }
+    ck_assert_int_eq(lust_log_level_from_syslog(LOG_CRIT), LUST_LOG_ERROR);
+    ck_assert_int_eq(lust_log_level_from_syslog(LOG_EMERG), LUST_LOG_ERROR);
+    ck_assert_int_eq(lust_log_level_from_syslog(8), -EINVAL);
+    ck_assert_str_eq(lust_error(), "syslog priority 8 unknown (0 to 7)");
+    ck_assert_int_eq(lust_log_level_from_syslog(-1), -EINVAL);
+    ck_assert_int_eq(lust_log_level_to_syslog(5), -EINVAL);
+    ck_assert_int_eq(lust_log_level_to_syslog(-1), -EINVAL);
+}
+END_TEST
+
+/* A syslog priority given to the log by mistake: LOG_INFO is above LUST_LOG_ERROR. */
+START_TEST(a_syslog_priority_converted_at_the_edge_logs_at_its_own_level)
+{
+    stderr_to(fx.path);
+    lust_log(lust_log_level_from_syslog(LOG_INFO), "converted");
+    lust_log(LOG_INFO, "raw");
+    char *text = slurp(fx.path, NULL);
+    ck_assert_ptr_nonnull(strstr(text, " INFO converted\n"));
+    ck_assert_ptr_nonnull(strstr(text, " ERROR raw\n"));
+    free(text);
 }
 END_TEST
 
@@ -775,6 +818,8 @@ static Suite *log_suite(void)
     tcase_add_test(tc, timestamp_carries_a_negative_offset_for_new_york);
     tcase_add_test(tc, debug_is_off_by_default_and_the_threshold_changes_at_run_time);
     tcase_add_test(tc, level_names_parse_in_any_case_and_unknown_ones_are_refused);
+    tcase_add_test(tc, levels_stay_0_to_4_and_convert_both_ways_with_syslog_priorities);
+    tcase_add_test(tc, a_syslog_priority_converted_at_the_edge_logs_at_its_own_level);
     tcase_add_test(tc, newlines_inside_a_message_stay_one_escaped_line);
     tcase_add_test(tc, a_message_of_8_KiB_reaches_a_file_whole);
     tcase_add_test(tc, a_longer_message_is_cut_with_a_visible_marker);

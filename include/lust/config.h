@@ -22,7 +22,8 @@
  *                                           `NAME reopen`), an absolute path of at most 96
  *                                           bytes, or "none" (LUST_CONFIG_NO_CONTROL); a NAME
  *                                           too long for that gets "none" as its default
- *     log_level     info                    debug, info, notice, warning or error
+ *     log_level     info                    debug, info, notice, warning (or warn) or error
+ *                                           (or err), in any case
  *     umask         027                     always read as octal digits, as the shell's
  *                                           umask command does: 027, 27 and "0027" all mean
  *                                           0027; at most 0777
@@ -185,8 +186,18 @@ LUST_API const char *lust_config_control(const struct lust_config *config);
 /**
  * lust_config_log_level - `log_level` as a syslog priority: LOG_DEBUG (7), LOG_INFO (6),
  * LOG_NOTICE (5), LOG_WARNING (4) or LOG_ERR (3), the values of <syslog.h>.
+ *
+ * Not a level for lust_log_set_level(): the log's LUST_LOG_* levels run the other way, and
+ * lust_log_set_level(lust_config_log_level(c)) fails for debug, info and notice and swaps
+ * warning and error. Use lust_config_log_threshold() for the log. Kept as it was in 1.0.
  */
 LUST_API int lust_config_log_level(const struct lust_config *config);
+
+/**
+ * lust_config_log_threshold - `log_level` as a level of <lust/log.h>: LUST_LOG_DEBUG (0) ...
+ * LUST_LOG_ERROR (4), ready for lust_log_set_level(). Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_config_log_threshold(const struct lust_config *config);
 
 /* lust_config_umask - `umask`, between 0 and 0777. */
 LUST_API mode_t lust_config_umask(const struct lust_config *config);

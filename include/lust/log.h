@@ -52,7 +52,17 @@
 
 LUST_BEGIN_DECLS
 
-/* Levels, lowest first. A line is written when its level is at least the threshold. */
+/*
+ * Levels, lowest first. A line is written when its level is at least the threshold.
+ *
+ * These are not syslog's priorities, which run the other way (LOG_DEBUG 7 ... LOG_ERR 3, the
+ * values lust_config_log_level() returns and journald reads). Both are ints, so a mix compiles
+ * and goes wrong in silence: lust_log(LOG_INFO, ...) writes an ERROR line, and
+ * lust_log_set_level(lust_config_log_level(c)) fails for debug, info and notice and turns
+ * warning and error around. Give the log LUST_LOG_* values: lust_config_log_threshold() reads
+ * the config key on this scale, and lust_log_level_from_syslog() / lust_log_level_to_syslog()
+ * convert at the edges. The numbers are frozen (binaries built against liblust 1.0 carry them).
+ */
 #define LUST_LOG_DEBUG   0
 #define LUST_LOG_INFO    1
 #define LUST_LOG_NOTICE  2
@@ -154,9 +164,10 @@ LUST_API int lust_log_reopen_fd(int fd);
 /**
  * lust_log_set_level - set the threshold: lines below level are not written.
  *
- * The default is LUST_LOG_INFO (debug lines are off). Returns 0, or -EINVAL for an unknown
- * level (with the number in lust_error()). Thread-safe, takes effect for the next line of every
- * thread. Async-signal-safe when level is valid (an atomic store).
+ * level is a LUST_LOG_* value, not a syslog priority (convert one with
+ * lust_log_level_from_syslog()). The default is LUST_LOG_INFO (debug lines are off). Returns 0,
+ * or -EINVAL for an unknown level (with the number in lust_error()). Thread-safe, takes effect
+ * for the next line of every thread. Async-signal-safe when level is valid (an atomic store).
  */
 LUST_API int lust_log_set_level(int level);
 
@@ -167,11 +178,31 @@ LUST_API int lust_log_get_level(void);
 
 /**
  * lust_log_level_from_name - the level named "debug", "info", "notice", "warning" (or "warn")
- * or "error" (or "err"), in any case, as the config key log_level spells it.
+ * or "error" (or "err"), in any case: the names the config key log_level accepts.
  *
  * Returns the level, or -EINVAL with the name quoted in lust_error(). Thread-safe.
  */
 LUST_API int lust_log_level_from_name(const char *name);
+
+/**
+ * lust_log_level_from_syslog - the LUST_LOG_* level for a syslog priority of <syslog.h>.
+ *
+ * LOG_DEBUG (7) gives LUST_LOG_DEBUG, LOG_INFO LUST_LOG_INFO, LOG_NOTICE LUST_LOG_NOTICE,
+ * LOG_WARNING LUST_LOG_WARNING, and LOG_ERR (3) as well as LOG_CRIT, LOG_ALERT and LOG_EMERG
+ * give LUST_LOG_ERROR (the log has nothing above error). Returns the level, or -EINVAL for a
+ * number outside 0..7, with the number in lust_error(). Thread-safe, async-signal-safe for a
+ * valid priority. Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_log_level_from_syslog(int priority);
+
+/**
+ * lust_log_level_to_syslog - the syslog priority for a LUST_LOG_* level.
+ *
+ * LUST_LOG_DEBUG gives LOG_DEBUG (7) ... LUST_LOG_ERROR gives LOG_ERR (3), the values
+ * lust_config_log_level() returns. Returns the priority, or -EINVAL for an unknown level.
+ * Thread-safe, async-signal-safe for a valid level. Since liblust 1.2 (LUST_1.2).
+ */
+LUST_API int lust_log_level_to_syslog(int level);
 
 /**
  * lust_log_level_name - "DEBUG", "INFO", "NOTICE", "WARNING" or "ERROR", as in a log line; NULL
@@ -182,12 +213,13 @@ LUST_API const char *lust_log_level_name(int level);
 /**
  * lust_log - write one line at level, the message formatted as printf() does.
  *
- * Nothing is written when level is below the threshold; a level above LUST_LOG_ERROR counts as
- * an error. Never fails visibly and never changes errno: a line that cannot be written is
- * counted (lust_log_dropped()). One write(2) per line. Thread-safe without a lock. Not
- * async-signal-safe (it formats with vsnprintf and may call localtime_r); in a child forked
- * from a multi-threaded process use it only after exec or where the parent logged the same
- * second (the cache then avoids glibc's time zone lock).
+ * level is a LUST_LOG_* value. Nothing is written when level is below the threshold; a level
+ * above LUST_LOG_ERROR counts as an error, so a syslog priority such as LOG_INFO (6) given by
+ * mistake logs as an error (see the levels above). Never fails visibly and never changes errno: a
+ * line that cannot be written is counted (lust_log_dropped()). One write(2) per line. Thread-safe
+ * without a lock. Not async-signal-safe (it formats with vsnprintf and may call localtime_r); in a
+ * child forked from a multi-threaded process use it only after exec or where the parent logged the
+ * same second (the cache then avoids glibc's time zone lock).
  */
 LUST_API void lust_log(int level, const char *fmt, ...) LUST_LOG_PRINTF(2, 3);
 
