@@ -152,6 +152,8 @@ static int setup_daemon(const struct options *o, int chan, int devnull)
     if (!(o->flags & LUST_DAEMON_KEEP_STDIO) && (dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0))
         die_reporting(chan, errno, "stdout and stderr");
 
+    /* Owned, so a close-all the daemon runs later (a log setup, say) keeps it too. */
+    lust__fd_own(chan);
     int *keep = malloc((o->nkeep + 1) * sizeof *keep);
     if (!keep)
         die_reporting(chan, ENOMEM, "keep list");
@@ -399,6 +401,7 @@ static int send_verdict(const char *msg, size_t len)
     if (fd < 0)
         return lust__fail_plain(EALREADY, "daemon: the start verdict was already sent");
     int r = send_all(fd, msg, len);
+    lust__fd_disown(fd);
     close(fd);
     if (r < 0)
         return lust__fail(-r, "daemon: reporting to the starting process");

@@ -80,10 +80,22 @@ LUST__HIDDEN int lust__fd_above_stdio(int fd);
 LUST__HIDDEN int lust__devnull(void);
 
 /*
+ * Descriptors the library itself holds (the daemon's report channel, a pid file's lock, a
+ * notify socket): registered when opened, unregistered just before the library closes them.
+ * lust__close_all_except() keeps them whatever the caller's list says, so a caller's keep list
+ * that forgets one cannot drop a lock or cut a channel. The file's device and inode are
+ * remembered, so a number the caller closed and the kernel gave to another file is not kept.
+ * Async-signal-safe and usable after fork (atomics, no lock); a full registry (64 entries)
+ * keeps nothing more rather than fail.
+ */
+LUST__HIDDEN void lust__fd_own(int fd);
+LUST__HIDDEN void lust__fd_disown(int fd);
+
+/*
  * Closes every descriptor above 2 except those listed (entries below 3 are ignored; the list
- * is not changed). close_range() over the gaps; without it (kernels before 5.9) the numbers
- * /proc/self/fd lists. Returns 0, or -errno when neither way works: the caller must not go on
- * believing the descriptors are closed.
+ * is not changed) and those the library owns (above). close_range() over the gaps; without it
+ * (kernels before 5.9) the numbers /proc/self/fd lists. Returns 0, or -errno when neither way
+ * works: the caller must not go on believing the descriptors are closed.
  */
 LUST__HIDDEN int lust__close_all_except(const int *keep, size_t nkeep);
 

@@ -103,6 +103,7 @@ int lust_notify_open(struct lust_notify **ret, int flags)
         free(n);
         return r;
     }
+    lust__fd_own(n->fd);
     n->watchdog_usec = watchdog_from_env();
     if (flags & LUST_NOTIFY_UNSET_ENV) {
         unsetenv("NOTIFY_SOCKET");
@@ -117,6 +118,7 @@ void lust_notify_close(struct lust_notify *n)
 {
     if (!n)
         return;
+    lust__fd_disown(n->fd);
     close(n->fd);
     free(n);
 }

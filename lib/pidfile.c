@@ -275,6 +275,7 @@ int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_t *holder
     if (r == 0) {
         pf->next = held;
         held = pf;
+        lust__fd_own(pf->fd);
     }
     pthread_mutex_unlock(&held_mutex);
     if (r < 0) {
@@ -305,6 +306,7 @@ int lust_pidfile_release(struct lust_pidfile *pf)
      * would erase the live holder's pid. */
     if (pf->pid == getpid() && ftruncate(pf->fd, 0) < 0)
         r = lust__fail(errno, "pid file %s: emptying", pf->path);
+    lust__fd_disown(pf->fd);
     if (close(pf->fd) < 0 && errno != EINTR && r == 0)
         r = lust__fail(errno, "pid file %s: closing", pf->path);
     free(pf);

@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdio_ext.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -648,6 +650,49 @@ static int setup_child(void *arg)
     return 0;
 }
 
+/*
+ * A pid file handle and a notify connection opened before a setup whose keep list forgets them:
+ * both survive, so the lock is not dropped and the handles never touch a reused number.
+ */
+static int setup_keeps_handles_child(void *arg)
+{
+    (void)arg;
+    char *pidpath = path_in(fx.dir, "d.pid"), *sock = path_in(fx.dir, "notify");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+    int manager = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (manager < 0 || bind(manager, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+        setenv("NOTIFY_SOCKET", sock, 1) < 0)
+        return 10;
+    struct lust_pidfile *pf;
+    struct lust_notify *n;
+    if (lust_pidfile_open(pidpath, &pf, NULL) < 0 || lust_notify_open(&n, 0) != 1)
+        return 11;
+    struct stat want;
+    if (fstat(lust_pidfile_fd(pf), &want) < 0)
+        return 12;
+    int keep = manager;
+    if (lust_log_setup(fx.path, &keep, 1) != 0)
+        return 13;
+    if (!same_file(lust_pidfile_fd(pf), &want))
+        return 14;
+    if (lust_notify_send(n, "STATUS=kept") <= 0)
+        return 15;
+    char got[64] = "";
+    if (recv(manager, got, sizeof got - 1, MSG_DONTWAIT) < 0 || strcmp(got, "STATUS=kept") != 0)
+        return 16;
+    if (lust_pidfile_release(pf) != 0)
+        return 17;
+    lust_notify_close(n);
+    return 0;
+}
+
+START_TEST(setup_keeps_the_descriptors_of_liblusts_own_handles)
+{
+    ck_assert_int_eq(in_child(setup_keeps_handles_child, NULL), 0);
+}
+END_TEST
+
 START_TEST(setup_redirects_stdio_and_closes_all_but_the_kept_descriptors)
 {
     ck_assert_int_eq(in_child(setup_child, NULL), 0);
@@ -855,6 +900,7 @@ static Suite *log_suite(void)
     tcase_add_test(tc, a_fifo_in_place_of_the_log_fails_at_once_and_a_read_one_opens_blocking);
     tcase_add_test(tc, setup_failure_closes_and_redirects_nothing);
     tcase_add_test(tc, setup_redirects_stdio_and_closes_all_but_the_kept_descriptors);
+    tcase_add_test(tc, setup_keeps_the_descriptors_of_liblusts_own_handles);
     tcase_add_test(tc, printf_output_lands_in_the_log_even_if_the_daemon_is_killed);
     tcase_add_test(tc, printf_lands_in_the_log_even_when_stdout_was_used_before_setup);
     tcase_add_test(tc, printf_lands_in_the_log_when_stdout_had_no_buffer_at_setup);

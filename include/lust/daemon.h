@@ -76,7 +76,8 @@ struct lust_daemon_opts {
  *   - RLIMIT_CORE 0 unless LUST_DAEMON_ALLOW_CORE; the umask from opts; cwd "/";
  *   - stdin on /dev/null (opened before the fork, so a later chroot does not matter), stdout
  *     and stderr on /dev/null unless LUST_DAEMON_KEEP_STDIO;
- *   - every other descriptor closed except opts->keep_fds and the report channel
+ *   - every other descriptor closed except opts->keep_fds, the report channel and, since
+ *     liblust 1.2, those of pid file handles and notify connections opened before the call
  *     (close_range(2) when the kernel has it, else each entry of /proc/self/fd).
  *
  * The calling process waits until the daemon calls lust_daemon_ready() or lust_daemon_failed(),
@@ -109,9 +110,10 @@ LUST_API int lust_daemonize(const struct lust_daemon_opts *opts);
  * lust_daemon_report_fd - the daemon's end of the report channel, or -1.
  *
  * -1 when there is no waiting process (foreground) or the verdict was already sent. A daemon
- * that closes descriptors itself after lust_daemonize() (a log setup with a keep list, say)
- * must keep this one, or the starting process sees the daemon as dead. Borrowed: never close
- * it; lust_daemon_ready() and lust_daemon_failed() do. Thread-safe, async-signal-safe.
+ * that closes descriptors itself after lust_daemonize() must keep this one, or the starting
+ * process sees the daemon as dead; lust_log_setup() keeps it whatever its keep list says
+ * (since liblust 1.2). Borrowed: never close it; lust_daemon_ready() and lust_daemon_failed()
+ * do. Thread-safe, async-signal-safe.
  */
 LUST_API int lust_daemon_report_fd(void);
 

@@ -104,9 +104,12 @@ LUST_API int lust_log_open(const char *path);
  * Opens path as lust_log_open() does, then points stdout and stderr at it and stdin at
  * /dev/null, closes every descriptor from 3 up except the nkeep descriptors listed in keep
  * (keep may be NULL when nkeep is 0), and makes stdout line-buffered so printf() output lands
- * promptly. Closing uses close_range(2), or /proc/self/fd on kernels before 5.9. Calls tzset()
- * first, so timestamps keep the right zone after a later chroot. The path is remembered for
- * lust_log_reopen().
+ * promptly. The descriptors liblust itself holds are kept whether listed or not: the report
+ * channel of lust_daemonize() (lust_daemon_report_fd()), each open pid file handle
+ * (lust_pidfile_fd()) and notify connection (lust_notify_fd()); before liblust 1.2 a keep list
+ * that forgot one closed it. Closing uses close_range(2), or /proc/self/fd on kernels before 5.9.
+ * Calls tzset() first, so timestamps keep the right zone after a later chroot. The path is
+ * remembered for lust_log_reopen().
  *
  * With path NULL (foreground mode) nothing is opened, redirected or closed: lines go to the
  * current stderr. If stderr is the stream journald gave the service (JOURNAL_STREAM names its

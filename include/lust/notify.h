@@ -109,7 +109,8 @@ LUST_API uint64_t lust_notify_watchdog_usec(const struct lust_notify *n);
 
 /**
  * lust_notify_fd - the connected socket's descriptor, or -1 for NULL; for a daemon that must
- * keep it across a close-all. Borrowed: lust_notify_close() closes it.
+ * keep it across a close-all of its own (lust_log_setup() and lust_daemonize() keep it by
+ * themselves). Borrowed: lust_notify_close() closes it.
  */
 LUST_API int lust_notify_fd(const struct lust_notify *n);
 

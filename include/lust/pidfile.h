@@ -93,7 +93,8 @@ LUST_API int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_
  * lust_pidfile_fd - the descriptor that holds the lock.
  *
  * For fstat(2) or pread(2) of the file (never open the path: see above), and so that a loop
- * closing inherited descriptors can spare it. Never close it: use lust_pidfile_release(). Returns
+ * closing inherited descriptors can spare it (lust_log_setup() and lust_daemonize() spare it by
+ * themselves). Never close it: use lust_pidfile_release(). Returns
  * -1 for a NULL handle. Async-signal-safe, thread-safe.
  */
 LUST_API int lust_pidfile_fd(const struct lust_pidfile *pf);
