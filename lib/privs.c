@@ -4,6 +4,11 @@
  * Everything that needs the real / (NSS, time zone, libgcc_s, the jail's path) happens in
  * lookup, prepare and jail_open; jail_enter and drop only use what those returned, so they
  * work inside an empty jail.
+ *
+ * The jail is handed out as a bare descriptor (the 1.0 API), so jail_open remembers the device
+ * and inode of each directory it checked, and jail_enter chroots only into one of those: a
+ * descriptor closed by a careless keep list and its number reused (by the pid file, or another
+ * directory) is refused instead of entered.
  */
 #include "internal.h"
 
@@ -15,6 +20,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +254,50 @@ int lust_privs_prepare(void)
     return 0;
 }
 
+/* The directories jail_open checked and handed out, not yet entered. */
+struct checked_jail {
+    dev_t dev;
+    ino_t ino;
+    struct checked_jail *next;
+};
+
+static pthread_mutex_t checked_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct checked_jail *checked;
+
+static int remember_jail(const struct stat *st)
+{
+    struct checked_jail *j = malloc(sizeof *j);
+    if (!j)
+        return -ENOMEM;
+    j->dev = st->st_dev;
+    j->ino = st->st_ino;
+    pthread_mutex_lock(&checked_mutex);
+    j->next = checked;
+    checked = j;
+    pthread_mutex_unlock(&checked_mutex);
+    return 0;
+}
+
+/* Whether st is a directory jail_open checked; with take set, forget it (once entered). */
+static int checked_jail(const struct stat *st, int take)
+{
+    int found = 0;
+    pthread_mutex_lock(&checked_mutex);
+    for (struct checked_jail **p = &checked; *p; p = &(*p)->next) {
+        struct checked_jail *j = *p;
+        if (j->dev == st->st_dev && j->ino == st->st_ino) {
+            found = 1;
+            if (take) {
+                *p = j->next;
+                free(j);
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&checked_mutex);
+    return found;
+}
+
 /* Check one opened component of a jail path; sofar is its path, for the sentence. */
 static int check_component(int fd, const char *jail, const char *sofar, int last)
 {
@@ -323,6 +373,11 @@ int lust_privs_jail_open(const char *path, int *out)
         r = check_component(fd, path, sofar, last);
         p += n;
     }
+    struct stat st;
+    if (r == 0 && fstat(fd, &st) < 0)
+        r = lust__fail(errno, "jail %s", path);
+    if (r == 0 && remember_jail(&st) < 0)
+        r = lust__fail(ENOMEM, "jail %s", path);
     if (r < 0) {
         close(fd);
         return r;
@@ -475,6 +530,11 @@ int lust_privs_jail_enter(int fd)
         return lust__fail(errno, "chroot: descriptor %d", fd);
     if (!S_ISDIR(want.st_mode))
         return lust__fail(ENOTDIR, "chroot %s", name);
+    if (!checked_jail(&want, 0))
+        return lust__fail_plain(EBADF,
+                                "chroot: descriptor %d (%s) is not a jail lust_privs_jail_open() "
+                                "checked (closed, and its number reused?)",
+                                fd, name);
     /* To put the working directory back if chroot is refused (not root, say). */
     int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fchdir(fd) < 0) {
@@ -500,6 +560,7 @@ int lust_privs_jail_enter(int fd)
         return lust__fail(errno, "chroot %s: stat /", name);
     if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
         return lust__fail_plain(EIO, "chroot %s: / is not the jail afterwards", name);
+    checked_jail(&want, 1);
     close(fd);
     return 0;
 }

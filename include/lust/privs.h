@@ -87,14 +87,15 @@ LUST_API int lust_privs_prepare(void);
  * world-writable sticky directory such as /tmp is refused too, even when owned by root, as
  * OpenSSH's ChrootDirectory does: put jails under /run, /var/lib or /srv.
  *
- * On success *fd is an O_PATH, close-on-exec descriptor for lust_privs_jail_enter(). Errors
- * (*fd untouched):
+ * On success *fd is an O_PATH, close-on-exec descriptor for lust_privs_jail_enter(), which
+ * enters only a directory checked here (its device and inode are remembered). The caller owns
+ * the descriptor until lust_privs_jail_enter() takes it. Errors (*fd untouched):
  *   -EINVAL  "jail x: not an absolute path without . or .. components";
  *   -ENOENT  "jail /x: No such file or directory" (or the component that is missing);
  *   -ENOTDIR "jail /x: not a directory" (or "jail /x: component /a is not a directory");
  *   -ELOOP   "jail /x: component /x/l is a symlink";
  *   -EPERM   "bad ownership or modes for jail component /a/b";
- *   or another open/fstat errno.
+ *   -ENOMEM, or another open/fstat errno.
  * Thread-safe.
  */
 LUST_API int lust_privs_jail_open(const char *path, int *fd);
@@ -117,12 +118,21 @@ LUST_API int lust_privs_jail_scan(const char *path, unsigned max_entries, unsign
 /**
  * lust_privs_jail_enter - chroot into a directory opened by lust_privs_jail_open().
  *
- * fchdir(fd), chroot("."), chdir("/"), then checks that "/" is that directory and closes fd,
- * so no descriptor pointing outside the jail is left by this call (the caller must not keep
- * any other directory descriptor from outside: openat(fd, "..") would leave the jail).
- * Needs CAP_SYS_CHROOT (root). Returns 0 with fd closed; on failure -errno, the root and the
- * working directory as they were, and fd still open (the caller closes it):
- *   -EPERM "chroot: Operation not permitted", -EBADF, -ENOTDIR, or the errno of fchdir/chroot.
+ * First checks that fd is a directory lust_privs_jail_open() checked (the device and inode it
+ * remembered; a dup() of that descriptor is the same directory): a jail descriptor closed by
+ * a keep list that forgot it, its number then reused for another file or directory, is
+ * refused rather than entered (before liblust 1.2 any directory was entered). Then
+ * fchdir(fd), chroot("."), chdir("/"), checks that "/" is that directory and closes fd, so no
+ * descriptor pointing outside the jail is left by this call (the caller must not keep any
+ * other directory descriptor from outside: openat(fd, "..") would leave the jail).
+ * Needs CAP_SYS_CHROOT (root).
+ *
+ * The descriptor follows the rule for descriptors passed in (see lust/error.h): taken on
+ * success only. Returns 0 with fd closed; on failure -errno, the root and the working
+ * directory as they were, and fd still open (the caller closes it):
+ *   -EBADF   fd is not open, or not a jail that lust_privs_jail_open() checked;
+ *   -ENOTDIR fd is not a directory;
+ *   -EPERM   "chroot /x: Operation not permitted"; or the errno of fchdir/chroot.
  * Affects the whole process; call it while no other thread uses relative paths.
  */
 LUST_API int lust_privs_jail_enter(int fd);
