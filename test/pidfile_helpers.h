@@ -77,6 +77,7 @@ enum holder_kind {
     HOLD_READ_LOCK,   /* a plain fcntl read lock, as any user who can open the file */
     HOLD_OFD_LOCK,    /* an open-file-description write lock: F_GETLK says l_pid = -1 */
     HOLD_AND_RELEASE, /* lust_pidfile_open, then lust_pidfile_release when told to go */
+    HOLD_DEAF,        /* lust_pidfile_open with SIGTERM ignored: only SIGKILL ends it */
 };
 
 struct holder {
@@ -88,7 +89,9 @@ static void child_hold(const char *path, enum holder_kind kind, int ready, int g
 {
     struct lust_pidfile *pf = NULL;
     int r = 0;
-    if (kind == HOLD_PIDFILE || kind == HOLD_AND_RELEASE) {
+    /* Not Check's handler, which would take the whole test's process group down with it. */
+    signal(SIGTERM, kind == HOLD_DEAF ? SIG_IGN : SIG_DFL);
+    if (kind == HOLD_PIDFILE || kind == HOLD_AND_RELEASE || kind == HOLD_DEAF) {
         r = lust_pidfile_open(path, &pf, NULL);
     } else {
         int fd =

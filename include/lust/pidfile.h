@@ -158,6 +158,39 @@ LUST_API int lust_pidfile_query(const char *path, pid_t *holder);
  */
 LUST_API int lust_pidfile_remove(const char *path);
 
+/* What lust_pidfile_stop() did (its non-negative results). Since liblust 1.2. */
+enum lust_pidfile_stop_result {
+    LUST_PIDFILE_NOT_RUNNING = 0, /* no process held the file; a stale or empty one was removed */
+    LUST_PIDFILE_STOPPED = 1,     /* the holder exited after SIGTERM */
+    LUST_PIDFILE_KILLED = 2       /* it outlived timeout_ms and was killed with SIGKILL */
+};
+
+/**
+ * lust_pidfile_stop - stop the server holding the pid file at path, and remove the file.
+ *
+ * What an init script's `stop` does, in the way libdaemon's daemon_pid_file_kill_wait() does
+ * it, but with the kernel's word on the holder: asks for the lock holder (never the file's
+ * text), takes a pidfd for it and asks again (so a pid reused meanwhile is never signalled),
+ * sends SIGTERM through the pidfd, waits up to timeout_ms for the process to be gone (a
+ * negative timeout_ms waits without limit), then sends SIGKILL and waits up to 5 s more.
+ * Without pidfds (Linux before 5.3, valgrind) it signals with kill() after the same check and
+ * watches the lock instead. Then removes the file with lust_pidfile_remove(); a file that a
+ * server starting meanwhile has locked is left to it.
+ *
+ * Returns an enum lust_pidfile_stop_result (>= 0), or -errno with lust_error() set:
+ *   -EBUSY     the file is locked by a process that cannot be named from here (another pid
+ *              namespace, an OFD lock) or read-locked by one that is not a server: nothing
+ *              is signalled;
+ *   -EDEADLK   the calling process holds the file itself;
+ *   -ETIMEDOUT the holder outlived SIGKILL by 5 s;
+ *   -EPERM     not allowed to signal it; or what lust_pidfile_query() and
+ *              lust_pidfile_remove() return (the server is then gone, the file is left).
+ * pid may be NULL; otherwise it receives the holder's pid once one was found (also on the
+ * errors after that). Blocks for up to timeout_ms + 5 s. Thread-safe; not for a signal
+ * handler. Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_pidfile_stop(const char *path, int timeout_ms, pid_t *pid);
+
 /**
  * lust_pidfile_lsb_status - the LSB `status` exit code for a lust_pidfile_query() result.
  *
