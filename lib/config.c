@@ -626,58 +626,69 @@ void lust_config_free(struct lust_config *config)
 
 cfg_t *lust_config_cfg(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return config->cfg;
 }
 
 const char *lust_config_name(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return config->name;
 }
 
 const char *lust_config_path(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return config->path;
 }
 
 const char *lust_config_notice(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return config->notice;
 }
 
 const char *lust_config_user(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return cfg_getstr(config->cfg, "user");
 }
 
 const char *lust_config_group(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return cfg_getstr(config->cfg, "group");
 }
 
 const char *lust_config_jail(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     const char *jail = cfg_getstr(config->cfg, "jail");
     return strcmp(jail, LUST_CONFIG_NO_JAIL) == 0 ? NULL : jail;
 }
 
 const char *lust_config_pidfile(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return cfg_getstr(config->cfg, "pidfile");
 }
 
 const char *lust_config_logfile(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return cfg_getstr(config->cfg, "logfile");
 }
 
 const char *lust_config_control(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     const char *path = cfg_getstr(config->cfg, "control_socket");
     return strcmp(path, LUST_CONFIG_NO_CONTROL) == 0 ? NULL : path;
 }
 
 int lust_config_log_threshold(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, -EINVAL);
     int level = lust__level_parse(cfg_getstr(config->cfg, "log_level"));
     /* parse_log_level() admits only the table's names, so this is only for a NULL string. */
     return level < 0 ? LUST__INFO : level;
@@ -685,26 +696,31 @@ int lust_config_log_threshold(const struct lust_config *config)
 
 int lust_config_log_level(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, -EINVAL);
     return lust__levels[lust_config_log_threshold(config)].syslog;
 }
 
 mode_t lust_config_umask(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, (mode_t)-1);
     return (mode_t)cfg_getint(config->cfg, "umask");
 }
 
 bool lust_config_foreground(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, false);
     return cfg_getbool(config->cfg, "foreground") == cfg_true;
 }
 
 int lust_config_start_timeout(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, -EINVAL);
     return (int)cfg_getint(config->cfg, "start_timeout");
 }
 
 int lust_config_stop_timeout(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, -EINVAL);
     return (int)cfg_getint(config->cfg, "stop_timeout");
 }
 

@@ -64,11 +64,14 @@ static void read_options(const struct lust_daemon_opts *opts, struct options *o)
     o->umask = all.umask < 0 ? LUST_DAEMON_DEFAULT_UMASK : (mode_t)all.umask & 0777;
     o->timeout_ms = all.timeout_ms == 0 ? LUST_DAEMON_DEFAULT_TIMEOUT_MS : all.timeout_ms;
     o->keep = all.keep_fds_len ? all.keep_fds : NULL;
-    o->nkeep = o->keep ? all.keep_fds_len : 0;
+    o->nkeep = all.keep_fds_len;
 }
 
 static int check_keep(const struct options *o)
 {
+    if (o->nkeep && !o->keep)
+        return lust__fail_plain(EINVAL, "daemonize: keep_fds is NULL but keep_fds_len is %u",
+                                o->nkeep);
     for (unsigned i = 0; i < o->nkeep; i++) {
         int fd = o->keep[i];
         if (fd < 3)
@@ -423,6 +426,7 @@ int lust_daemon_ready(void)
 
 int lust_daemon_failed(int code, const char *fmt, ...)
 {
+    LUST__REQUIRE(fmt != NULL, -EINVAL);
     char sentence[SENTENCE_MAX + 1], msg[MSG_MAX];
     va_list ap;
     va_start(ap, fmt);

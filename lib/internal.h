@@ -10,6 +10,7 @@
 #ifndef LUST_INTERNAL_H
 #define LUST_INTERNAL_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -30,6 +31,21 @@ LUST__HIDDEN int lust__fail_plain(int err, const char *fmt, ...) LUST__PRINTF(2,
 /* lust__fail() with a va_list; with_strerror chooses between the two forms above. */
 LUST__HIDDEN int lust__vfail(int err, int with_strerror, const char *fmt, va_list ap)
     LUST__PRINTF(3, 0);
+
+/*
+ * The argument check at every public entry, as sd-daemon's assert_return(): when cond is false
+ * (a NULL handle or path, say), records "FUNCTION: bad argument (expected COND)" and returns
+ * ret, which
+ * is -EINVAL unless the function returns a pointer (NULL) or its header says otherwise. Never
+ * a crash. Functions documented as async-signal-safe check quietly instead (no sentence).
+ */
+#define LUST__REQUIRE(cond, ret)                                                         \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            lust__fail_plain(EINVAL, "%s: bad argument (expected %s)", __func__, #cond); \
+            return ret;                                                                  \
+        }                                                                                \
+    } while (0)
 
 /* Forget the calling thread's sentence, so a caller can tell whether a callee set one. */
 LUST__HIDDEN void lust__error_clear(void);

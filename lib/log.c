@@ -247,6 +247,8 @@ static enum outcome write_line(const char *p, size_t n)
 
 void lust_log_v(int level, const char *fmt, va_list ap)
 {
+    if (fmt == NULL)
+        return; /* nothing to write, and a logging call never fails visibly */
     if (level < LUST_LOG_DEBUG)
         level = LUST_LOG_DEBUG;
     if (level > LUST_LOG_ERROR)
@@ -451,6 +453,7 @@ static void line_buffer_stdout(void)
 
 int lust_log_setup_fd(int fd, const int *keep, size_t nkeep)
 {
+    LUST__REQUIRE(keep != NULL || nkeep == 0, -EINVAL);
     int cap = prepare(fd);
     if (cap < 0)
         return cap;
@@ -493,6 +496,7 @@ static bool stderr_is_journal(void)
 
 int lust_log_setup(const char *path, const int *keep, size_t nkeep)
 {
+    LUST__REQUIRE(keep != NULL || nkeep == 0, -EINVAL);
     if (path == NULL) {
         int saved = errno;
         load_zone();

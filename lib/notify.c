@@ -155,6 +155,7 @@ int lust_notify_sendf(struct lust_notify *n, const char *fmt, ...)
 
     if (!n)
         return 0;
+    LUST__REQUIRE(fmt != NULL, -EINVAL);
     va_start(ap, fmt);
     r = vsendf(n, fmt, ap);
     va_end(ap);
@@ -190,7 +191,8 @@ int lust_notify_status(struct lust_notify *n, const char *text)
 
     if (!n)
         return 0;
-    for (i = 0; text && text[i] && i < sizeof buf - 1; i++)
+    LUST__REQUIRE(text != NULL, -EINVAL);
+    for (i = 0; text[i] && i < sizeof buf - 1; i++)
         buf[i] = (text[i] == '\n' || text[i] == '\r') ? ' ' : text[i];
     buf[i] = '\0';
     return lust_notify_sendf(n, "STATUS=%s", buf);

@@ -267,6 +267,8 @@ fail:
 
 int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_t *holder)
 {
+    LUST__REQUIRE(path != NULL, -EINVAL);
+    LUST__REQUIRE(out != NULL, -EINVAL);
     size_t len = strlen(path);
     struct lust_pidfile *pf = calloc(1, sizeof *pf + len + 1);
     if (pf == NULL)
@@ -323,6 +325,7 @@ int lust_pidfile_release(struct lust_pidfile *pf)
 
 int lust_pidfile_query(const char *path, pid_t *holder)
 {
+    LUST__REQUIRE(path != NULL, -EINVAL);
     struct stat st;
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? LUST_PIDFILE_NONE : lust__fail(errno, "pid file %s", path);
@@ -367,6 +370,7 @@ int lust_pidfile_query(const char *path, pid_t *holder)
 
 int lust_pidfile_remove(const char *path)
 {
+    LUST__REQUIRE(path != NULL, -EINVAL);
     struct stat st;
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? 0 : lust__fail(errno, "pid file %s", path);
@@ -509,8 +513,7 @@ int lust__pidfile_kill_wait(const char *path, int timeout_ms, pid_t *pid)
 
 int lust_pidfile_stop(const char *path, int timeout_ms, pid_t *pid)
 {
-    if (path == NULL)
-        return lust__fail_plain(EINVAL, "lust_pidfile_stop: path is NULL");
+    LUST__REQUIRE(path != NULL, -EINVAL);
     pid_t holder = 0;
     int r = lust__pidfile_kill_wait(path, timeout_ms, &holder);
     if (holder > 0 && pid != NULL)

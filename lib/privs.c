@@ -221,18 +221,23 @@ void lust_creds_free(struct lust_creds *creds)
     free(creds);
 }
 
+/* (unsigned)-1 is no id at all: the kernel reads it as "leave unchanged". */
 unsigned lust_creds_uid(const struct lust_creds *creds)
 {
+    LUST__REQUIRE(creds != NULL, (unsigned)-1);
     return creds->uid;
 }
 
 unsigned lust_creds_gid(const struct lust_creds *creds)
 {
+    LUST__REQUIRE(creds != NULL, (unsigned)-1);
     return creds->gid;
 }
 
 int lust_creds_groups(const struct lust_creds *creds, unsigned *groups, unsigned max)
 {
+    LUST__REQUIRE(creds != NULL, -EINVAL);
+    LUST__REQUIRE(groups != NULL || max == 0, -EINVAL);
     for (int i = 0; i < creds->ngroups && (unsigned)i < max; i++)
         groups[i] = creds->groups[i];
     return creds->ngroups;
@@ -332,6 +337,7 @@ static int bad_jail_path(const char *path)
 
 int lust_privs_jail_open(const char *path, int *out)
 {
+    LUST__REQUIRE(out != NULL, -EINVAL);
     if (!path || bad_jail_path(path))
         return lust__fail_plain(EINVAL, "jail %s: not an absolute path without . or .. components",
                                 path ? path : "(null)");
@@ -498,6 +504,7 @@ static int scan_passwd(struct scan *s, int root)
 
 int lust_privs_jail_scan(const char *path, unsigned max_entries, unsigned max_ms)
 {
+    LUST__REQUIRE(path != NULL, -EINVAL);
     struct scan s = {.jail = path, .max_entries = max_entries, .deadline_ms = -1};
     if (max_ms)
         s.deadline_ms = mono_ms() + max_ms;

@@ -41,26 +41,32 @@ void lust__server_say(const struct lust_server *srv, const char *what)
 
 const char *lust_server_name(const struct lust_server *srv)
 {
+    LUST__REQUIRE(srv != NULL, NULL);
     return srv->name;
 }
 
 struct cfg_t *lust_server_config(struct lust_server *srv)
 {
+    LUST__REQUIRE(srv != NULL, NULL);
     return lust_config_cfg(srv->config);
 }
 
 int lust_server_stop_fd(const struct lust_server *srv)
 {
+    LUST__REQUIRE(srv != NULL, -EINVAL);
     return srv->stop_fd;
 }
 
 int lust_server_stopping(const struct lust_server *srv)
 {
+    if (srv == NULL)
+        return -EINVAL; /* no sentence: async-signal-safe */
     return atomic_load(&srv->stopping);
 }
 
 int lust_server_foreground(const struct lust_server *srv)
 {
+    LUST__REQUIRE(srv != NULL, -EINVAL);
     return srv->foreground;
 }
 
@@ -68,6 +74,7 @@ int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
 {
     va_list ap;
     (void)srv;
+    LUST__REQUIRE(fmt != NULL, -EINVAL);
     if (err == 0)
         err = EINVAL;
     va_start(ap, fmt);
@@ -268,6 +275,10 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
 
     if (!name || !*name || strchr(name, '/')) {
         fprintf(stderr, "lust_server_main: a program name without '/' is required\n");
+        return EXIT_USAGE;
+    }
+    if (argc < 1 || !argv) {
+        fprintf(stderr, "%s: lust_server_main needs argc and argv as main() got them\n", name);
         return EXIT_USAGE;
     }
     if (lust__server_copy_ops(&srv, ops, ops_size) < 0) {

@@ -120,7 +120,8 @@ LUST_API int lust_config_load(const char *name, const char *path, const cfg_opt_
  * lust_config_load_fd - read the config of program NAME from an open descriptor.
  *
  * As lust_config_load, but the text is read from FD, from its current offset to end of file
- * (a regular file, pipe or socket). FD stays open and belongs to the caller. PATH is only used
+ * (a regular file, pipe or socket). FD stays open and belongs to the caller (the rule of
+ * lust/error.h). PATH is only used
  * to name the file in messages and in lust_config_path(); NULL means the default path. This
  * serves a reload in a jailed daemon: root opens the file and hands the descriptor over.
  * Errors and contexts as lust_config_load; -errno from read(2).
@@ -161,7 +162,10 @@ LUST_API const char *lust_config_path(const struct lust_config *config);
 LUST_API const char *lust_config_notice(const struct lust_config *config);
 
 /*
- * The standard keys, typed. Each never fails and is thread-safe; strings are owned by CONFIG.
+ * The standard keys, typed. Each never fails on a loaded config and is thread-safe; strings are
+ * owned by CONFIG. Given a NULL config (lust_error() says so), the string getters and
+ * lust_config_cfg(), _name(), _path() and _notice() return NULL, the int getters -EINVAL,
+ * lust_config_foreground() false and lust_config_umask() (mode_t)-1, which is no mask.
  */
 
 /* lust_config_user - the account to drop to (`user`). */

@@ -92,7 +92,8 @@ struct lust_daemon_opts {
  *   -errno in the calling process otherwise, with lust_error() saying why:
  *     -EBUSY      more than one thread; nothing forked (the count comes from /proc/self/task:
  *                 without /proc, -ENOENT "cannot count threads");
- *     -EINVAL     a keep_fds entry below 3; -EBADF  a keep_fds entry that is not open;
+ *     -EINVAL     a keep_fds entry below 3, or keep_fds NULL with keep_fds_len > 0 (before
+ *                 liblust 1.2 such a list kept nothing); -EBADF  a keep_fds entry not open;
  *     -ETIMEDOUT  no verdict within timeout_ms; the daemon was killed;
  *     -ECHILD     the daemon ended without a verdict ("died during startup"): its exit status
  *                 cannot be told, since it is not the caller's child;
@@ -140,7 +141,8 @@ LUST_API int lust_daemon_ready(void);
  *
  * Returns as lust_daemon_ready() does: 0 when sent or when no process waits (foreground: the
  * caller prints the sentence itself), -EALREADY after an earlier verdict, -EPIPE when the
- * waiting process is gone. Thread-safe; not async-signal-safe.
+ * waiting process is gone; -EINVAL for a NULL fmt (nothing sent). Thread-safe; not
+ * async-signal-safe.
  */
 LUST_API int lust_daemon_failed(int code, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -116,8 +116,9 @@ LUST_API int lust_log_open(const char *path);
  * device and inode), each line is prefixed with the sd-daemon priority `<N>` so journald records
  * the level.
  *
- * Returns 0, or -errno with the path named in lust_error(). On failure nothing has changed: no
- * descriptor is closed or redirected and the remembered path is the old one. Call it while the
+ * Returns 0, or -errno with the path named in lust_error() (-EINVAL for a NULL keep with nkeep
+ * > 0). On failure nothing has changed: no descriptor is closed or redirected and the
+ * remembered path is the old one. Call it while the
  * process has one thread (descriptors other threads use would be closed under them); safe in a
  * child after fork(). Not for a signal handler.
  */
@@ -126,12 +127,13 @@ LUST_API int lust_log_setup(const char *path, const int *keep, size_t nkeep);
 /**
  * lust_log_setup_fd - lust_log_setup() with a descriptor opened earlier by lust_log_open().
  *
- * Does what lust_log_setup() does after opening the file. The descriptor is consumed: on success
- * it is closed (its file stays open as stdout and stderr) unless it is listed in keep; on
- * failure it is left open and nothing else has changed. O_APPEND is set on it if missing.
+ * Does what lust_log_setup() does after opening the file. Takes fd, on success only (the rule
+ * of lust/error.h): on success it is closed (its file stays open as stdout and stderr) unless
+ * it is listed in keep, which hands it back; on failure it is left open and nothing else has
+ * changed. O_APPEND is set on it if missing.
  *
- * Returns 0, or -errno: EBADF when fd is not open, or the error opening /dev/null. Same
- * contexts as lust_log_setup().
+ * Returns 0, or -errno: EBADF when fd is not open, EINVAL for a NULL keep with nkeep > 0, or
+ * the error opening /dev/null. Same contexts as lust_log_setup().
  */
 LUST_API int lust_log_setup_fd(int fd, const int *keep, size_t nkeep);
 
@@ -158,8 +160,9 @@ LUST_API int lust_log_reopen(void);
  * lust_log_reopen_fd - point the log, stdout and stderr at an already opened descriptor.
  *
  * As lust_log_reopen(), with a descriptor opened elsewhere (for instance by root outside the
- * jail and passed over a unix socket). The descriptor is consumed: closed on success unless it
- * is 0, 1 or 2, left open on failure. O_APPEND is set on it if missing. Returns 0 or -errno
+ * jail and passed over a unix socket). Takes fd, on success only (the rule of lust/error.h):
+ * closed on success unless it is 0, 1 or 2 (then it is the log itself), left open on failure.
+ * O_APPEND is set on it if missing. Returns 0 or -errno
  * (EBADF when fd is not open). Thread-safe. Not for a signal handler.
  */
 LUST_API int lust_log_reopen_fd(int fd);
@@ -218,11 +221,11 @@ LUST_API const char *lust_log_level_name(int level);
  *
  * level is a LUST_LOG_* value. Nothing is written when level is below the threshold; a level
  * above LUST_LOG_ERROR counts as an error, so a syslog priority such as LOG_INFO (6) given by
- * mistake logs as an error (see the levels above). Never fails visibly and never changes errno: a
- * line that cannot be written is counted (lust_log_dropped()). One write(2) per line. Thread-safe
- * without a lock. Not async-signal-safe (it formats with vsnprintf and may call localtime_r); in a
- * child forked from a multi-threaded process use it only after exec or where the parent logged the
- * same second (the cache then avoids glibc's time zone lock).
+ * mistake logs as an error (see the levels above). A NULL fmt writes nothing. Never fails visibly
+ * and never changes errno: a line that cannot be written is counted (lust_log_dropped()). One
+ * write(2) per line. Thread-safe without a lock. Not async-signal-safe (it formats with vsnprintf
+ * and may call localtime_r); in a child forked from a multi-threaded process use it only after exec
+ * or where the parent logged the same second (the cache then avoids glibc's time zone lock).
  */
 LUST_API void lust_log(int level, const char *fmt, ...) LUST_LOG_PRINTF(2, 3);
 

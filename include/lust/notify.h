@@ -14,8 +14,9 @@
  *   (lust_listen_fds()).
  *
  * When the environment names no manager, every call here is a cheap no-op, so a daemon can
- * call them unconditionally. The server framework does all of this for its users; the module
- * stands alone for daemons with their own main loop.
+ * call them unconditionally: a NULL handle is not an error here but "no manager" (the
+ * exception to lust/error.h's argument rule, as in 1.0). The server framework does all of this for
+ * its users; the module stands alone for daemons with their own main loop.
  */
 #ifndef LUST_NOTIFY_H
 #define LUST_NOTIFY_H
@@ -60,7 +61,8 @@ LUST_API void lust_notify_close(struct lust_notify *n);
 /**
  * lust_notify_send - send one datagram of newline-separated KEY=VALUE assignments.
  *
- * Returns a positive value when sent, 0 when @n is NULL, or -errno (the manager went away:
+ * Returns a positive value when sent, 0 when @n is NULL, -EINVAL when @state is NULL (and @n
+ * is not), or -errno (the manager went away:
  * -ECONNREFUSED; a daemon may ignore it). Never raises SIGPIPE. Thread-safe: each message is one
  * datagram, so messages from several threads never mix.
  */
@@ -68,6 +70,7 @@ LUST_API int lust_notify_send(struct lust_notify *n, const char *state);
 
 /**
  * lust_notify_sendf - lust_notify_send() with printf formatting; at most 4 KiB (-E2BIG beyond).
+ * -EINVAL for a NULL @fmt (0 when @n is NULL, as for every call).
  */
 LUST_API int lust_notify_sendf(struct lust_notify *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -86,7 +89,8 @@ LUST_API int lust_notify_stopping(struct lust_notify *n);
 
 /**
  * lust_notify_status - "STATUS=<text>", shown by `systemctl status`. Newlines in @text are
- * sent as spaces, since a newline would start a new assignment.
+ * sent as spaces, since a newline would start a new assignment. -EINVAL for a NULL @text
+ * (before liblust 1.2 it sent an empty STATUS=).
  */
 LUST_API int lust_notify_status(struct lust_notify *n, const char *text);
 
@@ -119,7 +123,10 @@ LUST_API int lust_notify_fd(const struct lust_notify *n);
  *
  * Returns 0, or -errno: -EBADF if @fd is not open, -ENOTSOCK if it is neither a pipe nor a
  * socket (a supervisor passes one of those; anything else is a configuration mistake), or
- * write's error. @fd is closed in every case but -EBADF. Safe after fork.
+ * write's error. Takes @fd whatever happens: it is closed in every case but -EBADF. This is the
+ * one exception to the rule of lust/error.h (a descriptor is taken on success only), kept as
+ * liblust 1.0 shipped it: a readiness descriptor serves once, and one left open would keep
+ * the supervisor waiting. Safe after fork.
  */
 LUST_API int lust_notify_ready_fd(int fd);
 

@@ -70,6 +70,7 @@ enum lust_pidfile_state {
  * holder may be NULL. It is written only on -EEXIST.
  *
  * Returns 0, or -errno with lust_error() naming the path:
+ *   -EINVAL  path or out is NULL;
  *   -EEXIST  another process holds the write lock; *holder is its pid as the kernel reports it,
  *            or 0 when the kernel cannot name it (pid namespace, OFD lock); also when this
  *            process already holds the file through a handle (*holder is then getpid());
@@ -94,15 +95,15 @@ LUST_API int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_
  *
  * For fstat(2) or pread(2) of the file (never open the path: see above), and so that a loop
  * closing inherited descriptors can spare it (lust_log_setup() and lust_daemonize() spare it by
- * themselves). Never close it: use lust_pidfile_release(). Returns
- * -1 for a NULL handle. Async-signal-safe, thread-safe.
+ * themselves). Never close it: use lust_pidfile_release(). Returns -1 (not -EINVAL, as in 1.0)
+ * for a NULL handle. Async-signal-safe, thread-safe.
  */
 LUST_API int lust_pidfile_fd(const struct lust_pidfile *pf);
 
 /**
  * lust_pidfile_pid - the pid written in the file, that of the process holding the lock.
  *
- * Returns -1 for a NULL handle. Async-signal-safe, thread-safe.
+ * Returns -1 (not -EINVAL, as in 1.0) for a NULL handle. Async-signal-safe, thread-safe.
  */
 LUST_API pid_t lust_pidfile_pid(const struct lust_pidfile *pf);
 
@@ -129,6 +130,7 @@ LUST_API int lust_pidfile_release(struct lust_pidfile *pf);
  * For `status` and `stop`, usually run by root in a process of its own. Opens path with
  * O_RDONLY|O_NOFOLLOW|O_CLOEXEC and asks F_GETLK for a write lock; never reads the text.
  * Returns an enum lust_pidfile_state (>= 0), or -errno with lust_error() set:
+ *   -EINVAL  path is NULL;
  *   -EACCES  the caller may not open the file (a non-root user asking about root's file):
  *            "cannot tell", LSB 4;
  *   -ELOOP   path is a symbolic link;
@@ -152,6 +154,7 @@ LUST_API int lust_pidfile_query(const char *path, pid_t *holder);
  * For `stop`, after the server is gone. Takes the write lock itself (without waiting) before
  * unlinking, so a server starting at that moment either sees the file gone or keeps it.
  * Returns 0 when the file was removed or did not exist, or -errno with lust_error() set:
+ *   -EINVAL  path is NULL;
  *   -EBUSY   a process holds a lock on it (including the calling process through a handle);
  *   -ELOOP, -EPERM as for lust_pidfile_open(); or what open(2), fcntl(2), unlink(2) return.
  * Thread-safe. Not async-signal-safe.
@@ -178,6 +181,7 @@ enum lust_pidfile_stop_result {
  * server starting meanwhile has locked is left to it.
  *
  * Returns an enum lust_pidfile_stop_result (>= 0), or -errno with lust_error() set:
+ *   -EINVAL    path is NULL;
  *   -EBUSY     the file is locked by a process that cannot be named from here (another pid
  *              namespace, an OFD lock) or read-locked by one that is not a server: nothing
  *              is signalled;

@@ -45,7 +45,8 @@ struct lust_creds;
  * On success *out is a new handle. Errors (*out untouched, nothing else changed):
  *   -ENOENT  `user "nobdy" not found`, `group "staf" not found`, or a numeric user without a
  *            passwd entry when its primary group or its own groups are needed;
- *   -EINVAL  empty name or unknown flag; -ENOMEM; or the errno NSS reported.
+ *   -EINVAL  NULL or empty name, NULL out, or unknown flag; -ENOMEM; or the errno NSS
+ *            reported.
  * Thread-safe (reentrant NSS calls). Not async-signal-safe.
  */
 LUST_API int lust_privs_lookup(const char *user, const char *group, unsigned flags,
@@ -54,17 +55,18 @@ LUST_API int lust_privs_lookup(const char *user, const char *group, unsigned fla
 /** lust_creds_free - free a handle from lust_privs_lookup(); NULL is accepted. */
 LUST_API void lust_creds_free(struct lust_creds *creds);
 
-/** lust_creds_uid - the resolved user id. */
+/** lust_creds_uid - the resolved user id; (unsigned)-1, no id at all, for a NULL creds. */
 LUST_API unsigned lust_creds_uid(const struct lust_creds *creds);
 
-/** lust_creds_gid - the resolved primary group id. */
+/** lust_creds_gid - the resolved primary group id; (unsigned)-1 for a NULL creds. */
 LUST_API unsigned lust_creds_gid(const struct lust_creds *creds);
 
 /**
  * lust_creds_groups - the supplementary groups the drop will set.
  *
  * Copies up to max ids into groups (which may be NULL when max is 0) and returns how many
- * there are in all, so a first call with max 0 sizes the array.
+ * there are in all, so a first call with max 0 sizes the array. -EINVAL for a NULL creds, or
+ * a NULL groups with max > 0.
  */
 LUST_API int lust_creds_groups(const struct lust_creds *creds, unsigned *groups, unsigned max);
 
@@ -90,7 +92,7 @@ LUST_API int lust_privs_prepare(void);
  * On success *fd is an O_PATH, close-on-exec descriptor for lust_privs_jail_enter(), which
  * enters only a directory checked here (its device and inode are remembered). The caller owns
  * the descriptor until lust_privs_jail_enter() takes it. Errors (*fd untouched):
- *   -EINVAL  "jail x: not an absolute path without . or .. components";
+ *   -EINVAL  "jail x: not an absolute path without . or .. components", or fd is NULL;
  *   -ENOENT  "jail /x: No such file or directory" (or the component that is missing);
  *   -ENOTDIR "jail /x: not a directory" (or "jail /x: component /a is not a directory");
  *   -ELOOP   "jail /x: component /x/l is a symlink";
@@ -109,7 +111,7 @@ LUST_API int lust_privs_jail_open(const char *path, int *fd);
  * Returns 0 when clean. Errors:
  *   -EPERM  "jail /x: device node /x/dev/sda", "jail /x: set-uid or set-gid file /x/bin/su",
  *           "jail /x: /x/etc/passwd defines uid 0";
- *   -E2BIG  more than max_entries entries; -ETIME  past max_ms;
+ *   -E2BIG  more than max_entries entries; -ETIME  past max_ms; -EINVAL  path is NULL;
  *   or the errno of an open or read that failed, naming the path.
  * Thread-safe.
  */

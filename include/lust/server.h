@@ -154,7 +154,9 @@ struct lust_server_ops {
  * 0 running, 1 dead with a pid file, 3 not running, 4 cannot tell. In the daemon process it
  * returns run()'s status (when started in the foreground) or does not return (forked daemon).
  * Prints operator messages on stdout/stderr: this is the framework's documented exception to
- * "library code never prints". Call it from main(), with no other thread running.
+ * "library code never prints". Its arguments are checked like every entry's, but it answers
+ * with exit statuses, not -errno: 2 for a NULL or empty name, or argc < 1 or a NULL argv; 1
+ * for a NULL ops or one without run. Call it from main(), with no other thread running.
  */
 LUST_API int lust_server_main_sized(const char *name, const struct lust_server_ops *ops,
                                     size_t ops_size, void *user_data, int argc, char **argv);
@@ -163,8 +165,14 @@ LUST_API int lust_server_main_sized(const char *name, const struct lust_server_o
 #define lust_server_main(name, ops, user_data, argc, argv) \
     lust_server_main_sized((name), (ops), sizeof(*(ops)), (user_data), (argc), (argv))
 
+/*
+ * The accessors below, given a NULL srv, return NULL (pointers) or -EINVAL (ints) with the
+ * sentence in lust_error(); lust_server_stopping() returns -EINVAL without one.
+ */
+
 /**
- * lust_server_name - the program name given to lust_server_main(). Borrowed, never NULL.
+ * lust_server_name - the program name given to lust_server_main(). Borrowed, never NULL for a
+ * server handed to a hook.
  */
 LUST_API const char *lust_server_name(const struct lust_server *srv);
 
@@ -199,7 +207,8 @@ LUST_API int lust_server_foreground(const struct lust_server *srv);
  *     if (bind(fd, ...) < 0)
  *         return lust_server_fail(srv, errno, "bind %s", addr);   // "bind 127.0.0.1:80: ..."
  *
- * ": strerror(err)" is appended when err is not 0. Returns -err (or -EINVAL for err 0).
+ * ": strerror(err)" is appended when err is not 0. Returns -err (or -EINVAL for err 0, or for a
+ * NULL fmt).
  */
 LUST_API int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
