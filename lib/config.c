@@ -531,7 +531,7 @@ out:
     return 0;
 }
 
-static int default_path(const char *name, char **path)
+int lust__config_default_path(const char *name, char **path)
 {
     if (asprintf(path, "%s/%s.conf", LUST_SYSCONFDIR, name) < 0)
         return lust__fail(ENOMEM, "config for %s", name);
@@ -556,7 +556,7 @@ int lust_config_load(const char *name, const char *path, const cfg_opt_t *opts,
         return r;
     char *def = NULL;
     if (!path) {
-        if ((r = default_path(name, &def)) < 0)
+        if ((r = lust__config_default_path(name, &def)) < 0)
             return r;
         path = def;
     }
@@ -595,7 +595,7 @@ int lust_config_load_fd(const char *name, int fd, const char *path, const cfg_op
         return r;
     char *def = NULL;
     if (!path) {
-        if ((r = default_path(name, &def)) < 0)
+        if ((r = lust__config_default_path(name, &def)) < 0)
             return r;
         path = def;
     }

@@ -81,6 +81,10 @@ LUST__HIDDEN int lust__level_from_syslog(int priority);
 struct lust_config;
 LUST__HIDDEN int lust__config_file_sets(const struct lust_config *config, const char *key);
 
+/* lib/config.c: SYSCONFDIR/NAME.conf in a new string (*path, freed by the caller); 0 or
+ * -ENOMEM. For `NAME -h`, which names the file it reads. */
+LUST__HIDDEN int lust__config_default_path(const char *name, char **path);
+
 /*
  * lib/fd.c. These return -errno and set no sentence: each caller names its own object.
  */

@@ -52,34 +52,6 @@ static void request_stop(struct lust_server *srv, const char *why)
         lust_log(LUST_LOG_ERROR, "cannot wake run(): %m");
 }
 
-/* Keys the running daemon cannot honour: they shaped the dance that already happened. */
-void lust__server_restart_keys(const struct lust_config *old, const struct lust_config *fresh,
-                               char *out, size_t size)
-{
-    static const struct {
-        const char *key;
-        const char *(*get)(const struct lust_config *);
-    } keys[] = {
-        {"user", lust_config_user},       {"group", lust_config_group},
-        {"jail", lust_config_jail},       {"pidfile", lust_config_pidfile},
-        {"logfile", lust_config_logfile}, {"control_socket", lust_config_control},
-    };
-    size_t len = 0;
-
-    out[0] = '\0';
-    if (lust_config_foreground(old) != lust_config_foreground(fresh))
-        len = (size_t)snprintf(out, size, "foreground");
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && len < size; i++) {
-        const char *a = keys[i].get(old), *b = keys[i].get(fresh);
-        if ((!a && !b) || (a && b && strcmp(a, b) == 0))
-            continue;
-        int n = snprintf(out + len, size - len, "%s%s", len ? ", " : "", keys[i].key);
-        if (n < 0 || (size_t)n >= size - len)
-            break;
-        len += (size_t)n;
-    }
-}
-
 /*
  * Installs FRESH (consumed) as the config and runs reload(). If reload() fails, the previous
  * config is put back, so lust_server_config() never shows a config the daemon refused. The
@@ -87,10 +59,10 @@ void lust__server_restart_keys(const struct lust_config *old, const struct lust_
  */
 static int apply_config(struct lust_server *srv, struct lust_config *fresh, char *msg, size_t size)
 {
-    char keys[128];
+    char keys[256];
     struct lust_config *old = srv->config;
 
-    lust__server_restart_keys(old, fresh, keys, sizeof keys);
+    lust__server_restart_keys(srv, fresh, keys, sizeof keys);
     srv->config = fresh;
     int r = lust__server_call_hook(srv, srv->ops.reload, "reload");
     if (r < 0) {

@@ -128,8 +128,12 @@ static void announce_ready(struct lust_server *srv)
     /* The setup's garbage (NSS, getgrouplist and config-reading buffers, freed but resident;
      * in daemon mode in the heap inherited from `start`) goes back to the kernel first. */
     malloc_trim(0);
-    lust_log(LUST_LOG_NOTICE, "%s %s started (pid %ld) as uid %u", srv->name, lust_version(),
-             (long)getpid(), lust_creds_uid(srv->creds));
+    if (srv->ops.version)
+        lust_log(LUST_LOG_NOTICE, "%s %s started (pid %ld) as uid %u (liblust %s)", srv->name,
+                 srv->ops.version, (long)getpid(), lust_creds_uid(srv->creds), lust_version());
+    else
+        lust_log(LUST_LOG_NOTICE, "%s started (pid %ld) as uid %u (liblust %s)", srv->name,
+                 (long)getpid(), lust_creds_uid(srv->creds), lust_version());
     lust_daemon_ready();
     if (!srv->foreground)
         lust_notify_mainpid(srv->notify, getpid());
@@ -167,7 +171,7 @@ static void daemon_main(struct lust_server *srv)
          * a `status` or the next `start` must not find the pid file still locked. */
         if (srv->pidfile)
             lust_pidfile_release(srv->pidfile);
-        lust_daemon_failed(-r, "%s", why);
+        lust_daemon_failed(srv->config_failed ? LUST__SERVER_CONFIG_VERDICT : -r, "%s", why);
         _exit(EXIT_GENERIC); /* a daemon liblust forked itself: never return into main() */
     }
     announce_ready(srv);
@@ -235,13 +239,17 @@ int lust__server_cmd_start(struct lust_server *srv)
         printf("%s is already running (pid %ld)\n", srv->name, (long)holder);
         return EXIT_OK;
     }
+    if (lust__server_restart_note(srv) < 0) {
+        lust__server_say(srv, NULL);
+        return EXIT_GENERIC;
+    }
     r = prepare(srv);
     if (r != EXIT_OK)
         return r;
     r = lust__server_call_hook(srv, srv->ops.before_daemonize, "before_daemonize");
     if (r < 0) {
         lust__server_say(srv, NULL);
-        return lust__server_exit_for(r);
+        return lust__server_exit_for_hook(srv, r);
     }
     if (srv->foreground) {
         r = become_server(srv);
@@ -255,7 +263,7 @@ int lust__server_cmd_start(struct lust_server *srv)
             }
             if (srv->pidfile)
                 lust_pidfile_release(srv->pidfile);
-            return r == -EEXIST ? EXIT_OK : lust__server_exit_for(r);
+            return r == -EEXIST ? EXIT_OK : lust__server_exit_for_hook(srv, r);
         }
         announce_ready(srv);
         return serve(srv);

@@ -89,8 +89,10 @@ static const char *const covered[] = {
     "lust_privs_prepare",
     "lust_server_config",
     "lust_server_fail",
+    "lust_server_fail_config",
     "lust_server_foreground",
     "lust_server_main_sized",
+    "lust_server_main_versioned",
     "lust_server_name",
     "lust_server_stop_fd",
     "lust_server_stopping",
@@ -273,11 +275,18 @@ START_TEST(server_functions_refuse_a_null_handle_and_argv)
     EXPECT_EINVAL(lust_server_foreground(NULL), "lust_server_foreground");
     ck_assert_int_eq(lust_server_stopping(NULL), -EINVAL);
     EXPECT_EINVAL(lust_server_fail(NULL, EIO, NULL), "lust_server_fail");
+    EXPECT_EINVAL(lust_server_fail_config(NULL, "x"), "lust_server_fail_config");
     /* lust_server_main returns exit statuses: 2 for bad usage, 1 for a bad callback struct. */
     ck_assert_int_eq(lust_server_main_sized(NULL, &ops, sizeof ops, NULL, 2, argv), 2);
     ck_assert_int_eq(lust_server_main_sized("t", NULL, sizeof ops, NULL, 2, argv), 1);
     ck_assert_int_eq(lust_server_main_sized("t", &ops, sizeof ops, NULL, 1, NULL), 2);
     ck_assert_int_eq(lust_server_main_sized("t", &ops, sizeof ops, NULL, 0, argv), 2);
+    ck_assert_int_eq(
+        lust_server_main_versioned(NULL, &ops, sizeof ops, LUST_VERSION_HEX, NULL, 2, argv), 2);
+    ck_assert_int_eq(
+        lust_server_main_versioned("t", NULL, sizeof ops, LUST_VERSION_HEX, NULL, 2, argv), 1);
+    ck_assert_int_eq(
+        lust_server_main_versioned("t", &ops, sizeof ops, LUST_VERSION_HEX, NULL, 1, NULL), 2);
 }
 END_TEST
 

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <lust/pidfile.h>
+#include <lust/version.h>
 
 #include "lust_test.h"
 
@@ -864,6 +865,24 @@ START_TEST(port_in_use_fails_with_the_daemons_bind_sentence)
 }
 END_TEST
 
+/*
+ * A mistake in the daemon's own keys, found by its hook in the daemon (before_drop_privs),
+ * exits 6 like a file the framework cannot parse: the hook said so with
+ * lust_server_fail_config(), and the verdict carried it to the starting process.
+ */
+START_TEST(a_hook_blaming_the_config_exits_6_in_both_modes)
+{
+    struct result r;
+    write_conf("thread_server", "listen = {\"nonsense\"}\n");
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "start"), 6);
+    ck_assert_msg(strstr(r.err, "listen \"nonsense\": not HOST:PORT"), "stderr: %s", r.err);
+    nothing_left("thread_server");
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "-f", "start"), 6);
+    ck_assert_msg(strstr(r.err, "listen \"nonsense\": not HOST:PORT"), "stderr: %s", r.err);
+    nothing_left("thread_server");
+}
+END_TEST
+
 /* ---- neighbours ---- */
 
 /* The device and inode of liblust.so.1 as mapped in pid. */
@@ -1350,6 +1369,53 @@ START_TEST(reload_takes_a_renamed_config_refuses_a_broken_one_and_names_restart_
 }
 END_TEST
 
+/* The program's own version, not liblust's, in -V and in the start line of the log. */
+START_TEST(the_daemon_names_its_own_version_then_liblusts)
+{
+    struct result r;
+    char want[128];
+    thread_conf("HI!");
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "-V"), 0);
+    snprintf(want, sizeof want, "thread_server 1.0 (liblust %s)\n", lust_version());
+    ck_assert_str_eq(r.out, want);
+    pid_t pid = start(thread_server, "thread_server");
+    snprintf(want, sizeof want, "thread_server 1.0 started (pid %ld) as uid 65534 (liblust %s)",
+             (long)pid, lust_version());
+    char *log = slurp(at("thread_server", "log"));
+    ck_assert_msg(strstr(log, want), "log: %s", log);
+    free(log);
+    stop(thread_server, "thread_server", pid);
+}
+END_TEST
+
+/*
+ * thread_server lists `listen` in restart_keys: a reload that moves it is named and the old
+ * address keeps serving; a later force-reload of the same file names it again (it is still
+ * pending); putting the start value back ends it.
+ */
+START_TEST(a_changed_restart_key_is_named_by_every_reload_until_a_restart)
+{
+    struct result r;
+    char buf[64];
+    int port = thread_conf("HI!"), other = free_port();
+    pid_t pid = start(thread_server, "thread_server");
+    rename_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"ONE\"\n", other);
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "reload") == 0, "%d: %s%s", r.code, r.out,
+                  r.err);
+    ck_assert_msg(strstr(r.out, "kept until a restart: listen"), "stdout: %s", r.out);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "ONE\n");
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "force-reload") == 0, "%d: %s%s", r.code,
+                  r.out, r.err);
+    ck_assert_msg(strstr(r.out, "kept until a restart: listen"), "stdout: %s", r.out);
+    rename_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"TWO\"\n", port);
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "reload") == 0, "%d: %s%s", r.code, r.out,
+                  r.err);
+    ck_assert_msg(strstr(r.out, "reloaded") && !strstr(r.out, "restart"), "stdout: %s", r.out);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "TWO\n");
+    stop(thread_server, "thread_server", pid);
+}
+END_TEST
+
 START_TEST(a_second_server_on_a_live_control_socket_fails_and_leaves_it_alone)
 {
     struct result r;
@@ -1780,6 +1846,7 @@ static Suite *server_root_suite(void)
     tcase_add_test(tc, unknown_user_exits_6_naming_the_user);
     tcase_add_test(tc, missing_jail_exits_5_naming_the_jail);
     tcase_add_test(tc, port_in_use_fails_with_the_daemons_bind_sentence);
+    tcase_add_test(tc, a_hook_blaming_the_config_exits_6_in_both_modes);
     tcase_add_test(tc, two_different_daemons_share_liblust_and_collide_in_nothing);
     tcase_add_test(tc, debian_start_stop_daemon_reads_and_stops_through_our_pid_file);
     tcase_add_test(tc, older_smaller_callback_struct_still_works);
@@ -1803,6 +1870,8 @@ static Suite *server_root_suite(void)
     tcase_set_timeout(rl, 60);
     tcase_add_test(rl,
                    reload_takes_a_renamed_config_refuses_a_broken_one_and_names_restart_only_keys);
+    tcase_add_test(rl, the_daemon_names_its_own_version_then_liblusts);
+    tcase_add_test(rl, a_changed_restart_key_is_named_by_every_reload_until_a_restart);
     tcase_add_test(rl, reload_and_reopen_by_a_non_root_user_are_refused);
     tcase_add_test(rl, descriptors_sent_without_a_request_are_closed_not_kept);
     tcase_add_test(rl, reload_and_reopen_fail_when_the_running_server_lost_its_socket);
