@@ -3,8 +3,9 @@
 # Builds liblust1 and liblust-dev from a scratch copy of the tree (dpkg-buildpackage writes into
 # the parent folder), requires lintian to report no errors, enforces debian/liblust1.symbols
 # against the built library (a removed or unlisted symbol fails even while 1.0.0 is in
-# development), installs both packages, builds and runs a consumer with pkg-config alone, then
-# purges them and checks that nothing is left.
+# development), installs both packages, builds and runs a consumer with pkg-config alone, checks
+# with dpkg-shlibdeps that a binary using the 1.2 entry point depends on liblust1 (>= 1.2.0)
+# and a 1.0 one on (>= 1.0.0), then purges them and checks that nothing is left.
 set -euo pipefail
 src=$(cd "${1:-.}" && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the packaging check installs packages; run as root"; exit 77; }
@@ -52,6 +53,28 @@ apt-get install -y "$tmp"/liblust1_*.deb "$tmp"/liblust-dev_*.deb > "$tmp/instal
 cc -std=c99 -Wall -Werror -o "$tmp/consumer" "$src/test/consumer/consumer.c" \
     $(pkg-config --cflags --libs lust)
 "$tmp/consumer" /usr/lib/
+
+echo "--- dpkg-shlibdeps: the liblust1 a binary depends on"
+# A daemon built with today's lust_server_main() calls an entry point of LUST_1.2 and must get
+# (>= 1.2.0): a 1.1 library would refuse its new members only at run time. One built against
+# the frozen 1.0 declarations (test/compat) links only LUST_1.0 and must still get (>= 1.0.0).
+mkdir -p "$tmp/deps/debian"
+printf 'Source: deps\n\nPackage: deps\nArchitecture: any\n' > "$tmp/deps/debian/control"
+cc -Wall -Werror -pthread -o "$tmp/deps/thread_server" \
+    /usr/share/doc/liblust-dev/examples/thread_server.c $(pkg-config --cflags --libs lust)
+cc -Wall -Werror -o "$tmp/deps/server_1_0" -I"$src/test/compat" "$src/test/compat/server_1_0.c" \
+    $(pkg-config --cflags --libs lust)
+shlibdeps() { (cd "$tmp/deps" && dpkg-shlibdeps -O "$1"); }
+for want in "thread_server liblust1 (>= 1.2.0)" "server_1_0 liblust1 (>= 1.0.0)"; do
+    bin=${want%% *}
+    line=$(shlibdeps "$bin")
+    echo "$bin: $line"
+    case "$line" in
+    *"${want#* }"*) ;;
+    *) echo "FAIL: $bin should depend on ${want#* }"; exit 1 ;;
+    esac
+done
+
 apt-get purge -y liblust-dev liblust1 > "$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; exit 1; }
 left=$(ls /usr/include/lust.h /usr/include/lust /usr/lib/*/liblust.so* /usr/lib/*/pkgconfig/lust.pc \
     /usr/lib/*/cmake/lust 2>/dev/null || true)
