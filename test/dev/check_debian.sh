@@ -58,13 +58,14 @@ echo "--- dpkg-shlibdeps: the liblust1 a binary depends on"
 # A daemon built with today's lust_server_main() calls an entry point of LUST_1.2 and must get
 # (>= 1.2.0): a 1.1 library would refuse its new members only at run time. One built against
 # the frozen 1.0 declarations (test/compat) links only LUST_1.0 and must still get (>= 1.0.0).
-mkdir -p "$tmp/deps/debian"
+bindir=$tmp/deps/debian/deps/usr/bin
+mkdir -p "$bindir"
 printf 'Source: deps\n\nPackage: deps\nArchitecture: any\n' > "$tmp/deps/debian/control"
-cc -Wall -Werror -pthread -o "$tmp/deps/thread_server" \
+cc -Wall -Werror -pthread -o "$bindir/thread_server" \
     /usr/share/doc/liblust-dev/examples/thread_server.c $(pkg-config --cflags --libs lust)
-cc -Wall -Werror -o "$tmp/deps/server_1_0" -I"$src/test/compat" "$src/test/compat/server_1_0.c" \
+cc -Wall -Werror -o "$bindir/server_1_0" -I"$src/test/compat" "$src/test/compat/server_1_0.c" \
     $(pkg-config --cflags --libs lust)
-shlibdeps() { (cd "$tmp/deps" && dpkg-shlibdeps -O "$1"); }
+shlibdeps() { (cd "$tmp/deps" && dpkg-shlibdeps -O "debian/deps/usr/bin/$1"); }
 for want in "thread_server liblust1 (>= 1.2.0)" "server_1_0 liblust1 (>= 1.0.0)"; do
     bin=${want%% *}
     line=$(shlibdeps "$bin")
