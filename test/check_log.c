@@ -666,7 +666,10 @@ static int setup_keeps_handles_child(void *arg)
         return 10;
     struct lust_pidfile *pf;
     struct lust_notify *n;
-    if (lust_pidfile_open(pidpath, &pf, NULL) < 0 || lust_notify_open(&n, 0) != 1)
+    int opened = lust_pidfile_open(pidpath, &pf, NULL) == 0 && lust_notify_open(&n, 0) == 1;
+    free(pidpath);
+    free(sock);
+    if (!opened)
         return 11;
     struct stat want;
     if (fstat(lust_pidfile_fd(pf), &want) < 0)

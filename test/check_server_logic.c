@@ -14,6 +14,7 @@
 
 #include <lust/config.h>
 #include <lust/error.h>
+#include <lust/version.h>
 
 #include "lust_test.h"
 #include "server_internal.h"
@@ -157,7 +158,7 @@ END_TEST
 
 START_TEST(ops_longer_struct_with_unknown_members_set_is_refused)
 {
-    struct lust_server srv;
+    struct lust_server srv = {.header_version = LUST_VERSION_HEX + 0x100};
     struct {
         struct lust_server_ops ops;
         void (*newer)(void);
@@ -168,6 +169,10 @@ START_TEST(ops_longer_struct_with_unknown_members_set_is_refused)
     big.newer = (void (*)(void))run_stub;
     ck_assert_int_eq(lust__server_copy_ops(&srv, &big.ops, sizeof big, sizeof big.ops), -E2BIG);
     ck_assert_ptr_nonnull(strstr(lust_error(), "needs a newer liblust"));
+    char headers[64];
+    snprintf(headers, sizeof headers, "built against the headers of %d.%d,", LUST_VERSION_MAJOR,
+             LUST_VERSION_MINOR + 1);
+    ck_assert_msg(strstr(lust_error(), headers), "%s", lust_error());
 }
 END_TEST
 
