@@ -120,7 +120,7 @@ LUST__HIDDEN void lust__fd_disown(int fd);
 LUST__HIDDEN int lust__close_all_except(const int *keep, size_t nkeep);
 
 /*
- * lib/pidfile.c: lust_pidfile_stop() without the removal of the file, for the framework's
+ * lib/pidfile_stop.c: lust_pidfile_stop() without the removal of the file, for the framework's
  * `stop`, which removes the file itself (with what else goes with it). Returns
  * LUST_PIDFILE_NOT_RUNNING, LUST_PIDFILE_STOPPED or LUST_PIDFILE_KILLED, or -errno with the
  * sentence set; *pid is written once a holder was found.
