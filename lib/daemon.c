@@ -28,7 +28,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <lust/daemon.h>
@@ -189,13 +188,6 @@ static int intermediate(const struct options *o, int chan, int devnull)
     _exit(0);
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct waiter {
     char buf[MSG_MAX * 2];
     size_t len;
@@ -282,7 +274,7 @@ static void kill_daemon(struct waiter *w)
 static int wait_verdict(int chan, int timeout_ms)
 {
     struct waiter w = {.pidfd = -1};
-    long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    long long deadline = timeout_ms < 0 ? -1 : lust__now_ms() + timeout_ms;
 
     for (;;) {
         parse_lines(&w);
@@ -291,7 +283,7 @@ static int wait_verdict(int chan, int timeout_ms)
         struct pollfd p[2] = {{.fd = chan, .events = POLLIN}, {.fd = w.pidfd, .events = POLLIN}};
         int left = -1;
         if (deadline >= 0) {
-            long long d = deadline - now_ms();
+            long long d = deadline - lust__now_ms();
             left = d < 0 ? 0 : d > INT_MAX ? INT_MAX : (int)d;
         }
         int probing = w.pidfd < 0 && w.pid > 0;
@@ -307,7 +299,7 @@ static int wait_verdict(int chan, int timeout_ms)
         }
         if (n == 0) {
             int alive = probing ? still_running(w.pid) : 1;
-            if (alive && probing && (deadline < 0 || now_ms() < deadline))
+            if (alive && probing && (deadline < 0 || lust__now_ms() < deadline))
                 continue;
             if (alive) {
                 kill_daemon(&w);

@@ -2,7 +2,8 @@
  * lib/fd.c - descriptors, threads and processes: the few helpers several modules need.
  *
  * One copy each, so that the daemon's and the log's "close everything else" cannot drift apart
- * again: both used to carry their own, with different fallbacks.
+ * again: both used to carry their own, with different fallbacks. (The monotonic clock in
+ * milliseconds for deadlines lives here too, for the same reason.)
  *
  * The registry of descriptors the library owns is a fixed array of atomics rather than a list
  * under a mutex: close_all runs in a child after fork(), where a mutex another thread held at
@@ -20,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Beyond this many numbers, closing one by one is not a fallback but a hang. */
@@ -158,6 +160,13 @@ int lust__close_all_except(const int *keep, size_t nkeep)
             return 0;
         lo = (unsigned)next + 1;
     }
+}
+
+long long lust__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int lust__count_threads(void)

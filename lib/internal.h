@@ -127,6 +127,9 @@ LUST__HIDDEN int lust__close_all_except(const int *keep, size_t nkeep);
  */
 LUST__HIDDEN int lust__pidfile_kill_wait(const char *path, int timeout_ms, pid_t *pid);
 
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+LUST__HIDDEN long long lust__now_ms(void);
+
 /* The number of threads of this process (from /proc/self/task), or -errno. */
 LUST__HIDDEN int lust__count_threads(void);
 

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <lust/pidfile.h>
@@ -29,19 +28,12 @@ static int still_holds(const char *path, pid_t pid)
     return lust_pidfile_query(path, &again) == LUST_PIDFILE_RUNNING && again == pid;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Without a pidfd: up to timeout_ms (< 0: no limit) for pid to let go. 1 gone, 0 not yet. */
 static int wait_released(const char *path, pid_t pid, int timeout_ms)
 {
-    long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    long long deadline = timeout_ms < 0 ? -1 : lust__now_ms() + timeout_ms;
     while (still_holds(path, pid)) {
-        if (deadline >= 0 && now_ms() >= deadline)
+        if (deadline >= 0 && lust__now_ms() >= deadline)
             return 0;
         poll(NULL, 0, PROBE_MS);
     }

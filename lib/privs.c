@@ -399,13 +399,6 @@ struct scan {
     char path[PATH_MAX];
 };
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int scan_entry(struct scan *s, int dfd, const char *name, size_t plen, int depth);
 
 /* Walks the directory open at dfd (consumed), whose path is s->path[0..plen). */
@@ -438,7 +431,7 @@ static int scan_entry(struct scan *s, int dfd, const char *name, size_t plen, in
     if (s->max_entries && ++s->entries > s->max_entries)
         return lust__fail_plain(E2BIG, "jail %s: more than %u entries; content check stopped",
                                 s->jail, s->max_entries);
-    if (s->deadline_ms >= 0 && mono_ms() > s->deadline_ms)
+    if (s->deadline_ms >= 0 && lust__now_ms() > s->deadline_ms)
         return lust__fail_plain(ETIME, "jail %s: content check ran out of time", s->jail);
     int n = snprintf(s->path + plen, sizeof s->path - plen, "/%s", name);
     if (n < 0 || (size_t)n >= sizeof s->path - plen)
@@ -507,7 +500,7 @@ int lust_privs_jail_scan(const char *path, unsigned max_entries, unsigned max_ms
     LUST__REQUIRE(path != NULL, -EINVAL);
     struct scan s = {.jail = path, .max_entries = max_entries, .deadline_ms = -1};
     if (max_ms)
-        s.deadline_ms = mono_ms() + max_ms;
+        s.deadline_ms = lust__now_ms() + max_ms;
     size_t plen = strlen(path);
     if (plen >= sizeof s.path)
         return lust__fail(ENAMETOOLONG, "jail %s", path);
