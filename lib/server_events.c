@@ -21,7 +21,6 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,23 +39,6 @@ void lust__server_sigset(sigset_t *set)
     sigaddset(set, SIGUSR1);
 }
 
-/* Syslog priorities (what the config reports) to this library's log levels. */
-int lust__server_log_level(int priority)
-{
-    switch (priority) {
-    case LOG_DEBUG:
-        return LUST_LOG_DEBUG;
-    case LOG_INFO:
-        return LUST_LOG_INFO;
-    case LOG_NOTICE:
-        return LUST_LOG_NOTICE;
-    case LOG_WARNING:
-        return LUST_LOG_WARNING;
-    default:
-        return LUST_LOG_ERROR;
-    }
-}
-
 static void request_stop(struct lust_server *srv, const char *why)
 {
     if (atomic_exchange(&srv->stopping, 1))
@@ -70,34 +52,6 @@ static void request_stop(struct lust_server *srv, const char *why)
         lust_log(LUST_LOG_ERROR, "cannot wake run(): %m");
 }
 
-/* Keys the running daemon cannot honour: they shaped the dance that already happened. */
-void lust__server_restart_keys(const struct lust_config *old, const struct lust_config *fresh,
-                               char *out, size_t size)
-{
-    static const struct {
-        const char *key;
-        const char *(*get)(const struct lust_config *);
-    } keys[] = {
-        {"user", lust_config_user},       {"group", lust_config_group},
-        {"jail", lust_config_jail},       {"pidfile", lust_config_pidfile},
-        {"logfile", lust_config_logfile}, {"control_socket", lust_config_control},
-    };
-    size_t len = 0;
-
-    out[0] = '\0';
-    if (lust_config_foreground(old) != lust_config_foreground(fresh))
-        len = (size_t)snprintf(out, size, "foreground");
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && len < size; i++) {
-        const char *a = keys[i].get(old), *b = keys[i].get(fresh);
-        if ((!a && !b) || (a && b && strcmp(a, b) == 0))
-            continue;
-        int n = snprintf(out + len, size - len, "%s%s", len ? ", " : "", keys[i].key);
-        if (n < 0 || (size_t)n >= size - len)
-            break;
-        len += (size_t)n;
-    }
-}
-
 /*
  * Installs FRESH (consumed) as the config and runs reload(). If reload() fails, the previous
  * config is put back, so lust_server_config() never shows a config the daemon refused. The
@@ -105,10 +59,10 @@ void lust__server_restart_keys(const struct lust_config *old, const struct lust_
  */
 static int apply_config(struct lust_server *srv, struct lust_config *fresh, char *msg, size_t size)
 {
-    char keys[128];
+    char keys[256];
     struct lust_config *old = srv->config;
 
-    lust__server_restart_keys(old, fresh, keys, sizeof keys);
+    lust__server_restart_keys(srv, fresh, keys, sizeof keys);
     srv->config = fresh;
     int r = lust__server_call_hook(srv, srv->ops.reload, "reload");
     if (r < 0) {
@@ -117,7 +71,7 @@ static int apply_config(struct lust_server *srv, struct lust_config *fresh, char
         lust_config_free(fresh);
         return r;
     }
-    lust_log_set_level(lust__server_log_level(lust_config_log_level(fresh)));
+    lust_log_set_level(lust_config_log_threshold(fresh));
     umask(lust_config_umask(fresh));
     int n = snprintf(msg, size, "reloaded %s", lust_config_path(fresh));
     if (keys[0] && n > 0 && (size_t)n < size)

@@ -435,6 +435,24 @@ START_TEST(port_in_use_fails_with_the_daemons_bind_sentence)
 }
 END_TEST
 
+/*
+ * A mistake in the daemon's own keys, found by its hook in the daemon (before_drop_privs),
+ * exits 6 like a file the framework cannot parse: the hook said so with
+ * lust_server_fail_config(), and the verdict carried it to the starting process.
+ */
+START_TEST(a_hook_blaming_the_config_exits_6_in_both_modes)
+{
+    struct result r;
+    write_conf("thread_server", "listen = {\"nonsense\"}\n");
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "start"), 6);
+    ck_assert_msg(strstr(r.err, "listen \"nonsense\": not HOST:PORT"), "stderr: %s", r.err);
+    nothing_left("thread_server");
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "-f", "start"), 6);
+    ck_assert_msg(strstr(r.err, "listen \"nonsense\": not HOST:PORT"), "stderr: %s", r.err);
+    nothing_left("thread_server");
+}
+END_TEST
+
 /* The device and inode of liblust.so.1 as mapped in pid. */
 static void liblust_mapping(pid_t pid, char *out, size_t size)
 {
@@ -663,6 +681,7 @@ static Suite *server_lifecycle_suite(void)
     tcase_add_test(tc, unknown_user_exits_6_naming_the_user);
     tcase_add_test(tc, missing_jail_exits_5_naming_the_jail);
     tcase_add_test(tc, port_in_use_fails_with_the_daemons_bind_sentence);
+    tcase_add_test(tc, a_hook_blaming_the_config_exits_6_in_both_modes);
     suite_add_tcase(s, tc);
 
     tc = server_tcase("exit codes", 30);
