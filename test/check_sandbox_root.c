@@ -180,6 +180,8 @@ static int body_lock_then_keep_a_capability(void)
         fprintf(stderr, "drop: %s\n", lust_error());
         return 1;
     }
+    lust_creds_free(creds);
+    lust_sandbox_free(sb);
     return 0;
 }
 
@@ -208,6 +210,9 @@ static int body_lock_after_drop(void)
     fprintf(stderr, "require: %d %s\n", r, lust_error());
     r = lust_sandbox_lock_privs(best);
     fprintf(stderr, "best: %d %s\n", r, lust_sandbox_report(best));
+    lust_sandbox_free(best);
+    lust_sandbox_free(req);
+    lust_creds_free(creds);
     return 0;
 }
 
