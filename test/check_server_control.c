@@ -469,17 +469,6 @@ START_TEST(reopen_on_a_stopped_server_exits_0_and_opens_nothing)
 }
 END_TEST
 
-/* Connects to dir/NAME.ctl as root (the test), like the reload command does. */
-static int dial_control(const char *name)
-{
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", at(name, "ctl"));
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
 /* How many of pid's descriptors lead to path; fails on any directory among them. */
 static int fds_to(pid_t pid, const char *path)
 {

@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -418,13 +417,7 @@ START_TEST(port_in_use_fails_with_the_daemons_bind_sentence)
     struct result r;
     char want[128];
     int port = thread_conf("HI!");
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(listen(fd, 1), 0);
+    int fd = tcp_listener(&port);
 
     ck_assert_int_ne(RUN(&r, thread_server, "thread_server", "start"), 0);
     snprintf(want, sizeof want, "listen 127.0.0.1:%d: Address already in use", port);
