@@ -779,6 +779,8 @@ static Suite *sandbox_suite(void)
     tcase_add_test(spec, sandbox_off_does_nothing_and_loads_nothing);
     suite_add_tcase(s, spec);
     TCase *p = tcase_create("promises");
+    /* Each test forks and loads libseccomp: Check's 4 s default is short on a loaded machine. */
+    tcase_set_timeout(p, 30);
     tcase_add_unchecked_fixture(p, tmp_top_make, tmp_top_remove);
     tcase_add_checked_fixture(p, make_tmp, NULL);
     tcase_add_test(p, sandbox_filter_program_builds_for_every_promise);
@@ -796,6 +798,7 @@ static Suite *sandbox_suite(void)
     tcase_add_test(p, sandbox_filter_reaches_threads_already_running);
     suite_add_tcase(s, p);
     TCase *l = tcase_create("landlock");
+    tcase_set_timeout(l, 30);
     tcase_add_unchecked_fixture(l, tmp_top_make, tmp_top_remove);
     tcase_add_checked_fixture(l, make_tmp, NULL);
     tcase_add_test(l, sandbox_unveil_hides_everything_else);
