@@ -52,10 +52,11 @@ static void start_with_procfs_inside(struct result *r)
     snprintf(proc, sizeof proc, "%s/proc", jail);
     ck_assert_int_eq(mkdir(proc, 0555), 0);
     ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
+    memset(r, 0, sizeof *r); /* sent whole through the pipe, the unused tails too */
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("proc", proc, "proc", 0, NULL) < 0)
             _exit(99);
         RUN(r, simple_server, "simple_server", "start");

@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <valgrind/valgrind.h>
 
 extern char **environ;
 
@@ -654,4 +655,9 @@ const char *greet(int port, char *buf, size_t size)
         buf[0] = '\0';
     close(fd);
     return buf;
+}
+
+int under_valgrind(void)
+{
+    return RUNNING_ON_VALGRIND != 0;
 }

@@ -48,6 +48,9 @@ int lust_test_run(Suite *suite);
 
 /* Becomes nobody for good: no supplementary groups, every uid and gid 65534. 0 or -1. */
 int become_nobody(void);
+/* Whether the test runs under valgrind, which keeps descriptors of its own and knows neither
+ * seccomp filters nor Landlock: a test that cannot mean anything there says so and passes. */
+int under_valgrind(void);
 
 /*
  * Directories. new_dir makes PARENT/PREFIX-XXXXXX with mkdtemp and gives it mode (0700 stays

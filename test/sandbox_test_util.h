@@ -8,7 +8,7 @@
  *
  * Valgrind runs the program on a synthetic CPU and cannot run it under a seccomp filter, nor
  * does it know the seccomp and Landlock system calls (it answers ENOSYS): the tests that need
- * them say so and pass when RUNNING_ON_VALGRIND.
+ * them say so and pass under valgrind (under_valgrind(), lust_test.h).
  */
 #ifndef SANDBOX_TEST_UTIL_H
 #define SANDBOX_TEST_UTIL_H
@@ -27,18 +27,9 @@
 
 #include "lust_test.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #define SKIP_UNDER_VALGRIND()                                                                   \
     do {                                                                                        \
-        if (RUNNING_ON_VALGRIND) {                                                              \
+        if (under_valgrind()) {                                                                 \
             printf("SKIP %s: valgrind knows neither seccomp filters nor Landlock\n", __func__); \
             return;                                                                             \
         }                                                                                       \
