@@ -8,8 +8,10 @@
  * Its own config keys: `listen`, a list of HOST:PORT ("[::1]:8080" for IPv6), and `greeting`.
  * Every address is bound in before_drop_privs, while still root, so a port below 1024 works;
  * the threads that serve start only in run(), after the drop. `reload` (SIGHUP) takes a new
- * greeting; the listening addresses need a restart. Under a watchdog, run()'s loop shows
- * life with lust_server_alive(), so a hung loop stops the pings.
+ * greeting; the listening addresses need a restart, so `listen` is one of its restart_keys and
+ * every reload names a changed one until then. A `listen` that is no address, or an empty
+ * greeting, is a config mistake: start exits 6. Under a watchdog, run()'s loop shows life with
+ * lust_server_alive(), so a hung loop stops the pings.
  *
  * Built alone, from an installed liblust (or with examples/CMakeLists.txt):
  *     cc -o thread_server thread_server.c $(pkg-config --cflags --libs lust) -pthread
@@ -29,8 +31,9 @@
 
 #include <lust.h>
 
-#define MAX_LISTEN  16
-#define MAX_CLIENTS 256
+#define THREAD_SERVER_VERSION "1.0"
+#define MAX_LISTEN            16
+#define MAX_CLIENTS           256
 
 struct client {
     pthread_t thread;
@@ -59,7 +62,7 @@ static int take_greeting(struct lust_server *srv, struct app *app)
 {
     const char *greeting = cfg_getstr(lust_server_config(srv), "greeting");
     if (!*greeting)
-        return lust_server_fail(srv, EINVAL, "greeting must not be empty");
+        return lust_server_fail_config(srv, "greeting must not be empty");
     pthread_mutex_lock(&app->lock);
     snprintf(app->greeting, sizeof app->greeting, "%s", greeting);
     pthread_mutex_unlock(&app->lock);
@@ -72,7 +75,7 @@ static int listen_on(struct lust_server *srv, const char *spec)
     char host[256];
     const char *port = strrchr(spec, ':');
     if (!port || port == spec || (size_t)(port - spec) >= sizeof host)
-        return lust_server_fail(srv, EINVAL, "listen \"%s\": not HOST:PORT", spec);
+        return lust_server_fail_config(srv, "listen \"%s\": not HOST:PORT", spec);
     size_t n = (size_t)(port - spec);
     memcpy(host, spec, n);
     host[n] = '\0';
@@ -85,7 +88,7 @@ static int listen_on(struct lust_server *srv, const char *spec)
     struct addrinfo *ai;
     int e = getaddrinfo(host, port + 1, &hints, &ai);
     if (e != 0)
-        return lust_server_fail(srv, EINVAL, "listen \"%s\": %s", spec, gai_strerror(e));
+        return lust_server_fail_config(srv, "listen \"%s\": %s", spec, gai_strerror(e));
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
@@ -107,7 +110,7 @@ static int bind_all(struct lust_server *srv, void *data)
     unsigned n = cfg_size(cfg, "listen");
 
     if (n == 0 || n > MAX_LISTEN)
-        return lust_server_fail(srv, EINVAL, "listen: between 1 and %d addresses", MAX_LISTEN);
+        return lust_server_fail_config(srv, "listen: between 1 and %d addresses", MAX_LISTEN);
     for (unsigned i = 0; i < n; i++) {
         int fd = listen_on(srv, cfg_getnstr(cfg, "listen", i));
         if (fd < 0)
@@ -241,12 +244,17 @@ static int reload(struct lust_server *srv, void *data)
 int main(int argc, char **argv)
 {
     static struct app app = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    static const char *const restart_keys[] = {"listen", NULL};
     static const struct lust_server_ops ops = {
         .options = options,
         .before_drop_privs = bind_all,
         .run = run,
         .shutdown = shutdown_server,
         .reload = reload,
+        .version = THREAD_SERVER_VERSION,
+        .usage = "Greets each client on the `listen` addresses with `greeting` (both keys of the\n"
+                 "config file); a reload takes a new greeting, new addresses need a restart.",
+        .restart_keys = restart_keys,
     };
     return lust_server_main("thread_server", &ops, &app, argc, argv);
 }

@@ -165,24 +165,15 @@ static int parse_control(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *re
     return parse_path_or_none(cfg, opt, value, result, LUST_CONFIG_NO_CONTROL, CONTROL_PATH_MAX);
 }
 
-static const struct {
-    const char *name;
-    int priority;
-} log_levels[] = {
-    {"debug", LOG_DEBUG},     {"info", LOG_INFO}, {"notice", LOG_NOTICE},
-    {"warning", LOG_WARNING}, {"error", LOG_ERR},
-};
-
+/* Stored by its canonical name, so the getters below need no second table. */
 static int parse_log_level(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-    for (size_t i = 0; value && i < sizeof log_levels / sizeof log_levels[0]; i++) {
-        if (strcasecmp(value, log_levels[i].name) == 0) {
-            *(const char **)result = log_levels[i].name;
-            return 0;
-        }
+    int level = lust__level_parse(value);
+    if (level >= 0) {
+        *(const char **)result = lust__levels[level].name;
+        return 0;
     }
-    cfg_error(cfg, "%s must be debug, info, notice, warning or error, not \"%s\"", opt->name,
-              value ? value : "");
+    cfg_error(cfg, "%s must be " LUST__LEVEL_NAMES ", not \"%s\"", opt->name, value ? value : "");
     return -1;
 }
 
@@ -635,7 +626,7 @@ out:
     return 0;
 }
 
-static int default_path(const char *name, char **path)
+int lust__config_default_path(const char *name, char **path)
 {
     if (asprintf(path, "%s/%s.conf", LUST_SYSCONFDIR, name) < 0)
         return lust__fail(ENOMEM, "config for %s", name);
@@ -660,7 +651,7 @@ int lust_config_load(const char *name, const char *path, const cfg_opt_t *opts,
         return r;
     char *def = NULL;
     if (!path) {
-        if ((r = default_path(name, &def)) < 0)
+        if ((r = lust__config_default_path(name, &def)) < 0)
             return r;
         path = def;
     }
@@ -701,7 +692,7 @@ int lust_config_load_fd(const char *name, int fd, const char *path, const cfg_op
         return r;
     char *def = NULL;
     if (!path) {
-        if ((r = default_path(name, &def)) < 0)
+        if ((r = lust__config_default_path(name, &def)) < 0)
             return r;
         path = def;
     }
@@ -751,82 +742,101 @@ void lust_config_free(struct lust_config *config)
 
 cfg_t *lust_config_cfg(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return config->cfg;
 }
 
 const char *lust_config_name(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return config->name;
 }
 
 const char *lust_config_path(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return config->path;
 }
 
 const char *lust_config_notice(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return config->notice;
 }
 
 const char *lust_config_user(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return cfg_getstr(config->cfg, "user");
 }
 
 const char *lust_config_group(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return cfg_getstr(config->cfg, "group");
 }
 
 const char *lust_config_jail(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     const char *jail = cfg_getstr(config->cfg, "jail");
     return strcmp(jail, LUST_CONFIG_NO_JAIL) == 0 ? NULL : jail;
 }
 
 const char *lust_config_pidfile(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return cfg_getstr(config->cfg, "pidfile");
 }
 
 const char *lust_config_logfile(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     return cfg_getstr(config->cfg, "logfile");
 }
 
 const char *lust_config_control(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, NULL);
     const char *path = cfg_getstr(config->cfg, "control_socket");
     return strcmp(path, LUST_CONFIG_NO_CONTROL) == 0 ? NULL : path;
 }
 
+int lust_config_log_threshold(const struct lust_config *config)
+{
+    LUST__REQUIRE(config != NULL, -EINVAL);
+    int level = lust__level_parse(cfg_getstr(config->cfg, "log_level"));
+    /* parse_log_level() admits only the table's names, so this is only for a NULL string. */
+    return level < 0 ? LUST__INFO : level;
+}
+
 int lust_config_log_level(const struct lust_config *config)
 {
-    const char *level = cfg_getstr(config->cfg, "log_level");
-    for (size_t i = 0; i < sizeof log_levels / sizeof log_levels[0]; i++)
-        if (strcmp(level, log_levels[i].name) == 0)
-            return log_levels[i].priority;
-    return LOG_INFO; /* unreachable: parse_log_level() admits only these names */
+    LUST__REQUIRE(config != NULL, -EINVAL);
+    return lust__levels[lust_config_log_threshold(config)].syslog;
 }
 
 mode_t lust_config_umask(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, (mode_t)-1);
     return (mode_t)cfg_getint(config->cfg, "umask");
 }
 
 bool lust_config_foreground(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, false);
     return cfg_getbool(config->cfg, "foreground") == cfg_true;
 }
 
 int lust_config_start_timeout(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, -EINVAL);
     return (int)cfg_getint(config->cfg, "start_timeout");
 }
 
 int lust_config_stop_timeout(const struct lust_config *config)
 {
+    LUST__REQUIRE(config != NULL, -EINVAL);
     return (int)cfg_getint(config->cfg, "stop_timeout");
 }
 

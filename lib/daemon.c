@@ -28,7 +28,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <lust/daemon.h>
@@ -64,11 +63,14 @@ static void read_options(const struct lust_daemon_opts *opts, struct options *o)
     o->umask = all.umask < 0 ? LUST_DAEMON_DEFAULT_UMASK : (mode_t)all.umask & 0777;
     o->timeout_ms = all.timeout_ms == 0 ? LUST_DAEMON_DEFAULT_TIMEOUT_MS : all.timeout_ms;
     o->keep = all.keep_fds_len ? all.keep_fds : NULL;
-    o->nkeep = o->keep ? all.keep_fds_len : 0;
+    o->nkeep = all.keep_fds_len;
 }
 
 static int check_keep(const struct options *o)
 {
+    if (o->nkeep && !o->keep)
+        return lust__fail_plain(EINVAL, "daemonize: keep_fds is NULL but keep_fds_len is %u",
+                                o->nkeep);
     for (unsigned i = 0; i < o->nkeep; i++) {
         int fd = o->keep[i];
         if (fd < 3)
@@ -152,6 +154,8 @@ static int setup_daemon(const struct options *o, int chan, int devnull)
     if (!(o->flags & LUST_DAEMON_KEEP_STDIO) && (dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0))
         die_reporting(chan, errno, "stdout and stderr");
 
+    /* Owned, so a close-all the daemon runs later (a log setup, say) keeps it too. */
+    lust__fd_own(chan);
     int *keep = malloc((o->nkeep + 1) * sizeof *keep);
     if (!keep)
         die_reporting(chan, ENOMEM, "keep list");
@@ -182,13 +186,6 @@ static int intermediate(const struct options *o, int chan, int devnull)
     (void)send_all(chan, msg, (size_t)n);
     /* Exiting here is the point of the second fork: the daemon is no session leader. */
     _exit(0);
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 struct waiter {
@@ -277,7 +274,7 @@ static void kill_daemon(struct waiter *w)
 static int wait_verdict(int chan, int timeout_ms)
 {
     struct waiter w = {.pidfd = -1};
-    long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    long long deadline = timeout_ms < 0 ? -1 : lust__now_ms() + timeout_ms;
 
     for (;;) {
         parse_lines(&w);
@@ -286,7 +283,7 @@ static int wait_verdict(int chan, int timeout_ms)
         struct pollfd p[2] = {{.fd = chan, .events = POLLIN}, {.fd = w.pidfd, .events = POLLIN}};
         int left = -1;
         if (deadline >= 0) {
-            long long d = deadline - now_ms();
+            long long d = deadline - lust__now_ms();
             left = d < 0 ? 0 : d > INT_MAX ? INT_MAX : (int)d;
         }
         int probing = w.pidfd < 0 && w.pid > 0;
@@ -302,7 +299,7 @@ static int wait_verdict(int chan, int timeout_ms)
         }
         if (n == 0) {
             int alive = probing ? still_running(w.pid) : 1;
-            if (alive && probing && (deadline < 0 || now_ms() < deadline))
+            if (alive && probing && (deadline < 0 || lust__now_ms() < deadline))
                 continue;
             if (alive) {
                 kill_daemon(&w);
@@ -399,6 +396,7 @@ static int send_verdict(const char *msg, size_t len)
     if (fd < 0)
         return lust__fail_plain(EALREADY, "daemon: the start verdict was already sent");
     int r = send_all(fd, msg, len);
+    lust__fd_disown(fd);
     close(fd);
     if (r < 0)
         return lust__fail(-r, "daemon: reporting to the starting process");
@@ -420,6 +418,7 @@ int lust_daemon_ready(void)
 
 int lust_daemon_failed(int code, const char *fmt, ...)
 {
+    LUST__REQUIRE(fmt != NULL, -EINVAL);
     char sentence[SENTENCE_MAX + 1], msg[MSG_MAX];
     va_list ap;
     va_start(ap, fmt);

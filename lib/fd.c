@@ -2,7 +2,12 @@
  * lib/fd.c - descriptors, threads and processes: the few helpers several modules need.
  *
  * One copy each, so that the daemon's and the log's "close everything else" cannot drift apart
- * again: both used to carry their own, with different fallbacks.
+ * again: both used to carry their own, with different fallbacks. (The monotonic clock in
+ * milliseconds for deadlines lives here too, for the same reason.)
+ *
+ * The registry of descriptors the library owns is a fixed array of atomics rather than a list
+ * under a mutex: close_all runs in a child after fork(), where a mutex another thread held at
+ * the fork would stay locked for good.
  */
 #include "internal.h"
 
@@ -12,13 +17,69 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Beyond this many numbers, closing one by one is not a fallback but a hang. */
 #define CLOSE_LOOP_MAX (1 << 20)
+
+/* More handles than any daemon holds at once: a report channel, a pid file or two, a notify
+ * socket. */
+#define OWNED_MAX 64
+
+static struct {
+    atomic_int fd1; /* the descriptor + 1; 0: free; -1: being filled in */
+    dev_t dev;
+    ino_t ino;
+} owned[OWNED_MAX];
+
+void lust__fd_own(int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return;
+    for (size_t i = 0; i < OWNED_MAX; i++) {
+        int free_slot = 0;
+        if (atomic_compare_exchange_strong(&owned[i].fd1, &free_slot, -1)) {
+            owned[i].dev = st.st_dev;
+            owned[i].ino = st.st_ino;
+            atomic_store_explicit(&owned[i].fd1, fd + 1, memory_order_release);
+            return;
+        }
+    }
+}
+
+void lust__fd_disown(int fd)
+{
+    for (size_t i = 0; i < OWNED_MAX; i++) {
+        int mine = fd + 1;
+        if (atomic_compare_exchange_strong(&owned[i].fd1, &mine, 0))
+            return;
+    }
+}
+
+/* Registered, and still the file it was: a number the caller closed and reused is not ours. */
+static int owned_at(size_t i, int *fd)
+{
+    *fd = atomic_load_explicit(&owned[i].fd1, memory_order_acquire) - 1;
+    struct stat st;
+    return *fd >= 0 && fstat(*fd, &st) == 0 && st.st_dev == owned[i].dev &&
+           st.st_ino == owned[i].ino;
+}
+
+static int is_owned(int fd)
+{
+    int at;
+    for (size_t i = 0; i < OWNED_MAX; i++)
+        if (owned_at(i, &at) && at == fd)
+            return 1;
+    return 0;
+}
 
 int lust__fd_above_stdio(int fd)
 {
@@ -72,7 +133,7 @@ static int close_listed_by_proc(const int *keep, size_t nkeep)
             char *end;
             long fd = strtol(e->d_name, &end, 10);
             if (*end == '\0' && end != e->d_name && fd > 2 && fd != self &&
-                !listed((int)fd, keep, nkeep))
+                !listed((int)fd, keep, nkeep) && !is_owned((int)fd))
                 close((int)fd);
         }
         closedir(d);
@@ -84,19 +145,30 @@ static int close_listed_by_proc(const int *keep, size_t nkeep)
         rl.rlim_cur > CLOSE_LOOP_MAX)
         return -err;
     for (int fd = 3; fd < (int)rl.rlim_cur; fd++)
-        if (!listed(fd, keep, nkeep))
+        if (!listed(fd, keep, nkeep) && !is_owned(fd))
             close(fd);
     return 0;
+}
+
+/* The lowest descriptor at or above lo that is listed or owned, or -1. */
+static long next_kept(unsigned lo, const int *keep, size_t nkeep)
+{
+    long next = -1;
+    for (size_t i = 0; i < nkeep; i++)
+        if (keep[i] >= 0 && (unsigned)keep[i] >= lo && (next < 0 || keep[i] < next))
+            next = keep[i];
+    int fd;
+    for (size_t i = 0; i < OWNED_MAX; i++)
+        if (owned_at(i, &fd) && (unsigned)fd >= lo && (next < 0 || fd < next))
+            next = fd;
+    return next;
 }
 
 int lust__close_all_except(const int *keep, size_t nkeep)
 {
     unsigned lo = 3;
     for (;;) {
-        long next = -1; /* the lowest kept descriptor at or above lo */
-        for (size_t i = 0; i < nkeep; i++)
-            if (keep[i] >= 0 && (unsigned)keep[i] >= lo && (next < 0 || keep[i] < next))
-                next = keep[i];
+        long next = next_kept(lo, keep, nkeep);
         if (next < 0 || (unsigned)next > lo) {
             unsigned hi = next < 0 ? UINT_MAX : (unsigned)next - 1;
             if (close_range(lo, hi, 0) < 0)
@@ -106,6 +178,13 @@ int lust__close_all_except(const int *keep, size_t nkeep)
             return 0;
         lo = (unsigned)next + 1;
     }
+}
+
+long long lust__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int count_tasks(void)

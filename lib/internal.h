@@ -10,6 +10,7 @@
 #ifndef LUST_INTERNAL_H
 #define LUST_INTERNAL_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,8 +33,47 @@ LUST__HIDDEN int lust__fail_plain(int err, const char *fmt, ...) LUST__PRINTF(2,
 LUST__HIDDEN int lust__vfail(int err, int with_strerror, const char *fmt, va_list ap)
     LUST__PRINTF(3, 0);
 
+/*
+ * The argument check at every public entry, as sd-daemon's assert_return(): when cond is false
+ * (a NULL handle or path, say), records "FUNCTION: bad argument (expected COND)" and returns
+ * ret, which
+ * is -EINVAL unless the function returns a pointer (NULL) or its header says otherwise. Never
+ * a crash. Functions documented as async-signal-safe check quietly instead (no sentence).
+ */
+#define LUST__REQUIRE(cond, ret)                                                         \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            lust__fail_plain(EINVAL, "%s: bad argument (expected %s)", __func__, #cond); \
+            return ret;                                                                  \
+        }                                                                                \
+    } while (0)
+
 /* Forget the calling thread's sentence, so a caller can tell whether a callee set one. */
 LUST__HIDDEN void lust__error_clear(void);
+
+/*
+ * lib/level.c: the one table of log levels. Its index is the log's level, whose public values
+ * (LUST_LOG_DEBUG 0 ... LUST_LOG_ERROR 4) liblust 1.0 froze; lib/log.c pins the two together.
+ */
+enum { LUST__DEBUG, LUST__INFO, LUST__NOTICE, LUST__WARNING, LUST__ERROR, LUST__LEVELS };
+
+struct lust__level {
+    const char *name;  /* "debug": the config's log_level and lust_log_level_from_name() */
+    const char *upper; /* "DEBUG": how a log line shows it */
+    size_t upper_len;
+    int syslog; /* the <syslog.h> priority: LOG_DEBUG (7) ... LOG_ERR (3) */
+};
+
+LUST__HIDDEN extern const struct lust__level lust__levels[LUST__LEVELS];
+
+/* What a sentence offers when a level name is unknown. */
+#define LUST__LEVEL_NAMES "debug, info, notice, warning (warn) or error (err)"
+
+/* The level named name, in any case, aliases included; -1 for NULL or an unknown name. */
+LUST__HIDDEN int lust__level_parse(const char *name);
+
+/* The level of a syslog priority (emerg, alert and crit count as error), or -1. */
+LUST__HIDDEN int lust__level_from_syslog(int priority);
 
 /*
  * lib/config.c: whether the config file itself sets key (1), rather than the default (0). The
@@ -41,6 +81,10 @@ LUST__HIDDEN void lust__error_clear(void);
  */
 struct lust_config;
 LUST__HIDDEN int lust__config_file_sets(const struct lust_config *config, const char *key);
+
+/* lib/config.c: SYSCONFDIR/NAME.conf in a new string (*path, freed by the caller); 0 or
+ * -ENOMEM. For `NAME -h`, which names the file it reads. */
+LUST__HIDDEN int lust__config_default_path(const char *name, char **path);
 
 /* lib/config.c: one more reference to config, dropped by lust_config_release(). */
 LUST__HIDDEN void lust__config_hold(struct lust_config *config);
@@ -70,12 +114,35 @@ LUST__HIDDEN int lust__fd_fill_stdio(void);
 LUST__HIDDEN int lust__devnull(void);
 
 /*
+ * Descriptors the library itself holds (the daemon's report channel, a pid file's lock, a
+ * notify socket): registered when opened, unregistered just before the library closes them.
+ * lust__close_all_except() keeps them whatever the caller's list says, so a caller's keep list
+ * that forgets one cannot drop a lock or cut a channel. The file's device and inode are
+ * remembered, so a number the caller closed and the kernel gave to another file is not kept.
+ * Async-signal-safe and usable after fork (atomics, no lock); a full registry (64 entries)
+ * keeps nothing more rather than fail.
+ */
+LUST__HIDDEN void lust__fd_own(int fd);
+LUST__HIDDEN void lust__fd_disown(int fd);
+
+/*
  * Closes every descriptor above 2 except those listed (entries below 3 are ignored; the list
- * is not changed). close_range() over the gaps; without it (kernels before 5.9) the numbers
- * /proc/self/fd lists. Returns 0, or -errno when neither way works: the caller must not go on
- * believing the descriptors are closed.
+ * is not changed) and those the library owns (above). close_range() over the gaps; without it
+ * (kernels before 5.9) the numbers /proc/self/fd lists. Returns 0, or -errno when neither way
+ * works: the caller must not go on believing the descriptors are closed.
  */
 LUST__HIDDEN int lust__close_all_except(const int *keep, size_t nkeep);
+
+/*
+ * lib/pidfile_stop.c: lust_pidfile_stop() without the removal of the file, for the framework's
+ * `stop`, which removes the file itself (with what else goes with it). Returns
+ * LUST_PIDFILE_NOT_RUNNING, LUST_PIDFILE_STOPPED or LUST_PIDFILE_KILLED, or -errno with the
+ * sentence set; *pid is written once a holder was found.
+ */
+LUST__HIDDEN int lust__pidfile_kill_wait(const char *path, int timeout_ms, pid_t *pid);
+
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+LUST__HIDDEN long long lust__now_ms(void);
 
 /* The number of threads of this process (from /proc/self/task), or -errno. */
 LUST__HIDDEN int lust__count_threads(void);

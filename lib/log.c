@@ -17,7 +17,6 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,13 +34,13 @@
  */
 #define LINE_BUF (LUST_LOG_MESSAGE_MAX + 512)
 
-static const struct {
-    const char *name;
-    size_t len;
-    char journal; /* sd-daemon priority: debug 7 ... err 3 */
-} levels[] = {
-    {"DEBUG", 5, '7'}, {"INFO", 4, '6'}, {"NOTICE", 6, '5'}, {"WARNING", 7, '4'}, {"ERROR", 5, '3'},
-};
+/* The public levels are the internal table's index; 1.0 binaries carry these numbers. */
+_Static_assert(LUST_LOG_DEBUG == LUST__DEBUG && LUST_LOG_DEBUG == 0, "LUST_LOG_DEBUG is 0");
+_Static_assert(LUST_LOG_INFO == LUST__INFO && LUST_LOG_INFO == 1, "LUST_LOG_INFO is 1");
+_Static_assert(LUST_LOG_NOTICE == LUST__NOTICE && LUST_LOG_NOTICE == 2, "LUST_LOG_NOTICE is 2");
+_Static_assert(LUST_LOG_WARNING == LUST__WARNING && LUST_LOG_WARNING == 3, "LUST_LOG_WARNING is 3");
+_Static_assert(LUST_LOG_ERROR == LUST__ERROR && LUST_LOG_ERROR == 4, "LUST_LOG_ERROR is 4");
+_Static_assert(LUST__LEVELS == LUST_LOG_ERROR + 1, "one table entry per level");
 
 static atomic_int threshold = LUST_LOG_INFO;
 /* Bytes one write may carry: 0 until fd 2 was looked at, then LINE_BUF - 1 or PIPE_BUF. */
@@ -127,7 +126,7 @@ static size_t put_prefix(char *p, const struct stamp *s, long nsec, int level)
     size_t n = 0;
     if (atomic_load_explicit(&journal_prefix, memory_order_relaxed)) {
         p[n++] = '<';
-        p[n++] = levels[level].journal;
+        p[n++] = (char)('0' + lust__levels[level].syslog);
         p[n++] = '>';
     }
     memcpy(p + n, s->date, s->date_len);
@@ -140,8 +139,8 @@ static size_t put_prefix(char *p, const struct stamp *s, long nsec, int level)
     memcpy(p + n, s->offset, 6);
     n += 6;
     p[n++] = ' ';
-    memcpy(p + n, levels[level].name, levels[level].len);
-    n += levels[level].len;
+    memcpy(p + n, lust__levels[level].upper, lust__levels[level].upper_len);
+    n += lust__levels[level].upper_len;
     p[n++] = ' ';
     return n;
 }
@@ -292,6 +291,8 @@ static enum outcome write_line(const char *p, size_t n)
 
 void lust_log_v(int level, const char *fmt, va_list ap)
 {
+    if (fmt == NULL)
+        return; /* nothing to write, and a logging call never fails visibly */
     if (level < LUST_LOG_DEBUG)
         level = LUST_LOG_DEBUG;
     if (level > LUST_LOG_ERROR)
@@ -360,22 +361,33 @@ const char *lust_log_level_name(int level)
 {
     if (level < LUST_LOG_DEBUG || level > LUST_LOG_ERROR)
         return NULL;
-    return levels[level].name;
+    return lust__levels[level].upper;
 }
 
 int lust_log_level_from_name(const char *name)
 {
     if (name == NULL)
         return lust__fail_plain(EINVAL, "log level missing");
-    for (int i = LUST_LOG_DEBUG; i <= LUST_LOG_ERROR; i++)
-        if (strcasecmp(name, levels[i].name) == 0)
-            return i;
-    if (strcasecmp(name, "warn") == 0)
-        return LUST_LOG_WARNING;
-    if (strcasecmp(name, "err") == 0)
-        return LUST_LOG_ERROR;
-    return lust__fail_plain(EINVAL,
-                            "log level \"%s\" unknown (debug, info, notice, warning, error)", name);
+    int level = lust__level_parse(name);
+    if (level < 0)
+        return lust__fail_plain(EINVAL, "log level \"%s\" unknown (" LUST__LEVEL_NAMES ")", name);
+    return level;
+}
+
+int lust_log_level_from_syslog(int priority)
+{
+    int level = lust__level_from_syslog(priority);
+    if (level < 0)
+        return lust__fail_plain(EINVAL, "syslog priority %d unknown (0 to 7)", priority);
+    return level;
+}
+
+int lust_log_level_to_syslog(int level)
+{
+    if (level < LUST_LOG_DEBUG || level > LUST_LOG_ERROR)
+        return lust__fail_plain(
+            EINVAL, "log level %d unknown (LUST_LOG_DEBUG 0 to LUST_LOG_ERROR 4)", level);
+    return lust__levels[level].syslog;
 }
 
 static int dup2_retry(int from, int to)
@@ -490,6 +502,7 @@ static void line_buffer_stdout(void)
 
 int lust_log_setup_fd(int fd, const int *keep, size_t nkeep)
 {
+    LUST__REQUIRE(keep != NULL || nkeep == 0, -EINVAL);
     int cap = prepare(fd);
     if (cap < 0)
         return cap;
@@ -532,6 +545,7 @@ static bool stderr_is_journal(void)
 
 int lust_log_setup(const char *path, const int *keep, size_t nkeep)
 {
+    LUST__REQUIRE(keep != NULL || nkeep == 0, -EINVAL);
     if (path == NULL) {
         int saved = errno;
         load_zone();

@@ -109,6 +109,7 @@ int lust_notify_open(struct lust_notify **ret, int flags)
         free(n);
         return r;
     }
+    lust__fd_own(n->fd);
     n->watchdog_usec = watchdog_from_env();
     if (flags & LUST_NOTIFY_UNSET_ENV) {
         unsetenv("NOTIFY_SOCKET");
@@ -123,6 +124,7 @@ void lust_notify_close(struct lust_notify *n)
 {
     if (!n)
         return;
+    lust__fd_disown(n->fd);
     close(n->fd);
     free(n);
 }
@@ -168,6 +170,7 @@ int lust_notify_sendf(struct lust_notify *n, const char *fmt, ...)
 
     if (!n)
         return 0;
+    LUST__REQUIRE(fmt != NULL, -EINVAL);
     va_start(ap, fmt);
     r = vsendf(n, fmt, ap);
     va_end(ap);
@@ -203,7 +206,8 @@ int lust_notify_status(struct lust_notify *n, const char *text)
 
     if (!n)
         return 0;
-    for (i = 0; text && text[i] && i < sizeof buf - 1; i++)
+    LUST__REQUIRE(text != NULL, -EINVAL);
+    for (i = 0; text[i] && i < sizeof buf - 1; i++)
         buf[i] = (text[i] == '\n' || text[i] == '\r') ? ' ' : text[i];
     buf[i] = '\0';
     return lust_notify_sendf(n, "STATUS=%s", buf);

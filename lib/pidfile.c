@@ -322,8 +322,10 @@ static int check_directory(const char *path)
 
 int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_t *holder)
 {
-    if (!path || !*path || !out)
-        return lust__fail_plain(EINVAL, "pid file: no path or no place for the handle");
+    LUST__REQUIRE(path != NULL, -EINVAL);
+    LUST__REQUIRE(out != NULL, -EINVAL);
+    if (!*path)
+        return lust__fail_plain(EINVAL, "pid file: empty path");
     int r = check_directory(path);
     if (r < 0)
         return r;
@@ -343,6 +345,7 @@ int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_t *holder
     if (r == 0) {
         pf->next = held;
         held = pf;
+        lust__fd_own(pf->fd);
     }
     pthread_mutex_unlock(&held_mutex);
     if (r < 0) {
@@ -373,6 +376,7 @@ int lust_pidfile_release(struct lust_pidfile *pf)
      * would erase the live holder's pid. */
     if (pf->pid == getpid() && ftruncate(pf->fd, 0) < 0)
         r = lust__fail(errno, "pid file %s: emptying", pf->path);
+    lust__fd_disown(pf->fd);
     if (close(pf->fd) < 0 && errno != EINTR && r == 0)
         r = lust__fail(errno, "pid file %s: closing", pf->path);
     free(pf);
@@ -381,6 +385,7 @@ int lust_pidfile_release(struct lust_pidfile *pf)
 
 int lust_pidfile_query(const char *path, pid_t *holder)
 {
+    LUST__REQUIRE(path != NULL, -EINVAL);
     struct stat st;
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? LUST_PIDFILE_NONE : lust__fail(errno, "pid file %s", path);
@@ -429,6 +434,7 @@ int lust_pidfile_query(const char *path, pid_t *holder)
 
 int lust_pidfile_remove(const char *path)
 {
+    LUST__REQUIRE(path != NULL, -EINVAL);
     return lust__pidfile_remove_with(path, NULL, NULL);
 }
 

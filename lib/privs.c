@@ -223,18 +223,23 @@ void lust_creds_free(struct lust_creds *creds)
     free(creds);
 }
 
+/* (unsigned)-1 is no id at all: the kernel reads it as "leave unchanged". */
 unsigned lust_creds_uid(const struct lust_creds *creds)
 {
+    LUST__REQUIRE(creds != NULL, (unsigned)-1);
     return creds->uid;
 }
 
 unsigned lust_creds_gid(const struct lust_creds *creds)
 {
+    LUST__REQUIRE(creds != NULL, (unsigned)-1);
     return creds->gid;
 }
 
 int lust_creds_groups(const struct lust_creds *creds, unsigned *groups, unsigned max)
 {
+    LUST__REQUIRE(creds != NULL, -EINVAL);
+    LUST__REQUIRE(groups != NULL || max == 0, -EINVAL);
     for (int i = 0; i < creds->ngroups && (unsigned)i < max; i++)
         groups[i] = creds->groups[i];
     return creds->ngroups;

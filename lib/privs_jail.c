@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,58 @@ static int check_not_root(int fd, const char *path, const char *canonical)
     return 0;
 }
 
+/*
+ * The jail is handed out as a bare descriptor (the 1.0 API), so jail_open remembers the device
+ * and inode of each directory it checked, and jail_enter chroots only into one of those: a
+ * descriptor closed by a careless keep list and its number reused (by the pid file, or another
+ * directory) is refused instead of entered.
+ */
+struct checked_jail {
+    dev_t dev;
+    ino_t ino;
+    struct checked_jail *next;
+};
+
+static pthread_mutex_t checked_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct checked_jail *checked;
+
+static int remember_jail(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    struct checked_jail *j = malloc(sizeof *j);
+    if (!j)
+        return -ENOMEM;
+    j->dev = st.st_dev;
+    j->ino = st.st_ino;
+    pthread_mutex_lock(&checked_mutex);
+    j->next = checked;
+    checked = j;
+    pthread_mutex_unlock(&checked_mutex);
+    return 0;
+}
+
+/* Whether st is a directory jail_open checked; with take set, forget it (once entered). */
+static int checked_jail(const struct stat *st, int take)
+{
+    int found = 0;
+    pthread_mutex_lock(&checked_mutex);
+    for (struct checked_jail **p = &checked; *p; p = &(*p)->next) {
+        struct checked_jail *j = *p;
+        if (j->dev == st->st_dev && j->ino == st->st_ino) {
+            found = 1;
+            if (take) {
+                *p = j->next;
+                free(j);
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&checked_mutex);
+    return found;
+}
+
 int lust__privs_jail_open(const char *path, int create, int *out, int *created)
 {
     if (!path || !out || bad_jail_path(path))
@@ -170,6 +223,8 @@ int lust__privs_jail_open(const char *path, int create, int *out, int *created)
     int r = check_not_root(fd, path, w.path);
     if (r == 0)
         r = check_mounts(path, w.path);
+    if (r == 0 && (r = remember_jail(fd)) < 0)
+        r = lust__fail(-r, "jail %s", path);
     if (r < 0) {
         close(fd);
         return r;
@@ -182,6 +237,7 @@ int lust__privs_jail_open(const char *path, int create, int *out, int *created)
 
 int lust_privs_jail_open(const char *path, int *out)
 {
+    LUST__REQUIRE(out != NULL, -EINVAL);
     return lust__privs_jail_open(path, 0, out, NULL);
 }
 
@@ -191,13 +247,6 @@ struct scan {
     long long deadline_ms;
     char path[PATH_MAX];
 };
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int scan_entry(struct scan *s, int dfd, const char *name, size_t plen, int depth);
 
@@ -231,7 +280,7 @@ static int scan_entry(struct scan *s, int dfd, const char *name, size_t plen, in
     if (s->max_entries && ++s->entries > s->max_entries)
         return lust__fail_plain(E2BIG, "jail %s: more than %u entries; content check stopped",
                                 s->jail, s->max_entries);
-    if (s->deadline_ms >= 0 && mono_ms() > s->deadline_ms)
+    if (s->deadline_ms >= 0 && lust__now_ms() > s->deadline_ms)
         return lust__fail_plain(ETIME, "jail %s: content check ran out of time", s->jail);
     int n = snprintf(s->path + plen, sizeof s->path - plen, "/%s", name);
     if (n < 0 || (size_t)n >= sizeof s->path - plen)
@@ -300,7 +349,7 @@ static int scan_open(int root, const char *path, unsigned max_entries, unsigned 
 {
     struct scan s = {.jail = path, .max_entries = max_entries, .deadline_ms = -1};
     if (max_ms)
-        s.deadline_ms = mono_ms() + max_ms;
+        s.deadline_ms = lust__now_ms() + max_ms;
     size_t plen = strlen(path);
     if (plen >= sizeof s.path) {
         close(root);
@@ -319,8 +368,7 @@ static int scan_open(int root, const char *path, unsigned max_entries, unsigned 
 
 int lust_privs_jail_scan(const char *path, unsigned max_entries, unsigned max_ms)
 {
-    if (!path)
-        return lust__fail_plain(EINVAL, "jail scan: no path");
+    LUST__REQUIRE(path != NULL, -EINVAL);
     int root = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (root < 0)
         return lust__fail(errno, "jail %s", path);
@@ -347,6 +395,11 @@ int lust_privs_jail_enter(int fd)
         return lust__fail(errno, "chroot: descriptor %d", fd);
     if (!S_ISDIR(want.st_mode))
         return lust__fail(ENOTDIR, "chroot %s", name);
+    if (!checked_jail(&want, 0))
+        return lust__fail_plain(EBADF,
+                                "chroot: descriptor %d (%s) is not a jail lust_privs_jail_open() "
+                                "checked (closed, and its number reused?)",
+                                fd, name);
     /* To put the working directory back if chroot is refused (not root, say). */
     int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fchdir(fd) < 0) {
@@ -372,6 +425,7 @@ int lust_privs_jail_enter(int fd)
         return lust__fail(errno, "chroot %s: stat /", name);
     if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
         return lust__fail_plain(EIO, "chroot %s: / is not the jail afterwards", name);
+    checked_jail(&want, 1);
     close(fd);
     return 0;
 }

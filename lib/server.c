@@ -30,6 +30,8 @@ int lust__server_exit_for(int r)
     case EPERM:
     case EACCES:
         return EXIT_PRIVILEGE;
+    case LUST__SERVER_CONFIG_VERDICT:
+        return EXIT_CONFIG;
     default:
         return EXIT_GENERIC;
     }
@@ -51,6 +53,12 @@ void lust__server_print(FILE *to, const char *fmt, ...)
     fprintf(to, "%s\n", line);
 }
 
+/* The same for a failed hook, which may have blamed the daemon's own config. */
+int lust__server_exit_for_hook(const struct lust_server *srv, int r)
+{
+    return srv->config_failed ? EXIT_CONFIG : lust__server_exit_for(r);
+}
+
 void lust__server_say(const struct lust_server *srv, const char *what)
 {
     lust__server_print(stderr, "%s: %s%s%s", srv->name, what ? what : "", what ? ": " : "",
@@ -59,21 +67,26 @@ void lust__server_say(const struct lust_server *srv, const char *what)
 
 const char *lust_server_name(const struct lust_server *srv)
 {
+    LUST__REQUIRE(srv != NULL, NULL);
     return srv->name;
 }
 
 int lust_server_stop_fd(const struct lust_server *srv)
 {
+    LUST__REQUIRE(srv != NULL, -EINVAL);
     return srv->stop_fd;
 }
 
 int lust_server_stopping(const struct lust_server *srv)
 {
+    if (srv == NULL)
+        return -EINVAL; /* no sentence: async-signal-safe */
     return atomic_load(&srv->stopping);
 }
 
 int lust_server_foreground(const struct lust_server *srv)
 {
+    LUST__REQUIRE(srv != NULL, -EINVAL);
     return srv->foreground;
 }
 
@@ -85,15 +98,16 @@ void lust_server_alive(struct lust_server *srv)
 
 int lust_server_alive_interval(const struct lust_server *srv)
 {
-    return srv ? srv->alive_interval_ms : -1;
+    LUST__REQUIRE(srv != NULL, -EINVAL);
+    return srv->alive_interval_ms;
 }
 
 int lust_server_status(struct lust_server *srv, const char *fmt, ...)
 {
     char text[2048];
     va_list ap;
-    if (!srv || !fmt)
-        return lust__fail_plain(EINVAL, "lust_server_status: no server or no text");
+    LUST__REQUIRE(srv != NULL, -EINVAL);
+    LUST__REQUIRE(fmt != NULL, -EINVAL);
     if (!srv->notify)
         return 0;
     va_start(ap, fmt);
@@ -106,11 +120,24 @@ int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
 {
     va_list ap;
     (void)srv;
+    LUST__REQUIRE(fmt != NULL, -EINVAL);
     if (err == 0)
         err = EINVAL;
     va_start(ap, fmt);
     int r = lust__vfail(err, 1, fmt, ap);
     va_end(ap);
+    return r;
+}
+
+int lust_server_fail_config(struct lust_server *srv, const char *fmt, ...)
+{
+    va_list ap;
+    LUST__REQUIRE(srv != NULL, -EINVAL);
+    LUST__REQUIRE(fmt != NULL, -EINVAL);
+    va_start(ap, fmt);
+    int r = lust__vfail(EINVAL, 0, fmt, ap);
+    va_end(ap);
+    srv->config_failed = 1;
     return r;
 }
 
@@ -124,26 +151,43 @@ int lust__server_call_hook(struct lust_server *srv, int (*hook)(struct lust_serv
     if (!hook)
         return 0;
     lust__error_clear();
+    srv->config_failed = 0;
     int r = hook(srv, srv->user_data);
-    if (r >= 0)
+    if (r >= 0) {
+        srv->config_failed = 0; /* a config failure the hook chose to ignore */
         return 0;
+    }
     if (lust_error()[0] == '\0')
         lust__fail(-r, "%s failed", stage);
     return r;
 }
 
-static void usage(const char *name, FILE *to)
+static void usage(const struct lust_server *srv, FILE *to)
 {
+    char *conf = NULL;
+    if (lust__config_default_path(srv->name, &conf) < 0)
+        conf = NULL;
     fprintf(to,
             "Usage: %s [-c FILE] [-f] [--ready-fd N] COMMAND\n"
             "Commands: start, stop, restart, reload, force-reload, status, and reopen (the log\n"
             "file, after logrotate moved it)\n"
-            "  -c, --config FILE   read FILE instead of the default config file\n"
+            "  -c, --config FILE   read FILE instead of %s\n"
             "  -f, --foreground    stay in the foreground (systemd, runit, containers)\n"
             "      --ready-fd N    write a newline to descriptor N once ready (s6 style)\n"
-            "  -V, --version       print the liblust version\n"
+            "  -V, --version       print the version of %s and of liblust\n"
             "  -h, --help          print this help\n",
-            name);
+            srv->name, conf ? conf : "the default config file", srv->name);
+    if (srv->ops.usage)
+        fprintf(to, "\n%s\n", srv->ops.usage);
+    free(conf);
+}
+
+static void version(const struct lust_server *srv)
+{
+    if (srv->ops.version)
+        printf("%s %s (liblust %s)\n", srv->name, srv->ops.version, lust_version());
+    else
+        printf("%s (liblust %s)\n", srv->name, lust_version());
 }
 
 static enum lust__server_command parse_command(const char *word)
@@ -194,50 +238,60 @@ int lust__server_parse_argv(struct lust_server *srv, int argc, char **argv, int 
             srv->ready_fd = (int)fd;
             break;
         case 'h':
-            usage(srv->name, stdout);
+            usage(srv, stdout);
             return -1;
         case 'V':
-            printf("%s (liblust %s)\n", srv->name, lust_version());
+            version(srv);
             return -1;
         default:
             lust__server_print(stderr, "%s: unknown option %s", srv->name, argv[optind - 1]);
-            usage(srv->name, stderr);
+            usage(srv, stderr);
             return -EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        usage(srv->name, stderr);
+        usage(srv, stderr);
         return -EXIT_USAGE;
     }
     enum lust__server_command cmd = parse_command(argv[optind]);
     if (cmd == CMD_NONE) {
         lust__server_print(stderr, "%s: unknown command \"%s\"", srv->name, argv[optind]);
-        usage(srv->name, stderr);
+        usage(srv, stderr);
         return -EXIT_USAGE;
     }
     return (int)cmd;
 }
 
 /*
- * Copies the caller's ops into this library's layout: members it knows, zero beyond. A larger
- * struct from a newer header is accepted only if the members this library does not know are
- * all zero (the kernel's copy_struct_from_user rule), so a callback is never silently dropped.
+ * Copies the caller's ops into this library's layout: the first `known` bytes (what the entry
+ * point called reads), zero beyond. A larger struct is accepted only if the members past
+ * `known` are all zero (the kernel's copy_struct_from_user rule), so a callback or setting is
+ * never silently dropped.
  */
-int lust__server_copy_ops(struct lust_server *srv, const struct lust_server_ops *ops, size_t size)
+int lust__server_copy_ops(struct lust_server *srv, const struct lust_server_ops *ops, size_t size,
+                          size_t known)
 {
     if (!ops || size < offsetof(struct lust_server_ops, run) + sizeof ops->run)
         return lust__fail_plain(EINVAL, "lust_server_main: callback struct too small");
-    if (size > sizeof srv->ops) {
-        const unsigned char *tail = (const unsigned char *)ops + sizeof srv->ops;
-        for (size_t i = 0; i < size - sizeof srv->ops; i++)
-            if (tail[i])
-                return lust__fail_plain(E2BIG,
-                                        "lust_server_main: this program needs a newer "
-                                        "liblust (callbacks this %s does not know)",
-                                        lust_version());
+    if (size > known) {
+        const unsigned char *tail = (const unsigned char *)ops + known;
+        for (size_t i = 0; i < size - known; i++) {
+            if (!tail[i])
+                continue;
+            if (known < sizeof srv->ops)
+                return lust__fail_plain(E2BIG, "lust_server_main_sized: sets members after reload, "
+                                               "which only lust_server_main() of a liblust 1.2 "
+                                               "header reads");
+            return lust__fail_plain(E2BIG,
+                                    "lust_server_main: this program needs a newer liblust: "
+                                    "built against the headers of %u.%u, it sets members this "
+                                    "%s does not know",
+                                    srv->header_version >> 16, (srv->header_version >> 8) & 0xff,
+                                    lust_version());
+        }
     }
     memset(&srv->ops, 0, sizeof srv->ops);
-    memcpy(&srv->ops, ops, size < sizeof srv->ops ? size : sizeof srv->ops);
+    memcpy(&srv->ops, ops, size < known ? size : known);
     if (!srv->ops.run)
         return lust__fail_plain(EINVAL, "lust_server_main: the run callback is required");
     return 0;
@@ -285,6 +339,7 @@ static void server_free(struct lust_server *srv)
     lust_creds_free(srv->creds);
     srv->creds = NULL;
     lust__server_config_fini(srv);
+    lust__server_restart_free(srv);
 }
 
 /*
@@ -315,11 +370,14 @@ static int check_ready_fd(struct lust_server *srv)
     return 0;
 }
 
-int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, size_t ops_size,
-                           void *user_data, int argc, char **argv)
+/* Both entry points: known is how much of the caller's struct the one called reads. */
+static int server_main(const char *name, const struct lust_server_ops *ops, size_t ops_size,
+                       size_t known, unsigned header_version, void *user_data, int argc,
+                       char **argv)
 {
     struct lust_server srv = {
         .name = name,
+        .header_version = header_version,
         .user_data = user_data,
         .ready_fd = -1,
         .log_fd = -1,
@@ -340,7 +398,11 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
         fprintf(stderr, "lust_server_main: a program name without '/' is required\n");
         return EXIT_USAGE;
     }
-    if (lust__server_copy_ops(&srv, ops, ops_size) < 0) {
+    if (argc < 1 || !argv) {
+        fprintf(stderr, "%s: lust_server_main needs argc and argv as main() got them\n", name);
+        return EXIT_USAGE;
+    }
+    if (lust__server_copy_ops(&srv, ops, ops_size, known) < 0) {
         lust__server_print(stderr, "%s: %s", name, lust_error());
         return EXIT_GENERIC;
     }
@@ -356,7 +418,7 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
     }
     for (int i = 0; i < CTL_CONN_MAX; i++)
         srv.conns[i].fd = -1;
-    int r = lust_config_load(name, srv.config_path, ops->options, &config);
+    int r = lust_config_load(name, srv.config_path, srv.ops.options, &config);
     if (r < 0) {
         /* A start tells a process manager too. A reload that finds the file broken fails (1)
          * and leaves the server alone; status cannot tell (LSB 4). */
@@ -383,4 +445,19 @@ int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, 
     server_free(&srv);
     fflush(stdout);
     return status;
+}
+
+int lust_server_main_versioned(const char *name, const struct lust_server_ops *ops, size_t ops_size,
+                               unsigned header_version, void *user_data, int argc, char **argv)
+{
+    return server_main(name, ops, ops_size, sizeof(struct lust_server_ops), header_version,
+                       user_data, argc, argv);
+}
+
+int lust_server_main_sized(const char *name, const struct lust_server_ops *ops, size_t ops_size,
+                           void *user_data, int argc, char **argv)
+{
+    /* Its callers were built against 1.0 or 1.1 headers, which have no such number. */
+    return server_main(name, ops, ops_size, LUST__SERVER_OPS_V1_SIZE, 0x010000, user_data, argc,
+                       argv);
 }

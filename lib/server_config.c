@@ -66,8 +66,7 @@ void lust__server_config_trial(struct lust_config *fresh)
 
 struct lust_config *lust_server_config_hold(struct lust_server *srv)
 {
-    if (!srv)
-        return NULL;
+    LUST__REQUIRE(srv != NULL, NULL);
     if (trial) {
         lust__config_hold(trial);
         return trial;
@@ -77,8 +76,7 @@ struct lust_config *lust_server_config_hold(struct lust_server *srv)
 
 struct cfg_t *lust_server_config(struct lust_server *srv)
 {
-    if (!srv)
-        return NULL;
+    LUST__REQUIRE(srv != NULL, NULL);
     if (trial)
         return lust_config_cfg(trial);
     struct lust_config *mine = pthread_getspecific(srv->thread_config);

@@ -22,7 +22,6 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,23 +40,6 @@ void lust__server_sigset(sigset_t *set)
     sigaddset(set, SIGUSR1);
 }
 
-/* Syslog priorities (what the config reports) to this library's log levels. */
-int lust__server_log_level(int priority)
-{
-    switch (priority) {
-    case LOG_DEBUG:
-        return LUST_LOG_DEBUG;
-    case LOG_INFO:
-        return LUST_LOG_INFO;
-    case LOG_NOTICE:
-        return LUST_LOG_NOTICE;
-    case LOG_WARNING:
-        return LUST_LOG_WARNING;
-    default:
-        return LUST_LOG_ERROR;
-    }
-}
-
 static void request_stop(struct lust_server *srv, const char *why)
 {
     if (atomic_exchange(&srv->stopping, 1))
@@ -71,34 +53,6 @@ static void request_stop(struct lust_server *srv, const char *why)
         lust_log(LUST_LOG_ERROR, "cannot wake run(): %m");
 }
 
-/* Keys the running daemon cannot honour: they shaped the dance that already happened. */
-void lust__server_restart_keys(const struct lust_config *old, const struct lust_config *fresh,
-                               char *out, size_t size)
-{
-    static const struct {
-        const char *key;
-        const char *(*get)(const struct lust_config *);
-    } keys[] = {
-        {"user", lust_config_user},       {"group", lust_config_group},
-        {"jail", lust_config_jail},       {"pidfile", lust_config_pidfile},
-        {"logfile", lust_config_logfile}, {"control_socket", lust_config_control},
-    };
-    size_t len = 0;
-
-    out[0] = '\0';
-    if (lust_config_foreground(old) != lust_config_foreground(fresh))
-        len = (size_t)snprintf(out, size, "foreground");
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && len < size; i++) {
-        const char *a = keys[i].get(old), *b = keys[i].get(fresh);
-        if ((!a && !b) || (a && b && strcmp(a, b) == 0))
-            continue;
-        int n = snprintf(out + len, size - len, "%s%s", len ? ", " : "", keys[i].key);
-        if (n < 0 || (size_t)n >= size - len)
-            break;
-        len += (size_t)n;
-    }
-}
-
 /*
  * Runs reload() on FRESH (consumed), then puts it in force if reload() accepts it. Only
  * reload() sees it before (server_config.c), so no thread ever reads a config the daemon
@@ -106,9 +60,9 @@ void lust__server_restart_keys(const struct lust_config *old, const struct lust_
  */
 static int apply_config(struct lust_server *srv, struct lust_config *fresh, char *msg, size_t size)
 {
-    char keys[128];
+    char keys[256];
 
-    lust__server_restart_keys(srv->config, fresh, keys, sizeof keys);
+    lust__server_restart_keys(srv, fresh, keys, sizeof keys);
     lust__server_config_trial(fresh);
     int r = lust__server_call_hook(srv, srv->ops.reload, "reload");
     lust__server_config_trial(NULL);
@@ -117,7 +71,7 @@ static int apply_config(struct lust_server *srv, struct lust_config *fresh, char
         lust_config_release(fresh);
         return r;
     }
-    lust_log_set_level(lust__server_log_level(lust_config_log_level(fresh)));
+    lust_log_set_level(lust_config_log_threshold(fresh));
     umask(lust_config_umask(fresh));
     int n = snprintf(msg, size, "reloaded %s", lust_config_path(fresh));
     if (keys[0] && n > 0 && (size_t)n < size)
@@ -223,7 +177,9 @@ static void do_reload(struct lust_server *srv)
  * manager's interval T. A tick pings only if the daemon called lust_server_alive() since the
  * last ping, so a run() that calls it every T/2 (lust_server_alive_interval()) leaves at most
  * 3T/4 between pings, and one that hangs is pinged at most once more, within T/4. The start
- * counts as life: the first tick pings. Returns 0 or -errno.
+ * counts as life: the first tick pings. A program built against 1.0 or 1.1 headers cannot call
+ * lust_server_alive(): every tick pings for it, as those releases pinged whatever run() did.
+ * Returns 0 or -errno.
  */
 static int make_watchdog_timer(struct lust_server *srv)
 {
@@ -246,6 +202,7 @@ static int make_watchdog_timer(struct lust_server *srv)
         return -err;
     }
     atomic_store(&srv->alive, 1);
+    srv->alive_required = srv->header_version >= LUST__SERVER_HEADERS_ALIVE;
     srv->watchdog_fd = fd;
     return 0;
 }
@@ -258,7 +215,7 @@ static int make_watchdog_timer(struct lust_server *srv)
  */
 static void watchdog_tick(struct lust_server *srv, int *missed)
 {
-    if (atomic_exchange_explicit(&srv->alive, 0, memory_order_relaxed)) {
+    if (atomic_exchange_explicit(&srv->alive, 0, memory_order_relaxed) || !srv->alive_required) {
         lust_notify_watchdog(srv->notify);
         if (*missed >= 3)
             lust_log(LUST_LOG_NOTICE, "watchdog: lust_server_alive() called again; pinging");

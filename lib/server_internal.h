@@ -9,6 +9,7 @@
  *   server_control.c  the daemon's end of the control socket: listen, serve requests
  *   server_client.c   the commands' end of it: dial, call, `reload` and `reopen`
  *   server_stop.c     `stop` and `status`: the pid file's lock holder, signalled by pidfd
+ *   server_restart.c  the keys a reload cannot apply, compared with those the daemon started with
  * Every name here is hidden (lust__server_ prefix, -fvisibility=hidden).
  */
 #ifndef LUST_SERVER_INTERNAL_H
@@ -75,6 +76,7 @@ struct lust__ctl_conn {
 
 struct lust_server {
     const char *name;
+    unsigned header_version;    /* LUST_VERSION_HEX of the caller's headers (0x010000: 1.0/1.1) */
     struct lust_server_ops ops; /* the caller's struct, zero-extended to this library's size */
     void *user_data;
     const char *config_path; /* -c FILE, or NULL for the default */
@@ -104,6 +106,10 @@ struct lust_server {
     struct lust__ctl_conn conns[CTL_CONN_MAX];
     int already_running; /* the pid file's lock is held by another server */
 
+    int config_failed;     /* the running hook called lust_server_fail_config() */
+    char **restart_values; /* each restart-only key's value at start (server_restart.c) */
+    size_t nrestart;
+
     int stop_fd;                       /* eventfd, readable once a stop was asked */
     int quit_fd;                       /* eventfd that ends the signal thread */
     int signal_fd;                     /* signalfd of the framework's signals, made before ready */
@@ -111,13 +117,22 @@ struct lust_server {
     unsigned long long notify_dropped; /* notify datagrams dropped, as last logged */
     atomic_int stopping;
     atomic_int alive;      /* lust_server_alive() was called since the last watchdog ping */
+    int alive_required;    /* ... and the watchdog pings only then (headers of 1.2 on) */
     int alive_interval_ms; /* how often run() must show life; -1 without a watchdog */
     pthread_t signal_thread;
     int signal_thread_started;
 };
 
+/*
+ * The start verdict a daemon sends when a hook failed with lust_server_fail_config(): not an
+ * errno (those end far below), the largest code the report channel carries, so the starting
+ * process can exit 6 rather than 1.
+ */
+#define LUST__SERVER_CONFIG_VERDICT 4095
+
 /* server.c */
 LUST__HIDDEN int lust__server_exit_for(int r);
+LUST__HIDDEN int lust__server_exit_for_hook(const struct lust_server *srv, int r);
 LUST__HIDDEN void lust__server_say(const struct lust_server *srv, const char *what);
 LUST__HIDDEN void lust__server_print(FILE *to, const char *fmt, ...) LUST__PRINTF(2, 3);
 LUST__HIDDEN int lust__server_call_hook(struct lust_server *srv,
@@ -126,7 +141,15 @@ LUST__HIDDEN int lust__server_call_hook(struct lust_server *srv,
 LUST__HIDDEN int lust__server_parse_argv(struct lust_server *srv, int argc, char **argv,
                                          int *force_fg);
 LUST__HIDDEN int lust__server_copy_ops(struct lust_server *srv, const struct lust_server_ops *ops,
-                                       size_t size);
+                                       size_t size, size_t known);
+
+/* The size of liblust 1.0's struct lust_server_ops: options to reload. */
+/* The first headers with lust_server_alive(): programs built against them must call it under a
+ * watchdog; older ones cannot, and the framework pings for them (server_events.c). */
+#define LUST__SERVER_HEADERS_ALIVE 0x010200
+
+#define LUST__SERVER_OPS_V1_SIZE \
+    (offsetof(struct lust_server_ops, reload) + sizeof(((struct lust_server_ops *)0)->reload))
 
 /* server_config.c */
 LUST__HIDDEN int lust__server_config_init(struct lust_server *srv, struct lust_config *config);
@@ -143,11 +166,7 @@ LUST__HIDDEN int lust__server_open_log(struct lust_server *srv);
 
 /* server_events.c */
 LUST__HIDDEN void lust__server_sigset(sigset_t *set);
-LUST__HIDDEN int lust__server_log_level(int priority);
 LUST__HIDDEN int lust__server_open_config(const char *path);
-LUST__HIDDEN void lust__server_restart_keys(const struct lust_config *old,
-                                            const struct lust_config *fresh, char *out,
-                                            size_t size);
 LUST__HIDDEN int lust__server_reload_fd(struct lust_server *srv, int fd, const char *path,
                                         char *msg, size_t size);
 LUST__HIDDEN int lust__server_thread_start(struct lust_server *srv);
@@ -177,6 +196,13 @@ LUST__HIDDEN int lust__server_parse_reply(char *reply);
 LUST__HIDDEN void lust__server_printable(char *s);
 LUST__HIDDEN int lust__server_cmd_reload(struct lust_server *srv);
 LUST__HIDDEN int lust__server_cmd_reopen(struct lust_server *srv);
+
+/* server_restart.c */
+LUST__HIDDEN int lust__server_restart_note(struct lust_server *srv);
+LUST__HIDDEN void lust__server_restart_keys(const struct lust_server *srv,
+                                            const struct lust_config *fresh, char *out,
+                                            size_t size);
+LUST__HIDDEN void lust__server_restart_free(struct lust_server *srv);
 
 /* server_stop.c */
 LUST__HIDDEN void lust__server_cleanup_failed_start(struct lust_server *srv);

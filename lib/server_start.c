@@ -118,7 +118,7 @@ static int become_server(struct lust_server *srv)
     }
     if (r < 0)
         return r;
-    lust_log_set_level(lust__server_log_level(lust_config_log_level(srv->config)));
+    lust_log_set_level(lust_config_log_threshold(srv->config));
     srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     srv->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (srv->stop_fd < 0 || srv->quit_fd < 0)
@@ -155,8 +155,12 @@ static void announce_ready(struct lust_server *srv)
     /* The setup's garbage (NSS, getgrouplist and config-reading buffers, freed but resident;
      * in daemon mode in the heap inherited from `start`) goes back to the kernel first. */
     malloc_trim(0);
-    lust_log(LUST_LOG_NOTICE, "%s %s started (pid %ld) as uid %u", srv->name, lust_version(),
-             (long)getpid(), lust_creds_uid(srv->creds));
+    if (srv->ops.version)
+        lust_log(LUST_LOG_NOTICE, "%s %s started (pid %ld) as uid %u (liblust %s)", srv->name,
+                 srv->ops.version, (long)getpid(), lust_creds_uid(srv->creds), lust_version());
+    else
+        lust_log(LUST_LOG_NOTICE, "%s started (pid %ld) as uid %u (liblust %s)", srv->name,
+                 (long)getpid(), lust_creds_uid(srv->creds), lust_version());
     lust_daemon_ready();
     if (!srv->foreground)
         lust_notify_mainpid(srv->notify, getpid());
@@ -199,7 +203,9 @@ static void daemon_main(struct lust_server *srv)
         if (srv->pidfile)
             lust_pidfile_release(srv->pidfile);
         /* EEXIST tells the starting process "already running": only the lock may say so. */
-        int code = -r == EEXIST && !srv->already_running ? EIO : -r;
+        int code = srv->config_failed                      ? LUST__SERVER_CONFIG_VERDICT
+                   : -r == EEXIST && !srv->already_running ? EIO
+                                                           : -r;
         lust_daemon_failed(code, "%s", why);
         _exit(EXIT_GENERIC); /* a daemon liblust forked itself: never return into main() */
     }
@@ -434,7 +440,7 @@ static int foreground_failed(struct lust_server *srv, int r)
         if (!srv->jailed)
             lust_pidfile_remove(lust_config_pidfile(srv->config));
     }
-    return srv->already_running ? EXIT_OK : lust__server_exit_for(r);
+    return srv->already_running ? EXIT_OK : lust__server_exit_for_hook(srv, r);
 }
 
 int lust__server_cmd_start(struct lust_server *srv)
@@ -446,13 +452,17 @@ int lust__server_cmd_start(struct lust_server *srv)
         lust__server_print(stdout, "%s is already running (pid %ld)", srv->name, (long)holder);
         return EXIT_OK;
     }
+    if (lust__server_restart_note(srv) < 0) {
+        lust__server_say(srv, NULL);
+        return EXIT_GENERIC;
+    }
     r = prepare(srv);
     if (r != EXIT_OK)
         return r;
     r = lust__server_call_hook(srv, srv->ops.before_daemonize, "before_daemonize");
     if (r < 0) {
         lust__server_start_failed(srv, NULL, r);
-        return lust__server_exit_for(r);
+        return lust__server_exit_for_hook(srv, r);
     }
     if (srv->foreground) {
         r = become_server(srv);

@@ -3,13 +3,13 @@
  *
  * The kernel's lock holder, not the pid file's text, names the server. It is signalled through
  * a pidfd taken before the lock is checked again, so a pid reused in between is never
- * signalled; without pidfds (before Linux 5.3, or valgrind) the wait is on the lock itself.
- * These commands print their outcome on the operator's terminal.
+ * signalled; `stop` leaves that, the wait and the SIGKILL to the pid file module
+ * (lust_pidfile_stop() without its removal of the file, which is done here). These commands
+ * print their outcome on the operator's terminal.
  */
 #include "server_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,47 +44,6 @@ int lust__server_signal_holder(struct lust_server *srv, pid_t pid, int sig)
         return r == -ESRCH ? 0 : r;
     }
     return pidfd;
-}
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-}
-
-/*
- * Without pidfds (kernels before 5.3, valgrind 3.19): wait for the kernel to drop the pid
- * file's lock, which it does when the holder exits. A read lock taken with F_SETLKW blocks
- * until then; SIGALRM, installed without SA_RESTART, ends the wait at the timeout.
- */
-static int wait_lock_free(struct lust_server *srv, int timeout_s)
-{
-    int fd = open(lust_config_pidfile(srv->config), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return 1;
-    struct sigaction sa = {.sa_handler = on_alarm}, old;
-    sigaction(SIGALRM, &sa, &old);
-    alarm(timeout_s > 0 ? (unsigned)timeout_s : 0);
-    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
-    int gone = fcntl(fd, F_SETLKW, &fl) == 0;
-    alarm(0);
-    sigaction(SIGALRM, &old, NULL);
-    close(fd);
-    return gone;
-}
-
-static int stop_without_pidfd(struct lust_server *srv, pid_t pid, int timeout_s)
-{
-    pid_t again = 0;
-    if (lust__server_query(srv, &again) != LUST_PIDFILE_RUNNING || again != pid ||
-        kill(pid, SIGTERM) < 0)
-        return 0;
-    if (wait_lock_free(srv, timeout_s))
-        return 0;
-    lust__server_print(stdout, "%s did not stop within %d s; sending SIGKILL", srv->name,
-                       timeout_s);
-    if (lust__server_query(srv, &again) == LUST_PIDFILE_RUNNING && again == pid)
-        kill(pid, SIGKILL);
-    return wait_lock_free(srv, 5) ? 0 : -ETIMEDOUT;
 }
 
 /*
@@ -163,28 +122,14 @@ int lust__server_cmd_stop(struct lust_server *srv)
         return EXIT_OK;
     }
     note_control_socket(srv);
-    int pidfd = lust__server_signal_holder(srv, pid, SIGTERM);
-    if (pidfd == -ENOSYS) {
-        if (stop_without_pidfd(srv, pid, timeout_s) < 0) {
-            lust__server_print(stderr, "%s: pid %ld survived SIGKILL", srv->name, (long)pid);
-            return EXIT_GENERIC;
-        }
-    } else if (pidfd < 0) {
-        lust__server_print(stderr, "%s: cannot signal pid %ld: %s", srv->name, (long)pid,
-                           strerror(-pidfd));
-        return lust__server_exit_for(pidfd);
-    } else if (pidfd > 0) {
-        if (lust__pidfd_wait(pidfd, timeout_s > 0 ? timeout_s * 1000 : -1) <= 0) {
-            lust__server_print(stdout, "%s did not stop within %d s; sending SIGKILL", srv->name,
-                               timeout_s);
-            lust__pidfd_signal(pidfd, SIGKILL);
-            if (lust__pidfd_wait(pidfd, 5000) <= 0) {
-                close(pidfd);
-                lust__server_print(stderr, "%s: pid %ld survived SIGKILL", srv->name, (long)pid);
-                return EXIT_GENERIC;
-            }
-        }
-        close(pidfd);
+    int r = lust__pidfile_kill_wait(lust_config_pidfile(srv->config),
+                                    timeout_s > 0 ? timeout_s * 1000 : -1, &pid);
+    if (r == LUST_PIDFILE_KILLED)
+        lust__server_print(stdout, "%s did not stop within %d s; killed it (SIGKILL)", srv->name,
+                           timeout_s);
+    if (r < 0) {
+        lust__server_say(srv, "stop");
+        return r == -ETIMEDOUT ? EXIT_GENERIC : lust__server_exit_for(r);
     }
     remove_pidfile(srv);
     lust__server_print(stdout, "%s stopped (pid %ld)", srv->name, (long)pid);

@@ -259,6 +259,33 @@ START_TEST(every_log_level_maps_to_its_syslog_priority)
 }
 END_TEST
 
+/*
+ * The config's log_level accepts exactly the names the log accepts, aliases included, and its
+ * threshold goes straight into lust_log_set_level(); the syslog getter is the same level on the
+ * other scale.
+ */
+START_TEST(log_level_names_match_the_logs_and_the_threshold_feeds_set_level)
+{
+    static const char *names[] = {"debug", "INFO",  "Notice", "warning", "warn",
+                                  "WARN",  "error", "err",    "Err"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char text[64];
+        struct lust_config *conf;
+        snprintf(text, sizeof text, "log_level = %s\n", names[i]);
+        ck_assert_msg(lust_config_load("web", write_conf("l.conf", text), NULL, &conf) == 0,
+                      "%s: %s", names[i], lust_error());
+        int level = lust_config_log_threshold(conf);
+        ck_assert_int_eq(level, lust_log_level_from_name(names[i]));
+        ck_assert_int_eq(lust_log_set_level(level), 0);
+        ck_assert_int_eq(lust_log_get_level(), level);
+        ck_assert_int_eq(lust_config_log_level(conf), lust_log_level_to_syslog(level));
+        ck_assert_int_eq(lust_log_level_from_syslog(lust_config_log_level(conf)), level);
+        lust_config_free(conf);
+        npaths--;
+    }
+}
+END_TEST
+
 START_TEST(umask_is_octal_however_it_is_written)
 {
     const char *texts[] = {"umask = 027", "umask = 27", "umask = \"0027\"", "umask = '027'"};
@@ -367,7 +394,8 @@ END_TEST
 START_TEST(unknown_log_level_is_refused)
 {
     expect_error("log_level = verbose\n",
-                 "1: log_level must be debug, info, notice, warning or error, not \"verbose\"");
+                 "1: log_level must be debug, info, notice, warning (warn) or error (err), not "
+                 "\"verbose\"");
 }
 END_TEST
 
@@ -816,6 +844,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, an_included_file_is_trusted_like_the_config_itself);
     tcase_add_test(tc, jail_none_disables_the_jail);
     tcase_add_test(tc, every_log_level_maps_to_its_syslog_priority);
+    tcase_add_test(tc, log_level_names_match_the_logs_and_the_threshold_feeds_set_level);
     tcase_add_test(tc, umask_is_octal_however_it_is_written);
     tcase_add_test(tc, the_daemon_reads_its_own_keys_and_sections);
     tcase_add_test(tc, the_daemon_defaults_apply_without_a_file);

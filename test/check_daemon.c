@@ -21,6 +21,7 @@
 
 #include <lust/daemon.h>
 #include <lust/error.h>
+#include <lust/log.h>
 
 static int ctl[2], rep_w; /* rep_w: the report pipe's write end, kept by every daemon */
 
@@ -280,6 +281,29 @@ START_TEST(buffered_output_is_written_once)
 }
 END_TEST
 
+static char log_path[] = "/tmp/lust-daemon-log-XXXXXX";
+
+/* A daemon written without the framework: its log setup lists its own descriptors only. */
+static void body_log_setup_then_ready(void)
+{
+    int keep[2] = {ctl[0], rep_w};
+    if (lust_log_setup(log_path, keep, 2) < 0)
+        lust_daemon_failed(EIO, "log setup: %s", lust_error());
+    else
+        lust_daemon_ready();
+}
+
+START_TEST(a_log_setup_in_the_daemon_keeps_the_report_channel)
+{
+    int fd = mkstemp(log_path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    int r = spawn_daemon(body_log_setup_then_ready);
+    unlink(log_path);
+    ck_assert_msg(r > 0, "start: %d %s", r, lust_error());
+}
+END_TEST
+
 static void body_fail(void)
 {
     lust_daemon_failed(EADDRINUSE, "port %d: in use\nreally", 81);
@@ -440,6 +464,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, daemon_keeps_only_the_listed_descriptors);
     tcase_add_test(tc, keep_stdio_leaves_stdout_alone);
     tcase_add_test(tc, buffered_output_is_written_once);
+    tcase_add_test(tc, a_log_setup_in_the_daemon_keeps_the_report_channel);
     tcase_add_test(tc, parent_gets_the_daemons_failure_sentence);
     tcase_add_test(tc, daemon_dying_before_a_verdict_is_a_failure);
     tcase_add_test(tc, a_forked_child_holding_the_channel_does_not_delay_ready);

@@ -1,7 +1,7 @@
 /*
  * test/check_hostile_jail.c - the jail `start` enters is a jail, and the user is never root.
  *
- * The example daemons are started for real, as root (see hostile_util.h). Each refusal must
+ * The example daemons are started for real, as root (see server_harness.h). Each refusal must
  * come before anything forks: the exit status and the sentence on stderr, nothing running,
  * nothing created.
  */
@@ -17,7 +17,7 @@
 
 #include <lust/pidfile.h>
 
-#include "hostile_util.h"
+#include "server_harness.h"
 
 /* A refused start: status code, the sentence, no process, no pid file, no log file. */
 static void refused(const struct result *r, int code, const char *sentence)
@@ -33,13 +33,13 @@ START_TEST(the_root_directory_and_a_pseudo_filesystem_are_no_jail_exit_6)
 {
     struct result r;
     write_conf("simple_server", "jail = \"/\"\n");
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     refused(&r, 6, "jail /: the root directory is no jail");
     write_conf("simple_server", "jail = \"/proc\"\n");
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     refused(&r, 6, "jail /proc: lies on the proc filesystem");
     write_conf("simple_server", "jail = \"/sys\"\n");
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     refused(&r, 6, "jail /sys: lies on the sysfs filesystem");
 }
 END_TEST
@@ -52,13 +52,14 @@ static void start_with_procfs_inside(struct result *r)
     snprintf(proc, sizeof proc, "%s/proc", jail);
     ck_assert_int_eq(mkdir(proc, 0555), 0);
     ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
+    memset(r, 0, sizeof *r); /* sent whole through the pipe, the unused tails too */
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("proc", proc, "proc", 0, NULL) < 0)
             _exit(99);
-        run(r, NULL, simple_server, "simple_server", "start", NULL);
+        RUN(r, simple_server, "simple_server", "start");
         if (write(rep[1], r, sizeof *r) != (ssize_t)sizeof *r)
             _exit(98);
         _exit(0);
@@ -91,7 +92,7 @@ START_TEST(a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5)
 
     snprintf(path, sizeof path, "%s/null", jail);
     ck_assert_int_eq(mknod(path, S_IFCHR | 0666, makedev(1, 3)), 0);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     snprintf(want, sizeof want, "jail %s: device node %s", jail, path);
     refused(&r, 5, want);
     ck_assert_int_eq(unlink(path), 0);
@@ -99,7 +100,7 @@ START_TEST(a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5)
     snprintf(path, sizeof path, "%s/su", jail);
     write_text(path, "x");
     ck_assert_int_eq(chmod(path, 04755), 0);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     snprintf(want, sizeof want, "jail %s: set-uid or set-gid file %s", jail, path);
     refused(&r, 5, want);
     ck_assert_int_eq(unlink(path), 0);
@@ -108,7 +109,7 @@ START_TEST(a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5)
     ck_assert_int_eq(mkdir(path, 0755), 0);
     snprintf(path, sizeof path, "%s/etc/passwd", jail);
     write_text(path, "nobody:x:65534:65534::/:/bin/false\ntoor:x:0:0::/:/bin/sh\n");
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     snprintf(want, sizeof want, "jail %s: %s/etc/passwd defines uid 0", jail, jail);
     refused(&r, 5, want);
 }
@@ -127,7 +128,7 @@ START_TEST(a_jail_too_large_to_scan_quickly_is_refused_exit_5)
         ck_assert_int_ge(fd, 0);
         close(fd);
     }
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     snprintf(want, sizeof want, "jail %s: more than 10000 entries", jail);
     refused(&r, 5, want);
 }
@@ -162,13 +163,13 @@ START_TEST(nothing_is_created_before_the_config_and_the_jail_are_known_good)
     /* The parent of the jail is missing: not made, and refused before any file exists. */
     snprintf(missing, sizeof missing, "%s/nowhere/jail", dir);
     write_conf("simple_server", "jail = \"%s\"\n", missing);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     refused(&r, 5, missing);
     ck_assert_int_eq(access(missing, F_OK), -1);
     /* A jail that is unsafe: the same. */
     ck_assert_int_eq(chmod(jail, 0777), 0);
     write_conf("simple_server", "%s", "");
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     refused(&r, 5, "writable by group or others");
 }
 END_TEST
@@ -177,13 +178,13 @@ START_TEST(user_or_group_root_is_refused_at_lookup_exit_6)
 {
     struct result r;
     write_conf("simple_server", "user = root\n");
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     refused(&r, 6, "refusing to run as root");
     write_conf("simple_server", "user = \"0\"\ngroup = nogroup\n");
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     refused(&r, 6, "refusing to run as root");
     write_conf("simple_server", "group = root\n");
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     refused(&r, 6, "refusing to run as root");
 }
 END_TEST
@@ -191,10 +192,7 @@ END_TEST
 static Suite *hostile_jail_suite(void)
 {
     Suite *s = suite_create("hostile_jail");
-    TCase *tc = tcase_create("jail");
-    tcase_add_unchecked_fixture(tc, make_top, remove_top);
-    tcase_add_checked_fixture(tc, make_dir, remove_dir);
-    tcase_set_timeout(tc, 60);
+    TCase *tc = server_tcase("jail", 60);
     tcase_add_test(tc, the_root_directory_and_a_pseudo_filesystem_are_no_jail_exit_6);
     tcase_add_test(tc, procfs_mounted_inside_the_jail_is_refused_exit_5);
     tcase_add_test(tc, a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5);

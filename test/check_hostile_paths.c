@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hostile_util.h"
+#include "server_harness.h"
 
 static void no_server(void)
 {
@@ -19,7 +19,7 @@ static void no_server(void)
 static int stop_and_code(pid_t pid)
 {
     struct result r;
-    int code = run(&r, NULL, simple_server, "simple_server", "stop", NULL);
+    int code = RUN(&r, simple_server, "simple_server", "stop");
     ck_assert(wait_gone(pid, 2000));
     return code;
 }
@@ -36,12 +36,12 @@ START_TEST(a_pidfile_that_is_not_a_pid_file_is_never_written_nor_removed)
     ck_assert_int_eq(stat(victim, &before), 0);
     write_conf("simple_server", "pidfile = \"%s\"\n", victim);
 
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, "holds something other than a pid"), "%d: %s%s",
                   r.code, r.out, r.err);
     no_server();
-    ck_assert_msg(run(&r, NULL, simple_server, "simple_server", "stop", NULL) != 0, "%s", r.out);
-    ck_assert_int_eq(run(&r, NULL, simple_server, "simple_server", "status", NULL), 4);
+    ck_assert_msg(RUN(&r, simple_server, "simple_server", "stop") != 0, "%s", r.out);
+    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 4);
     ck_assert_int_eq(stat(victim, &after), 0);
     ck_assert_str_eq(read_text(victim, text, sizeof text), passwd);
     ck_assert_int_eq(after.st_mode, before.st_mode);
@@ -58,23 +58,23 @@ START_TEST(a_pidfile_directory_others_can_write_is_refused_a_sticky_one_warned_a
     ck_assert_int_eq(mkdir(sub, 0755), 0);
     ck_assert_int_eq(chown(sub, NOBODY, NOBODY), 0);
     write_conf("simple_server", "pidfile = \"%s\"\n", pid);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, "is owned by uid 65534"), "%d: %s%s", r.code, r.out,
                   r.err);
     no_server();
 
     ck_assert_int_eq(chown(sub, 0, 0), 0);
     ck_assert_int_eq(chmod(sub, 0777), 0);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, "writable by group or others"), "%d: %s%s", r.code,
                   r.out, r.err);
     no_server();
 
     ck_assert_int_eq(chmod(sub, 01777), 0);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     ck_assert_msg(r.code == 0 && strstr(r.err, "warning") && strstr(r.err, sub), "%d: %s%s", r.code,
                   r.out, r.err);
-    ck_assert_int_eq(run(&r, NULL, simple_server, "simple_server", "stop", NULL), 0);
+    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "stop"), 0);
 }
 END_TEST
 
@@ -88,8 +88,7 @@ START_TEST(a_symlinked_pidfile_directory_counts_only_where_nobody_else_could_rep
     ck_assert_int_eq(mkdir(real, 0755), 0);
     ck_assert_int_eq(symlink("real", link), 0);
     write_conf("simple_server", "pidfile = \"%s/x.pid\"\n", link);
-    ck_assert_msg(run(&r, NULL, simple_server, "simple_server", "start", NULL) == 0, "%s%s", r.out,
-                  r.err);
+    ck_assert_msg(RUN(&r, simple_server, "simple_server", "start") == 0, "%s%s", r.out, r.err);
     pid_t pid = pid_in(r.out);
     snprintf(link2, sizeof link2, "%s/x.pid", real);
     ck_assert_int_eq(access(link2, F_OK), 0);
@@ -100,7 +99,7 @@ START_TEST(a_symlinked_pidfile_directory_counts_only_where_nobody_else_could_rep
     snprintf(link2, sizeof link2, "%s/run", open_dir);
     ck_assert_int_eq(symlink(real, link2), 0);
     write_conf("simple_server", "pidfile = \"%s/x.pid\"\n", link2);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, open_dir), "%d: %s%s", r.code, r.out, r.err);
     no_server();
 }
@@ -111,12 +110,12 @@ START_TEST(a_config_others_could_write_or_owned_by_another_user_is_refused)
     struct result r;
     write_conf("simple_server", "%s", "");
     ck_assert_int_eq(chmod(at("simple_server", "conf"), 0664), 0);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, "writable by group or others"), "%d: %s%s", r.code,
                   r.out, r.err);
     ck_assert_int_eq(chmod(at("simple_server", "conf"), 0644), 0);
     ck_assert_int_eq(chown(at("simple_server", "conf"), NOBODY, NOBODY), 0);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, "owned by uid 65534"), "%d: %s%s", r.code, r.out,
                   r.err);
     no_server();
@@ -131,7 +130,7 @@ START_TEST(a_fifo_at_the_log_path_held_open_by_someone_is_refused)
     ck_assert_int_eq(mkfifo(at("simple_server", "log"), 0600), 0);
     int reader = open(at("simple_server", "log"), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     ck_assert_int_ge(reader, 0);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     ck_assert_msg(r.code != 0 && strstr(r.err, "not a regular file"), "%d: %s%s", r.code, r.out,
                   r.err);
     no_server();
@@ -149,7 +148,7 @@ START_TEST(a_control_socket_path_that_is_no_socket_fails_start_on_stderr)
     const char *bad[3] = {other, dir, at("simple_server", "pid")};
     for (int i = 0; i < 3; i++) {
         write_conf("simple_server", "control_socket = \"%s\"\n", bad[i]);
-        run(&r, NULL, simple_server, "simple_server", "start", NULL);
+        RUN(&r, simple_server, "simple_server", "start");
         ck_assert_msg(r.code != 0, "%s: exit 0: %s%s", bad[i], r.out, r.err);
         ck_assert_msg(strstr(r.err, bad[i]) && !strstr(r.out, "running"), "%s: %s%s", bad[i], r.out,
                       r.err);
@@ -165,11 +164,11 @@ START_TEST(a_missing_directory_is_named_not_a_temporary_socket)
     snprintf(missing, sizeof missing, "%s/gone", dir);
     snprintf(want, sizeof want, "%s: No such file or directory", missing);
     write_conf("simple_server", "control_socket = \"%s/x.ctl\"\n", missing);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     ck_assert_msg(r.code == 5 && strstr(r.err, want) && !strstr(r.err, ".ctl."), "%d: %s%s", r.code,
                   r.out, r.err);
     write_conf("simple_server", "pidfile = \"%s/x.pid\"\n", missing);
-    run(&r, NULL, simple_server, "simple_server", "start", NULL);
+    RUN(&r, simple_server, "simple_server", "start");
     ck_assert_msg(r.code == 5 && strstr(r.err, want), "%d: %s%s", r.code, r.out, r.err);
     no_server();
 }
@@ -179,7 +178,7 @@ START_TEST(status_on_a_broken_config_cannot_tell_exit_4)
 {
     struct result r;
     write_text(at("simple_server", "conf"), "user = = nobody\n");
-    ck_assert_int_eq(run(&r, NULL, simple_server, "simple_server", "status", NULL), 4);
+    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 4);
 }
 END_TEST
 
@@ -198,12 +197,12 @@ START_TEST(config_text_reaches_the_terminal_and_the_log_without_control_bytes)
     write_conf("simple_server", "user = \"\x1b]0;pwned\x07nob\xc2\x9b"
                                 "31m\xff"
                                 "ody\"\n");
-    ck_assert_int_eq(run(&r, NULL, simple_server, "simple_server", "start", NULL), 6);
+    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "start"), 6);
     assert_no_controls(r.err, "stderr");
     ck_assert_msg(strstr(r.err, "not found"), "%s", r.err);
 
     /* In the log: a SIGHUP re-reading a file with such a key logs libconfuse's sentence. */
-    int port = thread_conf("");
+    int port = thread_conf_lines("");
     pid_t pid = start(thread_server, "thread_server");
     write_conf("thread_server",
                "listen = {\"127.0.0.1:%d\"}\nbad\x1b[2Jkey\xc2\x9b = \"caf\xc3\xa9\"\n", port);
@@ -214,7 +213,7 @@ START_TEST(config_text_reaches_the_terminal_and_the_log_without_control_bytes)
     assert_no_controls(log, "the log");
     ck_assert_msg(strstr(log, "bad\\x1b[2Jkey\\xc2\\x9b"), "log: %s", log);
     /* And `reload` prints the same sentence on the terminal, filtered. */
-    ck_assert_int_eq(run(&r, NULL, thread_server, "thread_server", "reload", NULL), 1);
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 1);
     assert_no_controls(r.err, "reload's stderr");
     write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\n", port);
     stop(thread_server, "thread_server", pid);
@@ -224,10 +223,7 @@ END_TEST
 static Suite *hostile_paths_suite(void)
 {
     Suite *s = suite_create("hostile_paths");
-    TCase *tc = tcase_create("paths");
-    tcase_add_unchecked_fixture(tc, make_top, remove_top);
-    tcase_add_checked_fixture(tc, make_dir, remove_dir);
-    tcase_set_timeout(tc, 60);
+    TCase *tc = server_tcase("paths", 60);
     tcase_add_test(tc, a_pidfile_that_is_not_a_pid_file_is_never_written_nor_removed);
     tcase_add_test(tc, a_pidfile_directory_others_can_write_is_refused_a_sticky_one_warned_about);
     tcase_add_test(tc,

@@ -9,26 +9,19 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include "hostile_util.h"
+#include "server_harness.h"
 
 START_TEST(a_notify_socket_nobody_reads_never_holds_reload_or_stop)
 {
     char sock[256], env[300], buf[64];
     int out, err, ready[2];
     struct result r;
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(sock, sizeof sock, "%s/notify.sock", dir);
-    ck_assert_uint_lt(strlen(sock), sizeof a.sun_path);
-    memcpy(a.sun_path, sock, strlen(sock) + 1);
-    int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_eq(bind(nfd, (struct sockaddr *)&a, sizeof a), 0); /* and never read */
+    int nfd = notify_socket(sock, sizeof sock); /* and never read */
     snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
-    int port = thread_conf("");
+    int port = thread_conf_lines("");
     ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
     /* A watchdog ping every millisecond fills the socket's queue at once. */
     struct how how = {.env = {env, "WATCHDOG_USEC=2000"}, .fd3 = ready[1]};
@@ -58,31 +51,19 @@ START_TEST(a_notify_socket_nobody_reads_never_holds_reload_or_stop)
 }
 END_TEST
 
-/* Connects to the control socket and says nothing. */
-static int silent_client(const char *name)
-{
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", at(name, "ctl"));
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
 START_TEST(control_clients_that_never_write_delay_neither_reload_nor_stop)
 {
     struct result r;
-    int fds[40];
+    int fds[40]; /* control clients that connect and say nothing */
     /* reload waits start_timeout (3 s) for its answer, stop stop_timeout (3 s) for the exit. */
-    thread_conf("start_timeout = 3\nstop_timeout = 3\n");
+    thread_conf_lines("start_timeout = 3\nstop_timeout = 3\n");
     pid_t pid = start(thread_server, "thread_server");
     for (int i = 0; i < 20; i++)
-        fds[i] = silent_client("thread_server");
-    ck_assert_msg(run(&r, NULL, thread_server, "thread_server", "reload", NULL) == 0, "%s%s", r.out,
-                  r.err);
+        fds[i] = dial_control("thread_server");
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "reload") == 0, "%s%s", r.out, r.err);
     for (int i = 20; i < 40; i++)
-        fds[i] = silent_client("thread_server");
-    ck_assert_int_eq(run(&r, NULL, thread_server, "thread_server", "stop", NULL), 0);
+        fds[i] = dial_control("thread_server");
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "stop"), 0);
     ck_assert_msg(!strstr(r.out, "SIGKILL"), "%s", r.out);
     ck_assert(wait_gone(pid, 2000));
     for (int i = 0; i < 40; i++)
@@ -102,7 +83,7 @@ START_TEST(stop_never_removes_the_control_socket_of_a_server_started_meanwhile)
     char name[64];
     int out, err;
     ck_assert_msg(access(strace, X_OK) == 0, "%s is missing: apt-get install strace", strace);
-    thread_conf("");
+    thread_conf_lines("");
     pid_t first = start(thread_server, "thread_server");
     int ifd = inotify_init1(IN_CLOEXEC);
     ck_assert_int_ge(ifd, 0);
@@ -135,13 +116,13 @@ START_TEST(stop_never_removes_the_control_socket_of_a_server_started_meanwhile)
             p += sizeof *e + e->len;
         }
     }
-    run(&r, NULL, thread_server, "thread_server", "start", NULL);
+    RUN(&r, thread_server, "thread_server", "start");
     collect(stopper, out, err, &sr);
     ck_assert_msg(sr.code == 0, "stop: %d: %s%s", sr.code, sr.out, sr.err);
     pid_t second = holder("thread_server");
     if (r.code != 0 || second == 0) /* the old lock was still held: start again now */
         second = start(thread_server, "thread_server");
-    ck_assert_msg(run(&r, NULL, thread_server, "thread_server", "reload", NULL) == 0,
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "reload") == 0,
                   "the new server lost its control socket: %s%s", r.out, r.err);
     stop(thread_server, "thread_server", second);
     close(ifd);
@@ -151,10 +132,7 @@ END_TEST
 static Suite *hostile_thread_suite(void)
 {
     Suite *s = suite_create("hostile_thread");
-    TCase *tc = tcase_create("thread");
-    tcase_add_unchecked_fixture(tc, make_top, remove_top);
-    tcase_add_checked_fixture(tc, make_dir, remove_dir);
-    tcase_set_timeout(tc, 60);
+    TCase *tc = server_tcase("thread", 60);
     tcase_add_test(tc, a_notify_socket_nobody_reads_never_holds_reload_or_stop);
     tcase_add_test(tc, control_clients_that_never_write_delay_neither_reload_nor_stop);
     tcase_add_test(tc, stop_never_removes_the_control_socket_of_a_server_started_meanwhile);

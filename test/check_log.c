@@ -10,7 +10,10 @@
 #include <string.h>
 #include <stdio_ext.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 
 #include <lust.h>
@@ -147,11 +150,53 @@ START_TEST(level_names_parse_in_any_case_and_unknown_ones_are_refused)
     ck_assert_int_eq(lust_log_level_from_name("error"), LUST_LOG_ERROR);
     ck_assert_int_eq(lust_log_level_from_name("err"), LUST_LOG_ERROR);
     ck_assert_int_eq(lust_log_level_from_name("verbose"), -EINVAL);
-    ck_assert_str_eq(lust_error(), "log level \"verbose\" unknown (debug, info, notice, warning, "
-                                   "error)");
+    ck_assert_str_eq(lust_error(), "log level \"verbose\" unknown (debug, info, notice, warning "
+                                   "(warn) or error (err))");
     ck_assert_int_eq(lust_log_level_from_name(NULL), -EINVAL);
     ck_assert_str_eq(lust_log_level_name(LUST_LOG_WARNING), "WARNING");
     ck_assert_ptr_null(lust_log_level_name(9));
+}
+END_TEST
+
+/* 1.0 binaries carry these numbers; syslog's run the other way and convert only by name. */
+START_TEST(levels_stay_0_to_4_and_convert_both_ways_with_syslog_priorities)
+{
+    ck_assert_int_eq(LUST_LOG_DEBUG, 0);
+    ck_assert_int_eq(LUST_LOG_INFO, 1);
+    ck_assert_int_eq(LUST_LOG_NOTICE, 2);
+    ck_assert_int_eq(LUST_LOG_WARNING, 3);
+    ck_assert_int_eq(LUST_LOG_ERROR, 4);
+    static const struct {
+        int level, priority;
+    } pairs[] = {{LUST_LOG_DEBUG, LOG_DEBUG},
+                 {LUST_LOG_INFO, LOG_INFO},
+                 {LUST_LOG_NOTICE, LOG_NOTICE},
+                 {LUST_LOG_WARNING, LOG_WARNING},
+                 {LUST_LOG_ERROR, LOG_ERR}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        ck_assert_int_eq(lust_log_level_to_syslog(pairs[i].level), pairs[i].priority);
+        ck_assert_int_eq(lust_log_level_from_syslog(pairs[i].priority), pairs[i].level);
+    }
+    ck_assert_int_eq(lust_log_level_from_syslog(LOG_CRIT), LUST_LOG_ERROR);
+    ck_assert_int_eq(lust_log_level_from_syslog(LOG_EMERG), LUST_LOG_ERROR);
+    ck_assert_int_eq(lust_log_level_from_syslog(8), -EINVAL);
+    ck_assert_str_eq(lust_error(), "syslog priority 8 unknown (0 to 7)");
+    ck_assert_int_eq(lust_log_level_from_syslog(-1), -EINVAL);
+    ck_assert_int_eq(lust_log_level_to_syslog(5), -EINVAL);
+    ck_assert_int_eq(lust_log_level_to_syslog(-1), -EINVAL);
+}
+END_TEST
+
+/* A syslog priority given to the log by mistake: LOG_INFO is above LUST_LOG_ERROR. */
+START_TEST(a_syslog_priority_converted_at_the_edge_logs_at_its_own_level)
+{
+    stderr_to(fx.path);
+    lust_log(lust_log_level_from_syslog(LOG_INFO), "converted");
+    lust_log(LOG_INFO, "raw");
+    char *text = slurp(fx.path, NULL);
+    ck_assert_ptr_nonnull(strstr(text, " INFO converted\n"));
+    ck_assert_ptr_nonnull(strstr(text, " ERROR raw\n"));
+    free(text);
 }
 END_TEST
 
@@ -644,6 +689,52 @@ static int setup_child(void *arg)
     return 0;
 }
 
+/*
+ * A pid file handle and a notify connection opened before a setup whose keep list forgets them:
+ * both survive, so the lock is not dropped and the handles never touch a reused number.
+ */
+static int setup_keeps_handles_child(void *arg)
+{
+    (void)arg;
+    char *pidpath = path_in(fx.dir, "d.pid"), *sock = path_in(fx.dir, "notify");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+    int manager = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (manager < 0 || bind(manager, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+        setenv("NOTIFY_SOCKET", sock, 1) < 0)
+        return 10;
+    struct lust_pidfile *pf;
+    struct lust_notify *n;
+    int opened = lust_pidfile_open(pidpath, &pf, NULL) == 0 && lust_notify_open(&n, 0) == 1;
+    free(pidpath);
+    free(sock);
+    if (!opened)
+        return 11;
+    struct stat want;
+    if (fstat(lust_pidfile_fd(pf), &want) < 0)
+        return 12;
+    int keep = manager;
+    if (lust_log_setup(fx.path, &keep, 1) != 0)
+        return 13;
+    if (!same_file(lust_pidfile_fd(pf), &want))
+        return 14;
+    if (lust_notify_send(n, "STATUS=kept") <= 0)
+        return 15;
+    char got[64] = "";
+    if (recv(manager, got, sizeof got - 1, MSG_DONTWAIT) < 0 || strcmp(got, "STATUS=kept") != 0)
+        return 16;
+    if (lust_pidfile_release(pf) != 0)
+        return 17;
+    lust_notify_close(n);
+    return 0;
+}
+
+START_TEST(setup_keeps_the_descriptors_of_liblusts_own_handles)
+{
+    ck_assert_int_eq(in_child(setup_keeps_handles_child, NULL), 0);
+}
+END_TEST
+
 START_TEST(setup_redirects_stdio_and_closes_all_but_the_kept_descriptors)
 {
     ck_assert_int_eq(exit_code(in_child(setup_child, NULL)), 0);
@@ -814,6 +905,8 @@ static Suite *log_suite(void)
     tcase_add_test(tc, timestamp_carries_a_negative_offset_for_new_york);
     tcase_add_test(tc, debug_is_off_by_default_and_the_threshold_changes_at_run_time);
     tcase_add_test(tc, level_names_parse_in_any_case_and_unknown_ones_are_refused);
+    tcase_add_test(tc, levels_stay_0_to_4_and_convert_both_ways_with_syslog_priorities);
+    tcase_add_test(tc, a_syslog_priority_converted_at_the_edge_logs_at_its_own_level);
     tcase_add_test(tc, newlines_inside_a_message_stay_one_escaped_line);
     tcase_add_test(tc, control_bytes_and_broken_utf8_are_escaped_and_utf8_kept);
     tcase_add_test(tc, an_escape_is_never_cut_in_half);
@@ -851,6 +944,7 @@ static Suite *log_suite(void)
     tcase_add_test(tc, a_fifo_in_place_of_the_log_is_refused_at_once_read_or_not);
     tcase_add_test(tc, setup_failure_closes_and_redirects_nothing);
     tcase_add_test(tc, setup_redirects_stdio_and_closes_all_but_the_kept_descriptors);
+    tcase_add_test(tc, setup_keeps_the_descriptors_of_liblusts_own_handles);
     tcase_add_test(tc, printf_output_lands_in_the_log_even_if_the_daemon_is_killed);
     tcase_add_test(tc, printf_lands_in_the_log_even_when_stdout_was_used_before_setup);
     tcase_add_test(tc, printf_lands_in_the_log_when_stdout_had_no_buffer_at_setup);

@@ -578,6 +578,65 @@ START_TEST(a_missing_directory_fails_with_the_path_named)
 }
 END_TEST
 
+/* The holder, reaped: it must have died of sig. */
+static void assert_died_of(struct holder h, int sig)
+{
+    int st;
+    ck_assert_int_eq(waitpid(h.pid, &st, 0), h.pid);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == sig, "holder status %#x", st);
+    close(h.go);
+}
+
+START_TEST(stop_terminates_the_holder_and_removes_the_file)
+{
+    struct holder h = spawn_holder(pidpath, HOLD_PIDFILE);
+    pid_t pid = SENTINEL;
+    ck_assert_int_eq(lust_pidfile_stop(pidpath, 10000, &pid), LUST_PIDFILE_STOPPED);
+    ck_assert_int_eq(pid, h.pid);
+    ck_assert_int_eq(access(pidpath, F_OK), -1);
+    assert_died_of(h, SIGTERM);
+}
+END_TEST
+
+START_TEST(stop_kills_a_holder_deaf_to_term_after_the_timeout)
+{
+    struct holder h = spawn_holder(pidpath, HOLD_DEAF);
+    pid_t pid = SENTINEL;
+    ck_assert_int_eq(lust_pidfile_stop(pidpath, 200, &pid), LUST_PIDFILE_KILLED);
+    ck_assert_int_eq(pid, h.pid);
+    ck_assert_int_eq(access(pidpath, F_OK), -1);
+    assert_died_of(h, SIGKILL);
+}
+END_TEST
+
+START_TEST(stop_with_nobody_holding_the_file_removes_a_stale_one)
+{
+    pid_t pid = SENTINEL;
+    ck_assert_int_eq(lust_pidfile_stop(pidpath, 1000, &pid), LUST_PIDFILE_NOT_RUNNING);
+    write_file(pidpath, "1\n", 2, 0600);
+    ck_assert_int_eq(lust_pidfile_stop(pidpath, 1000, &pid), LUST_PIDFILE_NOT_RUNNING);
+    ck_assert_int_eq(pid, SENTINEL);
+    ck_assert_int_eq(access(pidpath, F_OK), -1);
+}
+END_TEST
+
+START_TEST(stop_signals_no_holder_it_cannot_name_and_not_itself)
+{
+    struct holder h = spawn_holder(pidpath, HOLD_READ_LOCK);
+    pid_t pid = SENTINEL;
+    ck_assert_int_eq(lust_pidfile_stop(pidpath, 100, &pid), -EBUSY);
+    ck_assert_int_eq(pid, SENTINEL);
+    ck_assert_int_eq(kill(h.pid, 0), 0);
+    ck_assert_int_eq(finish_holder(h), 0);
+    ck_assert_int_eq(unlink(pidpath), 0);
+
+    struct lust_pidfile *pf;
+    ck_assert_int_eq(lust_pidfile_open(pidpath, &pf, NULL), 0);
+    ck_assert_int_eq(lust_pidfile_stop(pidpath, 100, NULL), -EDEADLK);
+    ck_assert_int_eq(lust_pidfile_release(pf), 0);
+}
+END_TEST
+
 START_TEST(lsb_codes_for_every_result)
 {
     ck_assert_int_eq(lust_pidfile_lsb_status(LUST_PIDFILE_NONE), 3);
@@ -625,6 +684,10 @@ static Suite *pidfile_suite(void)
     tcase_add_test(tc, a_group_writable_file_is_refused);
     tcase_add_test(tc, remove_unlinks_an_unlocked_file_and_refuses_a_locked_one);
     tcase_add_test(tc, a_missing_directory_fails_with_the_path_named);
+    tcase_add_test(tc, stop_terminates_the_holder_and_removes_the_file);
+    tcase_add_test(tc, stop_kills_a_holder_deaf_to_term_after_the_timeout);
+    tcase_add_test(tc, stop_with_nobody_holding_the_file_removes_a_stale_one);
+    tcase_add_test(tc, stop_signals_no_holder_it_cannot_name_and_not_itself);
     tcase_add_test(tc, lsb_codes_for_every_result);
     suite_add_tcase(s, tc);
     return s;

@@ -171,7 +171,8 @@ static int child_failing_in_the_daemon(void *arg)
     if (r == 0) {
         struct lust_creds *c;
         lust_privs_lookup("nobody", NULL, 0, &c);
-        int fd = open(jail, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fd = -1;
+        lust_privs_jail_open(jail, &fd);
         lust_privs_drop(c, 0);
         r = lust_privs_jail_enter(fd); /* no longer root: refused */
         lust_daemon_failed(r, "%s", lust_error());
@@ -375,6 +376,51 @@ START_TEST(a_refused_chroot_leaves_cwd_and_root_alone)
     ck_assert_str_eq(report_get(t, "same_cwd"), "1");
     ck_assert_str_eq(report_get(t, "fd_open"), "1");
     ck_assert_int_eq(chdir("/"), 0);
+    remove_jail();
+}
+END_TEST
+
+/*
+ * The jail's descriptor closed (a keep list that forgot it) and its number reused for an
+ * unchecked directory that anyone may write: entering it is refused. A dup() of a checked
+ * jail is the same directory and is entered.
+ */
+static int reused_jail_number(void *unused)
+{
+    (void)unused;
+    char open_dir[256];
+    struct stat root_before, root_after;
+    int fd, dup_fd;
+    snprintf(open_dir, sizeof open_dir, "%s/anyone", base);
+    if (mkdir(open_dir, 0777) < 0 || chmod(open_dir, 0777) < 0 || stat("/", &root_before) < 0)
+        return 10;
+    if (lust_privs_jail_open(jail, &fd) < 0)
+        return 11;
+    close(fd);
+    int reused = open(open_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (reused != fd)
+        return 12;
+    int r = lust_privs_jail_enter(reused);
+    report("reused=%d\nreused_error=%s\n", r, lust_error());
+    if (stat("/", &root_after) < 0 || root_after.st_ino != root_before.st_ino ||
+        fcntl(reused, F_GETFD) < 0)
+        return 13;
+    if (lust_privs_jail_open(jail, &fd) < 0 || (dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+        return 14;
+    close(fd);
+    report("dup=%d\n", lust_privs_jail_enter(dup_fd));
+    return 0;
+}
+
+START_TEST(a_jail_number_reused_by_another_directory_is_not_entered)
+{
+    make_jail();
+    assert_exit0(in_child(reused_jail_number, NULL));
+    const char *t = report_read();
+    ck_assert_int_eq(atoi(report_get(t, "reused")), -EBADF);
+    ck_assert_ptr_nonnull(
+        strstr(report_get(t, "reused_error"), "is not a jail lust_privs_jail_open() checked"));
+    ck_assert_str_eq(report_get(t, "dup"), "0");
     remove_jail();
 }
 END_TEST
@@ -711,6 +757,7 @@ static Suite *privs_root_suite(void)
     tcase_add_test(tc, a_thread_may_exit_inside_an_empty_jail_after_prepare);
     tcase_add_test(tc, the_time_zone_survives_the_jail_after_prepare);
     tcase_add_test(tc, a_refused_chroot_leaves_cwd_and_root_alone);
+    tcase_add_test(tc, a_jail_number_reused_by_another_directory_is_not_entered);
     tcase_add_test(tc, drop_leaves_no_way_back_to_root);
     tcase_add_test(tc, user_groups_policy_sets_the_users_own_groups);
     tcase_add_test(tc, not_root_gets_eperm_unless_already_the_target);

@@ -20,39 +20,18 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-static char top[64], tmp[96];
-
 /*
- * One directory for the runner, made and removed in the runner's own process (an unchecked
- * fixture), so a failed test leaves nothing behind; each test works in a fresh one inside.
+ * Each test works in a fresh directory inside tmp_top, the test case's unchecked fixture (made
+ * and removed by the runner itself), so a failed test leaves nothing behind.
  */
-static void make_top(void)
-{
-    snprintf(top, sizeof top, "/tmp/lust-sandbox-XXXXXX");
-    if (!mkdtemp(top))
-        abort();
-}
-
-static void remove_top(void)
-{
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
-    if (system(cmd) != 0)
-        abort();
-}
+static char *tmp;
 
 static void make_tmp(void)
 {
-    snprintf(tmp, sizeof tmp, "%s/XXXXXX", top);
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    tmp = new_dir(tmp_top, "t", 0700);
+    ck_assert_ptr_nonnull(tmp);
     lust__sandbox_fake_landlock_abi(-1);
     lust__sandbox_fake_libseccomp(NULL);
-}
-
-static int real_landlock_abi(void)
-{
-    long v = syscall(SYS_landlock_create_ruleset, NULL, 0, 1u);
-    return v < 0 ? 0 : (int)v;
 }
 
 START_TEST(sandbox_unknown_promise_is_refused_by_name)
@@ -129,10 +108,8 @@ END_TEST
 
 static int body_status_unchanged(void)
 {
-    char text[4096];
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    read_all(fd, text, sizeof text);
-    close(fd);
+    char text[4096] = "";
+    read_text("/proc/self/status", text, sizeof text);
     fprintf(stderr, "%s", strstr(text, "NoNewPrivs:"));
     return 0;
 }
@@ -578,7 +555,7 @@ static int body_create(void)
 
 static void make_files(void)
 {
-    char dir[sizeof tmp + 8];
+    char dir[128];
     snprintf(dir, sizeof dir, "%s/in", tmp);
     ck_assert_int_eq(mkdir(dir, 0755), 0);
     snprintf(file_in, sizeof file_in, "%s/in/f", tmp);
@@ -605,7 +582,7 @@ START_TEST(sandbox_unveil_hides_everything_else)
     SKIP_UNDER_VALGRIND();
     SKIP_WITHOUT_LANDLOCK(1);
     make_files();
-    char dir[sizeof tmp + 8];
+    char dir[128];
     snprintf(dir, sizeof dir, "%s/in", tmp);
     struct lust_sandbox *sb = sandbox_with(NULL, LUST_SANDBOX_REQUIRE);
     ck_assert_int_eq(lust_sandbox_unveil(sb, dir, "r"), 0);
@@ -627,40 +604,23 @@ START_TEST(sandbox_unveil_of_a_missing_path_fails_apply)
 {
     SKIP_UNDER_VALGRIND();
     SKIP_WITHOUT_LANDLOCK(1);
-    char missing[sizeof tmp + 16];
+    char missing[128];
     snprintf(missing, sizeof missing, "%s/missing", tmp);
     struct lust_sandbox *sb = sandbox_with(NULL, LUST_SANDBOX_REQUIRE);
     ck_assert_int_eq(lust_sandbox_unveil(sb, missing, "r"), 0);
     struct run r;
     run_sandboxed(sb, body_unveiled, &r);
     ck_assert_int_eq(WEXITSTATUS(r.status), APPLY_FAILED);
-    char want[sizeof missing + 64];
+    char want[256];
     snprintf(want, sizeof want, "apply failed: unveil %s: No such file or directory\n", missing);
     ck_assert_str_eq(r.err, want);
     lust_sandbox_free(sb);
 }
 END_TEST
 
-static unsigned port_listed, port_unlisted, port_listening;
+static int port_listed, port_unlisted, port_listening;
 
-static unsigned bound_port(int *keep)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    if (keep) {
-        ck_assert_int_eq(listen(fd, 4), 0);
-        *keep = fd;
-    } else {
-        close(fd);
-    }
-    return ntohs(a.sin_port);
-}
-
-static int tcp(unsigned port, int connect_it)
+static int tcp(int port, int connect_it)
 {
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)port),
@@ -688,18 +648,18 @@ START_TEST(sandbox_tcp_ports_are_listed_ones_only)
 {
     SKIP_UNDER_VALGRIND();
     SKIP_WITHOUT_LANDLOCK(4);
-    int listener;
-    port_listed = bound_port(NULL);
-    port_unlisted = bound_port(NULL);
-    port_listening = bound_port(&listener);
+    port_listed = free_port();
+    port_unlisted = free_port();
+    port_listening = 0;
+    int listener = tcp_listener(&port_listening);
     const char *connect_ok[] = {NULL, "connect", NULL};
     for (int i = 0; i < 3; i++) {
         struct lust_sandbox *sb = sandbox_with("stdio inet", LUST_SANDBOX_REQUIRE);
-        ck_assert_int_eq(lust_sandbox_allow_bind(sb, port_listed), 0);
+        ck_assert_int_eq(lust_sandbox_allow_bind(sb, (unsigned)port_listed), 0);
         if (connect_ok[i])
             ck_assert_int_eq(lust_sandbox_promise(sb, connect_ok[i]), 0);
         if (i == 2)
-            ck_assert_int_eq(lust_sandbox_allow_connect(sb, port_listening), 0);
+            ck_assert_int_eq(lust_sandbox_allow_connect(sb, (unsigned)port_listening), 0);
         struct run r;
         run_sandboxed(sb, body_ports, &r);
         assert_exit_ok(&r);
@@ -762,7 +722,7 @@ START_TEST(sandbox_older_landlock_reports_what_it_lacks)
     SKIP_WITHOUT_LANDLOCK(3);
     make_files();
     lust__sandbox_fake_landlock_abi(3);
-    char dir[sizeof tmp + 8];
+    char dir[128];
     snprintf(dir, sizeof dir, "%s/in", tmp);
     struct lust_sandbox *sb = sandbox_with("stdio inet rpath", LUST_SANDBOX_REQUIRE);
     ck_assert_int_eq(lust_sandbox_allow_bind(sb, 8080), 0);
@@ -780,8 +740,8 @@ START_TEST(sandbox_older_landlock_reports_what_it_lacks)
                      "need Landlock ABI 5 (Linux 6.10), this kernel has ABI 3; signal and "
                      "abstract unix socket scoping not enforced: they need Landlock ABI 6 (Linux "
                      "6.12), this kernel has ABI 3");
-    port_listed = bound_port(NULL);
-    port_unlisted = bound_port(NULL);
+    port_listed = free_port();
+    port_unlisted = free_port();
     struct run r;
     run_sandboxed(sb, body_unveiled, &r);
     assert_exit_ok(&r);
@@ -821,7 +781,9 @@ static Suite *sandbox_suite(void)
     tcase_add_test(spec, sandbox_off_does_nothing_and_loads_nothing);
     suite_add_tcase(s, spec);
     TCase *p = tcase_create("promises");
-    tcase_add_unchecked_fixture(p, make_top, remove_top);
+    /* Each test forks and loads libseccomp: Check's 4 s default is short on a loaded machine. */
+    tcase_set_timeout(p, 30);
+    tcase_add_unchecked_fixture(p, tmp_top_make, tmp_top_remove);
     tcase_add_checked_fixture(p, make_tmp, NULL);
     tcase_add_test(p, sandbox_filter_program_builds_for_every_promise);
     tcase_add_test(p, sandbox_stdio_alone_kills_socket_and_names_it);
@@ -838,7 +800,8 @@ static Suite *sandbox_suite(void)
     tcase_add_test(p, sandbox_filter_reaches_threads_already_running);
     suite_add_tcase(s, p);
     TCase *l = tcase_create("landlock");
-    tcase_add_unchecked_fixture(l, make_top, remove_top);
+    tcase_set_timeout(l, 30);
+    tcase_add_unchecked_fixture(l, tmp_top_make, tmp_top_remove);
     tcase_add_checked_fixture(l, make_tmp, NULL);
     tcase_add_test(l, sandbox_unveil_hides_everything_else);
     tcase_add_test(l, sandbox_unveil_of_a_missing_path_fails_apply);

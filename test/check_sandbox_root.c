@@ -3,70 +3,40 @@
  *
  * Linked with liblust.so, as a daemon is: prepare with the real /, jail, lock_privs as root,
  * drop to nobody, apply inside the jail; the parent then reads the child's /proc entries.
- * Jails live under a fresh root-owned 0755 directory in /run (the jail check refuses /tmp).
+ * Jails live under jail_top, the test case's root-owned 0755 directory in /run (the jail check
+ * refuses /tmp), made and removed by the runner, so a failed test leaves nothing behind.
  */
 #include "lust_test.h"
 #include "sandbox_test_util.h"
 
-#include <dirent.h>
 #include <linux/securebits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
 #include <lust/privs.h>
 
-static char top[64], base[96], jail[128];
-static int rep[2], ctl[2];
+static char *jail;
+static int ctl[2]; /* the test closes its end when it has looked at the daemon */
 
-/* As in check_sandbox.c: the runner's directory outlives a failed test, its teardown does not. */
-static void make_top(void)
-{
-    snprintf(top, sizeof top, "/run/lust-sandbox-XXXXXX");
-    if (!mkdtemp(top) || chmod(top, 0755) < 0)
-        abort();
-}
-
-static void remove_top(void)
-{
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
-    if (system(cmd) != 0)
-        abort();
-}
-
+/* jail/data belongs to nobody, jail/secret to root; the daemon reports on the report pipe. */
 static void make_jail(void)
 {
-    snprintf(base, sizeof base, "%s/XXXXXX", top);
-    ck_assert_ptr_nonnull(mkdtemp(base));
-    ck_assert_int_eq(chmod(base, 0755), 0);
-    snprintf(jail, sizeof jail, "%s/jail", base);
-    ck_assert_int_eq(mkdir(jail, 0755), 0);
+    jail = new_dir(jail_top, "jail", 0755);
+    ck_assert_ptr_nonnull(jail);
     char path[160];
     snprintf(path, sizeof path, "%s/data", jail);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    ck_assert_int_eq(chown(path, 65534, 65534), 0);
+    ck_assert_int_eq(chown(path, NOBODY, NOGROUP), 0);
     snprintf(path, sizeof path, "%s/secret", jail);
-    int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
+    write_text(path, "");
+    report_open();
     ck_assert_int_eq(pipe2(ctl, O_CLOEXEC), 0);
-}
-
-static void tell(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vdprintf(rep[1], fmt, ap);
-    va_end(ap);
 }
 
 static int step_failed(const char *step)
 {
-    tell("failed=%s: %s\n", step, lust_error());
+    report("failed=%s: %s\n", step, lust_error());
     return 1;
 }
 
@@ -98,39 +68,25 @@ static int jailed_daemon(void)
         return step_failed("drop");
     if (lust_sandbox_apply(sb) < 0)
         return step_failed("apply");
-    tell("report=%s\n", lust_sandbox_report(sb));
-    tell("data=%d\n", opens("/data/new", O_CREAT | O_WRONLY));
-    tell("secret=%d\n", opens("/secret", O_RDONLY));
-    tell("root=%d\n", opens("/", O_RDONLY | O_DIRECTORY));
-    tell("securebits=%#x\n", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
-    tell("ready=1\n");
+    report("report=%s\n", lust_sandbox_report(sb));
+    report("data=%d\n", opens("/data/new", O_CREAT | O_WRONLY));
+    report("secret=%d\n", opens("/secret", O_RDONLY));
+    report("root=%d\n", opens("/", O_RDONLY | O_DIRECTORY));
+    report("securebits=%#x\n", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+    report("ready=1\n");
+    report_end(); /* the test reads the report to its end while this process waits */
     char c;
     while (read(ctl[0], &c, 1) < 0 && errno == EINTR)
         ;
     return 0;
 }
 
-static const char *get(const char *text, const char *key)
-{
-    static char val[512];
-    char pat[64];
-    snprintf(pat, sizeof pat, "\n%s", key);
-    const char *p = strstr(text, pat);
-    val[0] = '\0';
-    if (p)
-        snprintf(val, sizeof val, "%.*s", (int)strcspn(p + strlen(pat), "\n"), p + strlen(pat));
-    return val;
-}
-
+/* The child's /proc/PID/FILE, read while it waits to be looked at. */
 static void read_proc(pid_t pid, const char *file, char *text, size_t size)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ck_assert_int_ge(fd, 0);
-    text[0] = '\n';
-    read_all(fd, text + 1, size - 1);
-    close(fd);
+    ck_assert_msg(read_text(path, text, size), "%s: %s", path, strerror(errno));
 }
 
 START_TEST(sandbox_in_force_in_a_jail_as_nobody)
@@ -139,53 +95,45 @@ START_TEST(sandbox_in_force_in_a_jail_as_nobody)
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        close(rep[0]);
         close(ctl[1]);
         _exit(jailed_daemon());
     }
     close(ctl[0]);
-    char said[4096] = "\n", status[4096], limits[4096];
-    size_t n = 1;
-    while (!strstr(said, "ready=1\n") && !strstr(said, "failed=")) {
-        ssize_t got = read(rep[0], said + n, sizeof said - 1 - n);
-        ck_assert_int_gt(got, 0);
-        n += (size_t)got;
-        said[n] = '\0';
-    }
+    char status[4096], limits[4096], v[128];
+    const char *said = report_read();
     ck_assert_msg(!strstr(said, "failed="), "%s", said);
+    ck_assert_msg(has_line(said, "ready=1"), "the daemon said neither ready nor failed: %s", said);
     read_proc(pid, "status", status, sizeof status);
     read_proc(pid, "limits", limits, sizeof limits);
     close(ctl[1]);
     int st;
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, said);
-    ck_assert_str_eq(get(status, "Seccomp:"), "\t2");
-    ck_assert_str_eq(get(status, "NoNewPrivs:"), "\t1");
-    ck_assert_str_eq(get(status, "CapBnd:"), "\t0000000000000000");
-    ck_assert_str_eq(get(status, "CapEff:"), "\t0000000000000000");
-    ck_assert_str_eq(get(status, "CapInh:"), "\t0000000000000000");
-    ck_assert_str_eq(get(status, "Uid:"), "\t65534\t65534\t65534\t65534");
+    ck_assert_str_eq(field_in(status, "Seccomp", v, sizeof v), "2");
+    ck_assert_str_eq(field_in(status, "NoNewPrivs", v, sizeof v), "1");
+    ck_assert_str_eq(field_in(status, "CapBnd", v, sizeof v), "0000000000000000");
+    ck_assert_str_eq(field_in(status, "CapEff", v, sizeof v), "0000000000000000");
+    ck_assert_str_eq(field_in(status, "CapInh", v, sizeof v), "0000000000000000");
+    ck_assert_str_eq(field_in(status, "Uid", v, sizeof v), "65534\t65534\t65534\t65534");
     ck_assert_ptr_nonnull(strstr(limits, "Max core file size        0                    0"));
     ck_assert_ptr_nonnull(strstr(limits, "Max processes             0                    0"));
-    ck_assert_str_eq(get(said, "data="), "0");
-    ck_assert_str_eq(get(said, "secret="), "-13");
-    ck_assert_str_eq(get(said, "root="), "-13");
-    if (syscall(SYS_landlock_create_ruleset, NULL, 0, 1u) >= 6)
-        ck_assert_str_eq(get(said, "report="), "");
+    ck_assert_str_eq(report_get(said, "data"), "0");
+    ck_assert_str_eq(report_get(said, "secret"), "-13");
+    ck_assert_str_eq(report_get(said, "root"), "-13");
+    if (real_landlock_abi() >= 6)
+        ck_assert_str_eq(report_get(said, "report"), "");
     char want[16];
     snprintf(want, sizeof want, "%#x",
              SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
                  SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED);
-    ck_assert_str_eq(get(said, "securebits="), want);
+    ck_assert_str_eq(report_get(said, "securebits"), want);
 }
 END_TEST
 
 static int mapped(const char *name)
 {
-    char maps[65536];
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    read_all(fd, maps, sizeof maps);
-    close(fd);
+    char maps[65536] = "";
+    read_text("/proc/self/maps", maps, sizeof maps);
     return strstr(maps, name) != NULL;
 }
 
@@ -232,6 +180,8 @@ static int body_lock_then_keep_a_capability(void)
         fprintf(stderr, "drop: %s\n", lust_error());
         return 1;
     }
+    lust_creds_free(creds);
+    lust_sandbox_free(sb);
     return 0;
 }
 
@@ -260,6 +210,9 @@ static int body_lock_after_drop(void)
     fprintf(stderr, "require: %d %s\n", r, lust_error());
     r = lust_sandbox_lock_privs(best);
     fprintf(stderr, "best: %d %s\n", r, lust_sandbox_report(best));
+    lust_sandbox_free(best);
+    lust_sandbox_free(req);
+    lust_creds_free(creds);
     return 0;
 }
 
@@ -284,7 +237,7 @@ static Suite *sandbox_root_suite(void)
 {
     Suite *s = suite_create("sandbox_root");
     TCase *t = tcase_create("daemon order");
-    tcase_add_unchecked_fixture(t, make_top, remove_top);
+    tcase_add_unchecked_fixture(t, jail_top_make, jail_top_remove);
     tcase_add_checked_fixture(t, make_jail, NULL);
     tcase_add_test(t, sandbox_in_force_in_a_jail_as_nobody);
     tcase_add_test(t, sandbox_libseccomp_is_loaded_only_when_promises_are_asked);

@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <lust/version.h>
+
 #include "server_harness.h"
 
 /* A thread_server saying HI! on the returned port, started; its pid in *pid. */
@@ -28,6 +30,53 @@ static int start_hi(pid_t *pid)
     ck_assert_str_eq(greet(port, buf, sizeof buf), "HI!\n");
     return port;
 }
+
+/* The program's own version, not liblust's, in -V and in the start line of the log. */
+START_TEST(the_daemon_names_its_own_version_then_liblusts)
+{
+    struct result r;
+    char want[128];
+    thread_conf("HI!");
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "-V"), 0);
+    snprintf(want, sizeof want, "thread_server 1.0 (liblust %s)\n", lust_version());
+    ck_assert_str_eq(r.out, want);
+    pid_t pid = start(thread_server, "thread_server");
+    snprintf(want, sizeof want, "thread_server 1.0 started (pid %ld) as uid 65534 (liblust %s)",
+             (long)pid, lust_version());
+    char *log = slurp(at("thread_server", "log"), NULL);
+    ck_assert_msg(strstr(log, want), "log: %s", log);
+    free(log);
+    stop(thread_server, "thread_server", pid);
+}
+END_TEST
+
+/*
+ * thread_server lists `listen` in restart_keys: a reload that moves it is named and the old
+ * address keeps serving; a later force-reload of the same file names it again (it is still
+ * pending); putting the start value back ends it.
+ */
+START_TEST(a_changed_restart_key_is_named_by_every_reload_until_a_restart)
+{
+    struct result r;
+    char buf[64];
+    int port = thread_conf("HI!"), other = free_port();
+    pid_t pid = start(thread_server, "thread_server");
+    rename_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"ONE\"\n", other);
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "reload") == 0, "%d: %s%s", r.code, r.out,
+                  r.err);
+    ck_assert_msg(strstr(r.out, "kept until a restart: listen"), "stdout: %s", r.out);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "ONE\n");
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "force-reload") == 0, "%d: %s%s", r.code,
+                  r.out, r.err);
+    ck_assert_msg(strstr(r.out, "kept until a restart: listen"), "stdout: %s", r.out);
+    rename_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"TWO\"\n", port);
+    ck_assert_msg(RUN(&r, thread_server, "thread_server", "reload") == 0, "%d: %s%s", r.code, r.out,
+                  r.err);
+    ck_assert_msg(strstr(r.out, "reloaded") && !strstr(r.out, "restart"), "stdout: %s", r.out);
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "TWO\n");
+    stop(thread_server, "thread_server", pid);
+}
+END_TEST
 
 START_TEST(reload_takes_a_renamed_config_before_it_exits_0)
 {
@@ -420,17 +469,6 @@ START_TEST(reopen_on_a_stopped_server_exits_0_and_opens_nothing)
 }
 END_TEST
 
-/* Connects to dir/NAME.ctl as root (the test), like the reload command does. */
-static int dial_control(const char *name)
-{
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", at(name, "ctl"));
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
 /* How many of pid's descriptors lead to path; fails on any directory among them. */
 static int fds_to(pid_t pid, const char *path)
 {
@@ -619,6 +657,8 @@ static Suite *server_control_suite(void)
     Suite *s = suite_create("server_control");
     TCase *tc = server_tcase("reload", 60);
     tcase_add_test(tc, reload_takes_a_renamed_config_before_it_exits_0);
+    tcase_add_test(tc, the_daemon_names_its_own_version_then_liblusts);
+    tcase_add_test(tc, a_changed_restart_key_is_named_by_every_reload_until_a_restart);
     tcase_add_test(
         tc, reload_of_a_broken_config_exits_1_naming_the_line_and_the_daemon_never_hears_of_it);
     tcase_add_test(tc,

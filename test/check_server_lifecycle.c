@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -418,13 +417,7 @@ START_TEST(port_in_use_fails_with_the_daemons_bind_sentence)
     struct result r;
     char want[128];
     int port = thread_conf("HI!");
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(listen(fd, 1), 0);
+    int fd = tcp_listener(&port);
 
     ck_assert_int_ne(RUN(&r, thread_server, "thread_server", "start"), 0);
     snprintf(want, sizeof want, "listen 127.0.0.1:%d: Address already in use", port);
@@ -432,6 +425,24 @@ START_TEST(port_in_use_fails_with_the_daemons_bind_sentence)
     nothing_left("thread_server");
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "status"), 3);
     close(fd);
+}
+END_TEST
+
+/*
+ * A mistake in the daemon's own keys, found by its hook in the daemon (before_drop_privs),
+ * exits 6 like a file the framework cannot parse: the hook said so with
+ * lust_server_fail_config(), and the verdict carried it to the starting process.
+ */
+START_TEST(a_hook_blaming_the_config_exits_6_in_both_modes)
+{
+    struct result r;
+    write_conf("thread_server", "listen = {\"nonsense\"}\n");
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "start"), 6);
+    ck_assert_msg(strstr(r.err, "listen \"nonsense\": not HOST:PORT"), "stderr: %s", r.err);
+    nothing_left("thread_server");
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "-f", "start"), 6);
+    ck_assert_msg(strstr(r.err, "listen \"nonsense\": not HOST:PORT"), "stderr: %s", r.err);
+    nothing_left("thread_server");
 }
 END_TEST
 
@@ -663,6 +674,7 @@ static Suite *server_lifecycle_suite(void)
     tcase_add_test(tc, unknown_user_exits_6_naming_the_user);
     tcase_add_test(tc, missing_jail_exits_5_naming_the_jail);
     tcase_add_test(tc, port_in_use_fails_with_the_daemons_bind_sentence);
+    tcase_add_test(tc, a_hook_blaming_the_config_exits_6_in_both_modes);
     suite_add_tcase(s, tc);
 
     tc = server_tcase("exit codes", 30);

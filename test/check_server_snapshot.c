@@ -3,6 +3,7 @@
  * handle made here, without a daemon and without root: who holds which config, and when the
  * last holder lets it go. check_server_threads runs the same rules in a real daemon under load.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -146,10 +147,15 @@ START_TEST(the_end_lets_go_of_the_config_in_force_and_this_threads_snapshot)
 }
 END_TEST
 
-START_TEST(a_null_handle_gives_null)
+START_TEST(a_null_handle_gives_null_and_says_so)
 {
     ck_assert_ptr_null(lust_server_config(NULL));
+    ck_assert_ptr_nonnull(strstr(lust_error(), "lust_server_config"));
     ck_assert_ptr_null(lust_server_config_hold(NULL));
+    ck_assert_ptr_nonnull(strstr(lust_error(), "lust_server_config_hold"));
+    ck_assert_int_eq(lust_server_alive_interval(NULL), -EINVAL);
+    ck_assert_int_eq(lust_server_status(NULL, "x"), -EINVAL);
+    lust_server_alive(NULL);
     lust_config_release(NULL);
 }
 END_TEST
@@ -163,7 +169,7 @@ static Suite *server_snapshot_suite(void)
     tcase_add_test(tc, a_thread_that_ends_lets_its_snapshot_go);
     tcase_add_test(tc, only_the_thread_running_reload_sees_the_offered_config);
     tcase_add_test(tc, the_end_lets_go_of_the_config_in_force_and_this_threads_snapshot);
-    tcase_add_test(tc, a_null_handle_gives_null);
+    tcase_add_test(tc, a_null_handle_gives_null_and_says_so);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -148,6 +148,34 @@ START_TEST(a_daemon_that_never_shows_life_is_pinged_only_while_it_starts)
 }
 END_TEST
 
+START_TEST(a_binary_built_against_older_headers_is_pinged_as_they_promised)
+{
+    char sock[256], env[300], buf[4096];
+    int out, err, pings = 0;
+    struct result r;
+
+    write_conf("old_ops_server", "jail = none\n");
+    int fd = fresh_notify_socket(sock, sizeof sock);
+    snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
+    /* LUST_TEST_OPS=old enters through lust_server_main_sized(), as a 1.0 or 1.1 binary does:
+     * its run() cannot call lust_server_alive(), and the framework pings for it. */
+    struct how how = {.env = {env, "WATCHDOG_USEC=200000", "LUST_TEST_OPS=old"}};
+    char *argv[] = {
+        (char *)old_ops_server, "-c", (char *)at("old_ops_server", "conf"), "-f", "start", NULL};
+    pid_t pid = spawn(argv, &how, &out, &err);
+    expect_notify(fd, "READY=1");
+    long long ready = now_us();
+    while (now_us() - ready < 1000000)
+        if (notify_recv(fd, buf, sizeof buf, 100) >= 0 && has_line(buf, "WATCHDOG=1"))
+            pings++;
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    collect(pid, out, err, &r);
+    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    ck_assert_msg(pings >= 10, "%d pings in 1 s", pings);
+    close(fd);
+}
+END_TEST
+
 /* ---- STATUS= from the daemon, and from a start that fails ---- */
 
 START_TEST(run_tells_the_manager_its_status_and_its_alive_interval)
@@ -336,6 +364,7 @@ static Suite *server_supervised_suite(void)
     tcase_add_test(wd, pings_follow_run_and_stop_within_watchdog_usec_once_run_hangs);
     tcase_add_test(wd, a_daemon_that_keeps_its_interval_is_pinged_and_never_logged_as_lapsed);
     tcase_add_test(wd, a_daemon_that_never_shows_life_is_pinged_only_while_it_starts);
+    tcase_add_test(wd, a_binary_built_against_older_headers_is_pinged_as_they_promised);
     suite_add_tcase(s, wd);
 
     TCase *st = busy_tcase("status", 60);

@@ -22,6 +22,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <valgrind/valgrind.h>
 
 extern char **environ;
 
@@ -70,23 +71,87 @@ int remove_tree(const char *path)
     return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
-char *jail_top;
+char *jail_top, *tmp_top;
+
+static char *top_make(const char *parent, mode_t mode)
+{
+    char *top = new_dir(parent, "lust-test", mode);
+    if (!top)
+        abort();
+    return top;
+}
+
+static void top_remove(char *top)
+{
+    kill_all(top);
+    unmount_below(top);
+    if (remove_tree(top) < 0) {
+        fprintf(stderr, "cannot remove %s: %s\n", top, strerror(errno));
+        abort();
+    }
+    free(top);
+}
 
 void jail_top_make(void)
 {
-    jail_top = new_dir("/run", "lust-test", 0755);
-    if (!jail_top)
-        abort();
+    jail_top = top_make("/run", 0755);
 }
 
 void jail_top_remove(void)
 {
-    kill_all(jail_top);
-    if (remove_tree(jail_top) < 0) {
-        fprintf(stderr, "cannot remove %s: %s\n", jail_top, strerror(errno));
-        abort();
+    top_remove(jail_top);
+}
+
+void tmp_top_make(void)
+{
+    tmp_top = top_make("/tmp", 0700);
+}
+
+void tmp_top_remove(void)
+{
+    top_remove(tmp_top);
+}
+
+/* A mount point as /proc/self/mountinfo writes it: space, tab, newline, backslash as \ooo. */
+static void unescape(char *s)
+{
+    char *out = s;
+    for (; *s; s++) {
+        unsigned c;
+        if (s[0] == '\\' && sscanf(s + 1, "%3o", &c) == 1) {
+            *out++ = (char)c;
+            s += 3;
+        } else {
+            *out++ = *s;
+        }
     }
-    free(jail_top);
+    *out = '\0';
+}
+
+int unmount_below(const char *path)
+{
+    char line[4096], *points[64];
+    int n = 0, done = 0;
+    size_t len = strlen(path);
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return -1;
+    /* Field 5 is the mount point; a mount comes after the one it is mounted on. */
+    while (n < 64 && fgets(line, sizeof line, f)) {
+        char point[4096];
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+            continue;
+        unescape(point);
+        if (strncmp(point, path, len) == 0 && (point[len] == '\0' || point[len] == '/'))
+            points[n++] = strdup(point);
+    }
+    fclose(f);
+    while (n > 0) {
+        char *point = points[--n];
+        done += point && umount2(point, MNT_DETACH) == 0;
+        free(point);
+    }
+    return done;
 }
 
 char *path_in(const char *dir, const char *name)
@@ -585,6 +650,21 @@ int free_port(void)
     return ntohs(a.sin_port);
 }
 
+int tcp_listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)*port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(fd, 4), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
 const char *greet(int port, char *buf, size_t size)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -600,4 +680,9 @@ const char *greet(int port, char *buf, size_t size)
         buf[0] = '\0';
     close(fd);
     return buf;
+}
+
+int under_valgrind(void)
+{
+    return RUNNING_ON_VALGRIND != 0;
 }

@@ -48,6 +48,9 @@ int lust_test_run(Suite *suite);
 
 /* Becomes nobody for good: no supplementary groups, every uid and gid 65534. 0 or -1. */
 int become_nobody(void);
+/* Whether the test runs under valgrind, which keeps descriptors of its own and knows neither
+ * seccomp filters nor Landlock: a test that cannot mean anything there says so and passes. */
+int under_valgrind(void);
 
 /*
  * Directories. new_dir makes PARENT/PREFIX-XXXXXX with mkdtemp and gives it mode (0700 stays
@@ -58,14 +61,24 @@ int become_nobody(void);
 char *new_dir(const char *parent, const char *prefix, mode_t mode);
 int remove_tree(const char *path);
 /*
- * The directory of a test case whose tests make jails, as its unchecked fixture (run by the
- * runner, where abort() is the only way to fail): jail_top_make makes jail_top, a root-owned 0755
- * directory under /run (the jail check refuses /tmp's 1777 above a jail); jail_top_remove kills
- * what still runs with jail_top in its command line and removes it, even after a failed test.
+ * The directory of a test case, as its unchecked fixture (run by the runner, where abort() is the
+ * only way to fail), so that a failed test leaves nothing behind. jail_top_make makes jail_top,
+ * a root-owned 0755 directory under /run, for tests that make jails (the jail check refuses
+ * /tmp's 1777 above a jail); tmp_top_make makes tmp_top, a 0700 directory under /tmp, for
+ * runners that need not be root. jail_top_remove and tmp_top_remove kill what still runs with
+ * the directory in its command line, unmount what is mounted below it and remove it.
  */
-extern char *jail_top;
+extern char *jail_top, *tmp_top;
 void jail_top_make(void);
 void jail_top_remove(void);
+void tmp_top_make(void);
+void tmp_top_remove(void);
+/*
+ * Detaches (MNT_DETACH) every mount of this mount namespace at path or below it, as a jail with
+ * procfs mounted inside would have: remove_tree alone would descend into it. Returns how many,
+ * or -1 when /proc/self/mountinfo cannot be read. Asserts nothing.
+ */
+int unmount_below(const char *path);
 /* DIR/NAME, malloc'ed. Fails the test when out of memory. */
 char *path_in(const char *dir, const char *name);
 
@@ -178,6 +191,9 @@ const char *after_stamp(const char *line);
 
 /* Loopback. A TCP port on 127.0.0.1 that was free a moment ago. */
 int free_port(void);
+/* A TCP socket listening on 127.0.0.1:*port; *port 0 asks for a port the kernel picks, written
+ * back. Fails the test. */
+int tcp_listener(int *port);
 /* Connects to 127.0.0.1:port and returns what the server says before closing (10 s at most);
  * "" when nothing listens there. */
 const char *greet(int port, char *buf, size_t size);

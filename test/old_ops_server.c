@@ -8,8 +8,9 @@
  *                           bytes the library must not read (they would be called as
  *                           shutdown/reload, or make `reload` look implemented);
  *   LUST_TEST_OPS=big-set   a struct longer than the library's, with a member set in the tail
- *                           (a newer binary using a callback this library does not know):
- *                           must be refused;
+ *                           (a binary built against newer headers using a callback this
+ *                           library does not know), through the entry point of today's
+ *                           header: must be refused;
  *   LUST_TEST_OPS=big-zero  the same longer struct with a zero tail: must work;
  *   LUST_TEST_OPS=slow-reload  today's struct, with a reload hook that takes 3 s, longer than
  *                           the reload command waits when start_timeout is 1.
@@ -91,8 +92,8 @@ int main(int argc, char **argv)
         static struct new_ops s;
         s.ops.run = run;
         s.from_the_future = strcmp(mode, "big-set") == 0 ? future : NULL;
-        return lust_server_main_sized("old_ops_server", (const struct lust_server_ops *)&s,
-                                      sizeof s, NULL, argc, argv);
+        return lust_server_main_versioned("old_ops_server", (const struct lust_server_ops *)&s,
+                                          sizeof s, LUST_VERSION_HEX + 0x100, NULL, argc, argv);
     }
     if (mode && strcmp(mode, "slow-reload") == 0) {
         static const struct lust_server_ops ops = {.run = run, .reload = slow_reload};

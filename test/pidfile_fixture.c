@@ -32,7 +32,9 @@ child_hold(const char *path, enum holder_kind kind, int ready, int go)
 {
     struct lust_pidfile *pf = NULL;
     int r = 0;
-    if (kind == HOLD_PIDFILE || kind == HOLD_AND_RELEASE) {
+    /* Not Check's handler, which would take the whole test's process group down with it. */
+    signal(SIGTERM, kind == HOLD_DEAF ? SIG_IGN : SIG_DFL);
+    if (kind == HOLD_PIDFILE || kind == HOLD_AND_RELEASE || kind == HOLD_DEAF) {
         r = lust_pidfile_open(path, &pf, NULL);
     } else {
         int fd =

@@ -21,6 +21,7 @@ enum holder_kind {
     HOLD_READ_LOCK,   /* a plain fcntl read lock, as any user who can open the file */
     HOLD_OFD_LOCK,    /* an open-file-description write lock: F_GETLK says l_pid = -1 */
     HOLD_AND_RELEASE, /* lust_pidfile_open, then lust_pidfile_release when told to go */
+    HOLD_DEAF,        /* lust_pidfile_open with SIGTERM ignored: only SIGKILL ends it */
 };
 
 struct holder {

@@ -8,35 +8,28 @@
  *
  * Valgrind runs the program on a synthetic CPU and cannot run it under a seccomp filter, nor
  * does it know the seccomp and Landlock system calls (it answers ENOSYS): the tests that need
- * them say so and pass when RUNNING_ON_VALGRIND.
+ * them say so and pass under valgrind (under_valgrind(), lust_test.h).
  */
 #ifndef SANDBOX_TEST_UTIL_H
 #define SANDBOX_TEST_UTIL_H
 
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <lust/error.h>
 #include <lust/sandbox.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "lust_test.h"
 
 #define SKIP_UNDER_VALGRIND()                                                                   \
     do {                                                                                        \
-        if (RUNNING_ON_VALGRIND) {                                                              \
+        if (under_valgrind()) {                                                                 \
             printf("SKIP %s: valgrind knows neither seccomp filters nor Landlock\n", __func__); \
             return;                                                                             \
         }                                                                                       \
@@ -71,18 +64,11 @@ static struct lust_sandbox *volatile sandbox_in_child;
 /* Exit code of a child whose prepare or apply failed (the sentence is in err). */
 #define APPLY_FAILED 99
 
-static inline void read_all(int fd, char *buf, size_t size)
+/* The Landlock ABI of the running kernel, 0 without Landlock. */
+static inline int real_landlock_abi(void)
 {
-    size_t n = 0;
-    ssize_t got;
-    while (n < size - 1 && (got = read(fd, buf + n, size - 1 - n)) != 0) {
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            break;
-        n += (size_t)got;
-    }
-    buf[n] = '\0';
+    long v = syscall(SYS_landlock_create_ruleset, NULL, 0, 1u);
+    return v < 0 ? 0 : (int)v;
 }
 
 /*
@@ -115,7 +101,7 @@ static inline void run_sandboxed_after(struct lust_sandbox *sb, sandbox_body set
         _exit(body());
     }
     close(p[1]);
-    read_all(p[0], out->err, sizeof out->err);
+    read_fd(p[0], out->err, sizeof out->err);
     close(p[0]);
     ck_assert_int_eq(waitpid(pid, &out->status, 0), pid);
 }

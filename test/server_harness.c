@@ -31,6 +31,7 @@ static void make_dir(void)
 static void remove_dir(void)
 {
     kill_all(dir);
+    unmount_below(dir);
     if (remove_tree(dir) < 0)
         fprintf(stderr, "cannot remove %s\n", dir);
     free(markers);
@@ -92,11 +93,18 @@ void rename_conf(const char *name, const char *fmt, ...)
     ck_assert_int_ne(before.st_ino, after.st_ino);
 }
 
-int thread_conf(const char *greeting)
+int thread_conf_lines(const char *lines)
 {
     int port = free_port();
-    write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\ngreeting = \"%s\"\n", port, greeting);
+    write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\n%s", port, lines);
     return port;
+}
+
+int thread_conf(const char *greeting)
+{
+    char line[300];
+    snprintf(line, sizeof line, "greeting = \"%s\"\n", greeting);
+    return thread_conf_lines(line);
 }
 
 void simple_conf(void)
@@ -156,11 +164,22 @@ void stop(const char *prog, const char *name, pid_t pid)
     ck_assert_msg(wait_gone(pid, 2000), "pid %ld still there after stop", (long)pid);
 }
 
+int dial_control(const char *name)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", at(name, "ctl"));
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
 int notify_socket(char *path, size_t size)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     struct timeval tv = {.tv_sec = 10};
     snprintf(path, size, "%s/notify.sock", dir);
+    ck_assert_uint_lt(strlen(path), sizeof a.sun_path);
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(fd, 0);

@@ -1,13 +1,14 @@
 /*
  * test/server_harness.h - the example daemons (and test/old_ops_server) run for real, as root,
- * for the server framework's runners: check_server_lifecycle.c, check_server_supervision.c and
- * check_server_control.c. Defined in test/server_harness.c.
+ * for the server framework's runners: check_server_{lifecycle,supervision,control}.c, and
+ * check_hostile_{jail,paths,start,thread}.c. Defined in test/server_harness.c.
  *
  * Each test gets its own directory `dir` under jail_top, a root-owned 0755 directory in /run (a
  * jail must not have /tmp's 1777 above it): dir/jail (0755), dir/jail/m (the markers, owned by
  * nobody), dir/NAME.conf, NAME.pid, NAME.log, NAME.ctl. Every command names its config by that
  * path, so the processes a test started are found by their command line: the checked teardown
- * kills them and removes the directory; the unchecked teardown, in the runner, does the same for
+ * kills them, unmounts what a test mounted below (procfs in a jail) and removes the directory;
+ * the unchecked teardown, in the runner, does the same for
  * the whole test case, which also covers a test that failed half-way (Check's fork mode skips the
  * checked teardown of a failed test). Sockets are on 127.0.0.1 only, on ports the kernel picked.
  */
@@ -37,6 +38,8 @@ void write_conf(const char *name, const char *fmt, ...) TEST_PRINTF(2, 3);
 void rename_conf(const char *name, const char *fmt, ...) TEST_PRINTF(2, 3);
 /* A thread_server config on a fresh port, with that greeting; returns the port. */
 int thread_conf(const char *greeting);
+/* A thread_server config on a fresh port, then lines (no greeting key: the server's "HI!"). */
+int thread_conf_lines(const char *lines);
 /* A simple_server config writing its markers into dir/jail/m. */
 void simple_conf(void);
 
@@ -54,6 +57,9 @@ pid_t holder(const char *name);
 pid_t start(const char *prog, const char *name);
 /* Stops it and checks that pid is gone. */
 void stop(const char *prog, const char *name, pid_t pid);
+
+/* Connects to dir/NAME.ctl as root (the test), like the reload command does. */
+int dial_control(const char *name);
 
 /* A datagram socket bound at dir/notify.sock (path gets it), with a 10 s receive timeout. */
 int notify_socket(char *path, size_t size);

@@ -22,7 +22,8 @@
  *                                           `NAME reopen`), an absolute path of at most 96
  *                                           bytes, or "none" (LUST_CONFIG_NO_CONTROL); a NAME
  *                                           too long for that gets "none" as its default
- *     log_level     info                    debug, info, notice, warning or error
+ *     log_level     info                    debug, info, notice, warning (or warn) or error
+ *                                           (or err), in any case
  *     umask         027                     always read as octal digits, as the shell's
  *                                           umask command does: 027, 27 and "0027" all mean
  *                                           0027; at most 0777
@@ -128,7 +129,8 @@ LUST_API int lust_config_load(const char *name, const char *path, const cfg_opt_
  * lust_config_load_fd - read the config of program NAME from an open descriptor.
  *
  * As lust_config_load, but the text is read from FD, from its current offset to end of file
- * (a regular file, pipe or socket). FD stays open and belongs to the caller. PATH is only used
+ * (a regular file, pipe or socket). FD stays open and belongs to the caller (the rule of
+ * lust/error.h). PATH is only used
  * to name the file in messages and in lust_config_path(); NULL means the default path. This
  * serves a reload in a jailed daemon: root opens the file and hands the descriptor over.
  * The owner and mode checks of lust_config_load are the caller's to make on what it opened.
@@ -187,7 +189,10 @@ LUST_API const char *lust_config_path(const struct lust_config *config);
 LUST_API const char *lust_config_notice(const struct lust_config *config);
 
 /*
- * The standard keys, typed. Each never fails and is thread-safe; strings are owned by CONFIG.
+ * The standard keys, typed. Each never fails on a loaded config and is thread-safe; strings are
+ * owned by CONFIG. Given a NULL config (lust_error() says so), the string getters and
+ * lust_config_cfg(), _name(), _path() and _notice() return NULL, the int getters -EINVAL,
+ * lust_config_foreground() false and lust_config_umask() (mode_t)-1, which is no mask.
  */
 
 /* lust_config_user - the account to drop to (`user`). */
@@ -212,8 +217,18 @@ LUST_API const char *lust_config_control(const struct lust_config *config);
 /**
  * lust_config_log_level - `log_level` as a syslog priority: LOG_DEBUG (7), LOG_INFO (6),
  * LOG_NOTICE (5), LOG_WARNING (4) or LOG_ERR (3), the values of <syslog.h>.
+ *
+ * Not a level for lust_log_set_level(): the log's LUST_LOG_* levels run the other way, and
+ * lust_log_set_level(lust_config_log_level(c)) fails for debug, info and notice and swaps
+ * warning and error. Use lust_config_log_threshold() for the log. Kept as it was in 1.0.
  */
 LUST_API int lust_config_log_level(const struct lust_config *config);
+
+/**
+ * lust_config_log_threshold - `log_level` as a level of <lust/log.h>: LUST_LOG_DEBUG (0) ...
+ * LUST_LOG_ERROR (4), ready for lust_log_set_level(). Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_config_log_threshold(const struct lust_config *config);
 
 /* lust_config_umask - `umask`, between 0 and 0777. */
 LUST_API mode_t lust_config_umask(const struct lust_config *config);

@@ -76,7 +76,8 @@ struct lust_daemon_opts {
  *   - RLIMIT_CORE 0 unless LUST_DAEMON_ALLOW_CORE; the umask from opts; cwd "/";
  *   - stdin on /dev/null (opened before the fork, so a later chroot does not matter), stdout
  *     and stderr on /dev/null unless LUST_DAEMON_KEEP_STDIO;
- *   - every other descriptor closed except opts->keep_fds and the report channel
+ *   - every other descriptor closed except opts->keep_fds, the report channel and, since
+ *     liblust 1.2, those of pid file handles and notify connections opened before the call
  *     (close_range(2) when the kernel has it, else each entry of /proc/self/fd).
  *
  * The calling process waits until the daemon calls lust_daemon_ready() or lust_daemon_failed(),
@@ -91,7 +92,8 @@ struct lust_daemon_opts {
  *   -errno in the calling process otherwise, with lust_error() saying why:
  *     -EBUSY      more than one thread; nothing forked (the count comes from /proc/self/task:
  *                 without /proc, -ENOENT "cannot count threads");
- *     -EINVAL     a keep_fds entry below 3; -EBADF  a keep_fds entry that is not open;
+ *     -EINVAL     a keep_fds entry below 3, or keep_fds NULL with keep_fds_len > 0 (before
+ *                 liblust 1.2 such a list kept nothing); -EBADF  a keep_fds entry not open;
  *     -ETIMEDOUT  no verdict within timeout_ms; the daemon was killed;
  *     -ECHILD     the daemon ended without a verdict ("died during startup"): its exit status
  *                 cannot be told, since it is not the caller's child;
@@ -109,9 +111,10 @@ LUST_API int lust_daemonize(const struct lust_daemon_opts *opts);
  * lust_daemon_report_fd - the daemon's end of the report channel, or -1.
  *
  * -1 when there is no waiting process (foreground) or the verdict was already sent. A daemon
- * that closes descriptors itself after lust_daemonize() (a log setup with a keep list, say)
- * must keep this one, or the starting process sees the daemon as dead. Borrowed: never close
- * it; lust_daemon_ready() and lust_daemon_failed() do. Thread-safe, async-signal-safe.
+ * that closes descriptors itself after lust_daemonize() must keep this one, or the starting
+ * process sees the daemon as dead; lust_log_setup() keeps it whatever its keep list says
+ * (since liblust 1.2). Borrowed: never close it; lust_daemon_ready() and lust_daemon_failed()
+ * do. Thread-safe, async-signal-safe.
  */
 LUST_API int lust_daemon_report_fd(void);
 
@@ -138,7 +141,8 @@ LUST_API int lust_daemon_ready(void);
  *
  * Returns as lust_daemon_ready() does: 0 when sent or when no process waits (foreground: the
  * caller prints the sentence itself), -EALREADY after an earlier verdict, -EPIPE when the
- * waiting process is gone. Thread-safe; not async-signal-safe.
+ * waiting process is gone; -EINVAL for a NULL fmt (nothing sent). Thread-safe; not
+ * async-signal-safe.
  */
 LUST_API int lust_daemon_failed(int code, const char *fmt, ...)
 #if defined(__GNUC__)

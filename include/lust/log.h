@@ -56,7 +56,17 @@
 
 LUST_BEGIN_DECLS
 
-/* Levels, lowest first. A line is written when its level is at least the threshold. */
+/*
+ * Levels, lowest first. A line is written when its level is at least the threshold.
+ *
+ * These are not syslog's priorities, which run the other way (LOG_DEBUG 7 ... LOG_ERR 3, the
+ * values lust_config_log_level() returns and journald reads). Both are ints, so a mix compiles
+ * and goes wrong in silence: lust_log(LOG_INFO, ...) writes an ERROR line, and
+ * lust_log_set_level(lust_config_log_level(c)) fails for debug, info and notice and turns
+ * warning and error around. Give the log LUST_LOG_* values: lust_config_log_threshold() reads
+ * the config key on this scale, and lust_log_level_from_syslog() / lust_log_level_to_syslog()
+ * convert at the edges. The numbers are frozen (binaries built against liblust 1.0 carry them).
+ */
 #define LUST_LOG_DEBUG   0
 #define LUST_LOG_INFO    1
 #define LUST_LOG_NOTICE  2
@@ -101,17 +111,21 @@ LUST_API int lust_log_open(const char *path);
  * Opens path as lust_log_open() does, then points stdout and stderr at it and stdin at
  * /dev/null, closes every descriptor from 3 up except the nkeep descriptors listed in keep
  * (keep may be NULL when nkeep is 0), and makes stdout line-buffered so printf() output lands
- * promptly. Closing uses close_range(2), or /proc/self/fd on kernels before 5.9. Calls tzset()
- * first, so timestamps keep the right zone after a later chroot. The path is remembered for
- * lust_log_reopen().
+ * promptly. The descriptors liblust itself holds are kept whether listed or not: the report
+ * channel of lust_daemonize() (lust_daemon_report_fd()), each open pid file handle
+ * (lust_pidfile_fd()) and notify connection (lust_notify_fd()); before liblust 1.2 a keep list
+ * that forgot one closed it. Closing uses close_range(2), or /proc/self/fd on kernels before 5.9.
+ * Calls tzset() first, so timestamps keep the right zone after a later chroot. The path is
+ * remembered for lust_log_reopen().
  *
  * With path NULL (foreground mode) nothing is opened, redirected or closed: lines go to the
  * current stderr. If stderr is the stream journald gave the service (JOURNAL_STREAM names its
  * device and inode), each line is prefixed with the sd-daemon priority `<N>` so journald records
  * the level.
  *
- * Returns 0, or -errno with the path named in lust_error(). On failure nothing has changed: no
- * descriptor is closed or redirected and the remembered path is the old one. Call it while the
+ * Returns 0, or -errno with the path named in lust_error() (-EINVAL for a NULL keep with nkeep
+ * > 0). On failure nothing has changed: no descriptor is closed or redirected and the
+ * remembered path is the old one. Call it while the
  * process has one thread (descriptors other threads use would be closed under them); safe in a
  * child after fork(). Not for a signal handler.
  */
@@ -120,12 +134,13 @@ LUST_API int lust_log_setup(const char *path, const int *keep, size_t nkeep);
 /**
  * lust_log_setup_fd - lust_log_setup() with a descriptor opened earlier by lust_log_open().
  *
- * Does what lust_log_setup() does after opening the file. The descriptor is consumed: on success
- * it is closed (its file stays open as stdout and stderr) unless it is listed in keep; on
- * failure it is left open and nothing else has changed. O_APPEND is set on it if missing.
+ * Does what lust_log_setup() does after opening the file. Takes fd, on success only (the rule
+ * of lust/error.h): on success it is closed (its file stays open as stdout and stderr) unless
+ * it is listed in keep, which hands it back; on failure it is left open and nothing else has
+ * changed. O_APPEND is set on it if missing.
  *
- * Returns 0, or -errno: EBADF when fd is not open, or the error opening /dev/null. Same
- * contexts as lust_log_setup().
+ * Returns 0, or -errno: EBADF when fd is not open, EINVAL for a NULL keep with nkeep > 0, or
+ * the error opening /dev/null. Same contexts as lust_log_setup().
  */
 LUST_API int lust_log_setup_fd(int fd, const int *keep, size_t nkeep);
 
@@ -152,8 +167,9 @@ LUST_API int lust_log_reopen(void);
  * lust_log_reopen_fd - point the log, stdout and stderr at an already opened descriptor.
  *
  * As lust_log_reopen(), with a descriptor opened elsewhere (for instance by root outside the
- * jail and passed over a unix socket). The descriptor is consumed: closed on success unless it
- * is 0, 1 or 2, left open on failure. O_APPEND is set on it if missing. Returns 0 or -errno
+ * jail and passed over a unix socket). Takes fd, on success only (the rule of lust/error.h):
+ * closed on success unless it is 0, 1 or 2 (then it is the log itself), left open on failure.
+ * O_APPEND is set on it if missing. Returns 0 or -errno
  * (EBADF when fd is not open). Thread-safe. Not for a signal handler.
  */
 LUST_API int lust_log_reopen_fd(int fd);
@@ -161,9 +177,10 @@ LUST_API int lust_log_reopen_fd(int fd);
 /**
  * lust_log_set_level - set the threshold: lines below level are not written.
  *
- * The default is LUST_LOG_INFO (debug lines are off). Returns 0, or -EINVAL for an unknown
- * level (with the number in lust_error()). Thread-safe, takes effect for the next line of every
- * thread. Async-signal-safe when level is valid (an atomic store).
+ * level is a LUST_LOG_* value, not a syslog priority (convert one with
+ * lust_log_level_from_syslog()). The default is LUST_LOG_INFO (debug lines are off). Returns 0,
+ * or -EINVAL for an unknown level (with the number in lust_error()). Thread-safe, takes effect
+ * for the next line of every thread. Async-signal-safe when level is valid (an atomic store).
  */
 LUST_API int lust_log_set_level(int level);
 
@@ -174,11 +191,31 @@ LUST_API int lust_log_get_level(void);
 
 /**
  * lust_log_level_from_name - the level named "debug", "info", "notice", "warning" (or "warn")
- * or "error" (or "err"), in any case, as the config key log_level spells it.
+ * or "error" (or "err"), in any case: the names the config key log_level accepts.
  *
  * Returns the level, or -EINVAL with the name quoted in lust_error(). Thread-safe.
  */
 LUST_API int lust_log_level_from_name(const char *name);
+
+/**
+ * lust_log_level_from_syslog - the LUST_LOG_* level for a syslog priority of <syslog.h>.
+ *
+ * LOG_DEBUG (7) gives LUST_LOG_DEBUG, LOG_INFO LUST_LOG_INFO, LOG_NOTICE LUST_LOG_NOTICE,
+ * LOG_WARNING LUST_LOG_WARNING, and LOG_ERR (3) as well as LOG_CRIT, LOG_ALERT and LOG_EMERG
+ * give LUST_LOG_ERROR (the log has nothing above error). Returns the level, or -EINVAL for a
+ * number outside 0..7, with the number in lust_error(). Thread-safe, async-signal-safe for a
+ * valid priority. Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_log_level_from_syslog(int priority);
+
+/**
+ * lust_log_level_to_syslog - the syslog priority for a LUST_LOG_* level.
+ *
+ * LUST_LOG_DEBUG gives LOG_DEBUG (7) ... LUST_LOG_ERROR gives LOG_ERR (3), the values
+ * lust_config_log_level() returns. Returns the priority, or -EINVAL for an unknown level.
+ * Thread-safe, async-signal-safe for a valid level. Since liblust 1.2 (LUST_1.2).
+ */
+LUST_API int lust_log_level_to_syslog(int level);
 
 /**
  * lust_log_level_name - "DEBUG", "INFO", "NOTICE", "WARNING" or "ERROR", as in a log line; NULL
@@ -189,12 +226,13 @@ LUST_API const char *lust_log_level_name(int level);
 /**
  * lust_log - write one line at level, the message formatted as printf() does.
  *
- * Nothing is written when level is below the threshold; a level above LUST_LOG_ERROR counts as
- * an error. Never fails visibly and never changes errno: a line that cannot be written is
- * counted (lust_log_dropped()). One write(2) per line. Thread-safe without a lock. Not
- * async-signal-safe (it formats with vsnprintf and may call localtime_r); in a child forked
- * from a multi-threaded process use it only after exec or where the parent logged the same
- * second (the cache then avoids glibc's time zone lock).
+ * level is a LUST_LOG_* value. Nothing is written when level is below the threshold; a level
+ * above LUST_LOG_ERROR counts as an error, so a syslog priority such as LOG_INFO (6) given by
+ * mistake logs as an error (see the levels above). A NULL fmt writes nothing. Never fails visibly
+ * and never changes errno: a line that cannot be written is counted (lust_log_dropped()). One
+ * write(2) per line. Thread-safe without a lock. Not async-signal-safe (it formats with vsnprintf
+ * and may call localtime_r); in a child forked from a multi-threaded process use it only after exec
+ * or where the parent logged the same second (the cache then avoids glibc's time zone lock).
  */
 LUST_API void lust_log(int level, const char *fmt, ...) LUST_LOG_PRINTF(2, 3);
 

@@ -14,8 +14,9 @@
  *   (lust_listen_fds()).
  *
  * When the environment names no manager, every call here is a cheap no-op, so a daemon can
- * call them unconditionally. The server framework does all of this for its users; the module
- * stands alone for daemons with their own main loop.
+ * call them unconditionally: a NULL handle is not an error here but "no manager" (the
+ * exception to lust/error.h's argument rule, as in 1.0). The server framework does all of this for
+ * its users; the module stands alone for daemons with their own main loop.
  *
  * Threads: what sends on an open handle may be called from any thread at once (each message
  * is one datagram). What reads or changes the environment (lust_notify_open,
@@ -72,16 +73,17 @@ LUST_API void lust_notify_close(struct lust_notify *n);
  * would stop serving signals. A datagram the full socket does not take is dropped (-EAGAIN)
  * and counted; the server framework logs the count.
  *
- * Returns a positive value when sent, 0 when @n is NULL, or -errno (the manager went away:
- * -ECONNREFUSED; its socket is full: -EAGAIN; a daemon may ignore both). Never raises SIGPIPE.
- * Any thread: each message is one datagram, so messages from several threads never mix. Not
- * async-signal-safe.
+ * Returns a positive value when sent, 0 when @n is NULL, -EINVAL when @state is NULL (and @n
+ * is not), or -errno (the manager went away: -ECONNREFUSED; its socket is full: -EAGAIN; a
+ * daemon may ignore both). Never raises SIGPIPE. Any thread: each message is one datagram, so
+ * messages from several threads never mix. Not async-signal-safe.
  */
 LUST_API int lust_notify_send(struct lust_notify *n, const char *state);
 
 /**
  * lust_notify_sendf - lust_notify_send() with printf formatting; at most 4 KiB (-E2BIG beyond).
- * Any thread; not async-signal-safe.
+ * -EINVAL for a NULL @fmt (0 when @n is NULL, as for every call). Any thread; not
+ * async-signal-safe.
  */
 LUST_API int lust_notify_sendf(struct lust_notify *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -104,8 +106,8 @@ LUST_API int lust_notify_stopping(struct lust_notify *n);
 
 /**
  * lust_notify_status - "STATUS=<text>", shown by `systemctl status`. Newlines in @text are
- * sent as spaces, since a newline would start a new assignment. Any thread; not
- * async-signal-safe.
+ * sent as spaces, since a newline would start a new assignment. -EINVAL for a NULL @text
+ * (before liblust 1.2 it sent an empty STATUS=). Any thread; not async-signal-safe.
  */
 LUST_API int lust_notify_status(struct lust_notify *n, const char *text);
 
@@ -134,8 +136,8 @@ LUST_API uint64_t lust_notify_watchdog_usec(const struct lust_notify *n);
 
 /**
  * lust_notify_fd - the connected socket's descriptor, or -1 for NULL; for a daemon that must
- * keep it across a close-all. Borrowed: lust_notify_close() closes it. Any thread;
- * async-signal-safe.
+ * keep it across a close-all of its own (lust_log_setup() and lust_daemonize() keep it by
+ * themselves). Borrowed: lust_notify_close() closes it. Any thread; async-signal-safe.
  */
 LUST_API int lust_notify_fd(const struct lust_notify *n);
 
@@ -144,8 +146,10 @@ LUST_API int lust_notify_fd(const struct lust_notify *n);
  *
  * Returns 0, or -errno: -EBADF if @fd is not open, -ENOTSOCK if it is neither a pipe nor a
  * socket (a supervisor passes one of those; anything else is a configuration mistake), or
- * write's error. @fd is closed in every case but -EBADF. Safe after fork. Any thread; not
- * async-signal-safe.
+ * write's error. Takes @fd whatever happens: it is closed in every case but -EBADF. This is the
+ * one exception to the rule of lust/error.h (a descriptor is taken on success only), kept as
+ * liblust 1.0 shipped it: a readiness descriptor serves once, and one left open would keep
+ * the supervisor waiting. Safe after fork. Any thread; not async-signal-safe.
  */
 LUST_API int lust_notify_ready_fd(int fd);
 

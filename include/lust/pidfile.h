@@ -94,6 +94,7 @@ enum lust_pidfile_state {
  * holder may be NULL. It is written only on -EEXIST.
  *
  * Returns 0, or -errno with lust_error() naming the path:
+ *   -EINVAL  path or out is NULL;
  *   -EEXIST  another process holds the write lock; *holder is its pid as the kernel reports it,
  *            or 0 when the kernel cannot name it (pid namespace, OFD lock); also when this
  *            process already holds the file through a handle (*holder is then getpid());
@@ -121,15 +122,16 @@ LUST_API int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_
  * lust_pidfile_fd - the descriptor that holds the lock.
  *
  * For fstat(2) or pread(2) of the file (never open the path: see above), and so that a loop
- * closing inherited descriptors can spare it. Never close it: use lust_pidfile_release(). Returns
- * -1 for a NULL handle. Async-signal-safe, thread-safe.
+ * closing inherited descriptors can spare it (lust_log_setup() and lust_daemonize() spare it by
+ * themselves). Never close it: use lust_pidfile_release(). Returns -1 (not -EINVAL, as in 1.0)
+ * for a NULL handle. Async-signal-safe, thread-safe.
  */
 LUST_API int lust_pidfile_fd(const struct lust_pidfile *pf);
 
 /**
  * lust_pidfile_pid - the pid written in the file, that of the process holding the lock.
  *
- * Returns -1 for a NULL handle. Async-signal-safe, thread-safe.
+ * Returns -1 (not -EINVAL, as in 1.0) for a NULL handle. Async-signal-safe, thread-safe.
  */
 LUST_API pid_t lust_pidfile_pid(const struct lust_pidfile *pf);
 
@@ -157,6 +159,7 @@ LUST_API int lust_pidfile_release(struct lust_pidfile *pf);
  * O_RDONLY|O_NOFOLLOW|O_CLOEXEC and asks F_GETLK for a write lock; reads the text only to tell
  * our format from a file that is not ours, never to find a pid.
  * Returns an enum lust_pidfile_state (>= 0), or -errno with lust_error() set:
+ *   -EINVAL  path is NULL;
  *   -EACCES  the caller may not open the file (a non-root user asking about root's file):
  *            "cannot tell", LSB 4;
  *   -EBADMSG nobody holds it and it holds something other than our format: not a pid file
@@ -183,12 +186,47 @@ LUST_API int lust_pidfile_query(const char *path, pid_t *holder);
  * For `stop`, after the server is gone. Takes the write lock itself (without waiting) before
  * unlinking, so a server starting at that moment either sees the file gone or keeps it.
  * Returns 0 when the file was removed or did not exist, or -errno with lust_error() set:
+ *   -EINVAL  path is NULL;
  *   -EBUSY   a process holds a lock on it (including the calling process through a handle);
  *   -EBADMSG it holds something other than our format: not removed;
  *   -ELOOP, -EPERM as for lust_pidfile_open(); or what open(2), fcntl(2), unlink(2) return.
  * Thread-safe. Not async-signal-safe.
  */
 LUST_API int lust_pidfile_remove(const char *path);
+
+/* What lust_pidfile_stop() did (its non-negative results). Since liblust 1.2. */
+enum lust_pidfile_stop_result {
+    LUST_PIDFILE_NOT_RUNNING = 0, /* no process held the file; a stale or empty one was removed */
+    LUST_PIDFILE_STOPPED = 1,     /* the holder exited after SIGTERM */
+    LUST_PIDFILE_KILLED = 2       /* it outlived timeout_ms and was killed with SIGKILL */
+};
+
+/**
+ * lust_pidfile_stop - stop the server holding the pid file at path, and remove the file.
+ *
+ * What an init script's `stop` does, in the way libdaemon's daemon_pid_file_kill_wait() does
+ * it, but with the kernel's word on the holder: asks for the lock holder (never the file's
+ * text), takes a pidfd for it and asks again (so a pid reused meanwhile is never signalled),
+ * sends SIGTERM through the pidfd, waits up to timeout_ms for the process to be gone (a
+ * negative timeout_ms waits without limit), then sends SIGKILL and waits up to 5 s more.
+ * Without pidfds (Linux before 5.3, valgrind) it signals with kill() after the same check and
+ * watches the lock instead. Then removes the file with lust_pidfile_remove(); a file that a
+ * server starting meanwhile has locked is left to it.
+ *
+ * Returns an enum lust_pidfile_stop_result (>= 0), or -errno with lust_error() set:
+ *   -EINVAL    path is NULL;
+ *   -EBUSY     the file is locked by a process that cannot be named from here (another pid
+ *              namespace, an OFD lock) or read-locked by one that is not a server: nothing
+ *              is signalled;
+ *   -EDEADLK   the calling process holds the file itself;
+ *   -ETIMEDOUT the holder outlived SIGKILL by 5 s;
+ *   -EPERM     not allowed to signal it; or what lust_pidfile_query() and
+ *              lust_pidfile_remove() return (the server is then gone, the file is left).
+ * pid may be NULL; otherwise it receives the holder's pid once one was found (also on the
+ * errors after that). Blocks for up to timeout_ms + 5 s. Thread-safe; not for a signal
+ * handler. Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_pidfile_stop(const char *path, int timeout_ms, pid_t *pid);
 
 /**
  * lust_pidfile_lsb_status - the LSB `status` exit code for a lust_pidfile_query() result.

@@ -45,9 +45,9 @@ struct lust_creds;
  * On success *out is a new handle. Errors (*out untouched, nothing else changed):
  *   -ENOENT  `user "nobdy" not found`, `group "staf" not found`, or a numeric user without a
  *            passwd entry when its primary group or its own groups are needed;
- *   -EINVAL  empty name or unknown flag; or root: uid 0, gid 0, or group 0 among the
- *            supplementary groups (`user "root" is uid 0: refusing to run as root`), since a
- *            drop to root is no drop (refused here, before anything forks);
+ *   -EINVAL  NULL or empty name, NULL out, or unknown flag; or root: uid 0, gid 0, or group 0
+ *            among the supplementary groups (`user "root" is uid 0: refusing to run as root`),
+ *            since a drop to root is no drop (refused here, before anything forks);
  *   -ENOMEM; or the errno NSS reported.
  * Thread-safe (reentrant NSS calls). Not async-signal-safe.
  */
@@ -61,19 +61,24 @@ LUST_API int lust_privs_lookup(const char *user, const char *group, unsigned fla
 LUST_API void lust_creds_free(struct lust_creds *creds);
 
 /**
- * lust_creds_uid - the resolved user id.
- * A handle never changes: any thread, any number at once; async-signal-safe.
+ * lust_creds_uid - the resolved user id; (unsigned)-1, no id at all, for a NULL creds.
+ * A handle never changes: any thread, any number at once; async-signal-safe for a valid
+ * handle (a NULL one formats a sentence for lust_error()).
  */
 LUST_API unsigned lust_creds_uid(const struct lust_creds *creds);
 
-/** lust_creds_gid - the resolved primary group id. Any thread; async-signal-safe. */
+/**
+ * lust_creds_gid - the resolved primary group id; (unsigned)-1 for a NULL creds. Any thread;
+ * async-signal-safe for a valid handle.
+ */
 LUST_API unsigned lust_creds_gid(const struct lust_creds *creds);
 
 /**
  * lust_creds_groups - the supplementary groups the drop will set.
  *
  * Copies up to max ids into groups (which may be NULL when max is 0) and returns how many
- * there are in all, so a first call with max 0 sizes the array. Any thread; async-signal-safe.
+ * there are in all, so a first call with max 0 sizes the array. -EINVAL for a NULL creds, or
+ * a NULL groups with max > 0. Any thread; async-signal-safe for valid arguments.
  */
 LUST_API int lust_creds_groups(const struct lust_creds *creds, unsigned *groups, unsigned max);
 
@@ -101,9 +106,10 @@ LUST_API int lust_privs_prepare(void);
  * devtmpfs, devpts, cgroup and cgroup2, debugfs, tracefs, securityfs, configfs, bpf, pstore,
  * efivarfs, fusectl, binfmt_misc, selinuxfs and nsfs.
  *
- * On success *fd is an O_PATH, close-on-exec descriptor (above 2) for lust_privs_jail_enter().
- * Errors (*fd untouched):
- *   -EINVAL  "jail x: not an absolute path without . or .. components",
+ * On success *fd is an O_PATH, close-on-exec descriptor (above 2) for lust_privs_jail_enter(),
+ * which enters only a directory checked here (its device and inode are remembered). The caller
+ * owns the descriptor until lust_privs_jail_enter() takes it. Errors (*fd untouched):
+ *   -EINVAL  "jail x: not an absolute path without . or .. components", or fd is NULL;
  *            "jail /: the root directory is no jail",
  *            "jail /proc: lies on the proc filesystem mounted at /proc";
  *   -ENOENT  "jail /x: No such file or directory" (or the component that is missing);
@@ -112,7 +118,7 @@ LUST_API int lust_privs_prepare(void);
  *   -EPERM   "jail /a/b: directory /a is owned by uid 1000, not root",
  *            "jail /a/b: directory /a/b is writable by group or others (mode 0775)",
  *            "jail /a/b: a proc filesystem is mounted at /a/b/proc";
- *   or another open/fstat/read errno (/proc/self/mountinfo must be readable).
+ *   -ENOMEM, or another open/fstat/read errno (/proc/self/mountinfo must be readable).
  * Thread-safe.
  */
 LUST_API int lust_privs_jail_open(const char *path, int *fd);
@@ -126,7 +132,7 @@ LUST_API int lust_privs_jail_open(const char *path, int *fd);
  * Returns 0 when clean. Errors:
  *   -EPERM  "jail /x: device node /x/dev/sda", "jail /x: set-uid or set-gid file /x/bin/su",
  *           "jail /x: /x/etc/passwd defines uid 0";
- *   -E2BIG  more than max_entries entries; -ETIME  past max_ms;
+ *   -E2BIG  more than max_entries entries; -ETIME  past max_ms; -EINVAL  path is NULL;
  *   or the errno of an open or read that failed, naming the path.
  * Thread-safe.
  */
@@ -135,12 +141,21 @@ LUST_API int lust_privs_jail_scan(const char *path, unsigned max_entries, unsign
 /**
  * lust_privs_jail_enter - chroot into a directory opened by lust_privs_jail_open().
  *
- * fchdir(fd), chroot("."), chdir("/"), then checks that "/" is that directory and closes fd,
- * so no descriptor pointing outside the jail is left by this call (the caller must not keep
- * any other directory descriptor from outside: openat(fd, "..") would leave the jail).
- * Needs CAP_SYS_CHROOT (root). Returns 0 with fd closed; on failure -errno, the root and the
- * working directory as they were, and fd still open (the caller closes it):
- *   -EPERM "chroot: Operation not permitted", -EBADF, -ENOTDIR, or the errno of fchdir/chroot.
+ * First checks that fd is a directory lust_privs_jail_open() checked (the device and inode it
+ * remembered; a dup() of that descriptor is the same directory): a jail descriptor closed by
+ * a keep list that forgot it, its number then reused for another file or directory, is
+ * refused rather than entered (before liblust 1.2 any directory was entered). Then
+ * fchdir(fd), chroot("."), chdir("/"), checks that "/" is that directory and closes fd, so no
+ * descriptor pointing outside the jail is left by this call (the caller must not keep any
+ * other directory descriptor from outside: openat(fd, "..") would leave the jail).
+ * Needs CAP_SYS_CHROOT (root).
+ *
+ * The descriptor follows the rule for descriptors passed in (see lust/error.h): taken on
+ * success only. Returns 0 with fd closed; on failure -errno, the root and the working
+ * directory as they were, and fd still open (the caller closes it):
+ *   -EBADF   fd is not open, or not a jail that lust_privs_jail_open() checked;
+ *   -ENOTDIR fd is not a directory;
+ *   -EPERM   "chroot /x: Operation not permitted"; or the errno of fchdir/chroot.
  * Affects the whole process; call it while no other thread uses relative paths.
  */
 LUST_API int lust_privs_jail_enter(int fd);

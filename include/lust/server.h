@@ -41,9 +41,11 @@
  * A failure at any step after 3 travels back to the starting process, which prints the daemon's
  * own sentence and exits non-zero; no process, no pid file and no control socket is left
  * behind. A hook fails by returning a negative errno; it can set the sentence with
- * lust_server_fail(). Under a process manager ($NOTIFY_SOCKET), a start that fails at any
- * step, a bad config file included, also sends STATUS=<the line printed, without the
- * program's name> and ERRNO=<errno>, so that `systemctl status` shows why.
+ * lust_server_fail(), or with lust_server_fail_config() when the daemon's own config is wrong
+ * (exit 6, as for a file the framework cannot parse). Under a process manager
+ * ($NOTIFY_SOCKET), a start that fails at any step, a bad config file included, also sends
+ * STATUS=<the line printed, without the program's name> and ERRNO=<errno>, so that
+ * `systemctl status` shows why.
  *
  * What step 3 refuses, each with a sentence naming the path (README.md has the table):
  *   - jail: "/" or a bind mount of it, or on a pseudo filesystem (exit 6); a component missing,
@@ -82,10 +84,12 @@
  *     reload() accepted it; 1 with the daemon's sentence if reload() refused it (the old
  *     config stays); 1 if no answer came within start_timeout (0: no limit); 1 if a server
  *     holds the pid file but does not answer on the socket; 7 if none runs. Keys the running
- *     daemon cannot change (user, group, jail, pidfile, logfile, control_socket, foreground)
- *     are named in the answer: they take effect at the next restart. Without a control
- *     socket (`control_socket = none`, or nobody at the default path when the file names
- *     none) reload sends SIGHUP to the pid file's holder and cannot report the outcome.
+ *     daemon cannot change (user, group, jail, pidfile, logfile, control_socket, foreground,
+ *     and the daemon's own restart_keys) are named in the answer while their value differs
+ *     from the one the daemon started with, at every reload until a restart applies them.
+ *     Without a control socket (`control_socket = none`, or nobody at the default path when
+ *     the file names none) reload sends SIGHUP to the pid file's holder and cannot report the
+ *     outcome.
  *   - `NAME reopen`, for logrotate's postrotate (create mode): root opens the log file (created
  *     0640 if missing, never through a symbolic link, a FIFO or a file with other hard links;
  *     keep the directories above it root's) and hands it to the daemon, which
@@ -147,6 +151,7 @@
 #include <stddef.h>
 
 #include <lust/common.h>
+#include <lust/version.h>
 
 LUST_BEGIN_DECLS
 
@@ -167,7 +172,10 @@ struct lust_server;
  *
  * This struct only grows at its end, and lust_server_main() passes its size, so a binary built
  * against an older, shorter struct keeps working with a newer library, and a newer binary is
- * refused by an older library only if it sets members that library does not know.
+ * refused by an older library only if it sets members that library does not know. The members
+ * after reload came with liblust 1.2; the lust_server_main() of a 1.2 header calls an entry
+ * point of version node LUST_1.2, so a binary built against it depends on liblust 1.2 (package
+ * liblust1 (>= 1.2.0)), whether or not it sets them.
  */
 struct lust_server_ops {
     /* The daemon's own config keys, merged with the standard ones; CFG_END()-terminated, or
@@ -198,15 +206,34 @@ struct lust_server_ops {
      * force as the hook returns. Return a negative errno (sentence by lust_server_fail()) to
      * refuse it: no other thread ever sees it, and `NAME reload` exits 1 with the sentence. */
     int (*reload)(struct lust_server *srv, void *user_data);
+
+    /* Since liblust 1.2. */
+
+    /* The program's own version, "2.4.1": `NAME -V` prints "NAME 2.4.1 (liblust 1.2.0)" and
+     * the start line in the log names it. NULL: the program has none of its own. */
+    const char *version;
+
+    /* More for `NAME -h`, printed after the options: a line or two on what the program does,
+     * or where its own config keys are documented. NULL: nothing more. */
+    const char *usage;
+
+    /* The daemon's own top-level config keys that a reload cannot apply (an address bound
+     * while root, a thread count), NULL-terminated: while one's value differs from the one the
+     * daemon started with, every reload names it, as for the standard keys that need a
+     * restart. Each must be a key of options: start refuses a list naming another. NULL: none. */
+    const char *const *restart_keys;
 };
 
 /**
- * lust_server_main_sized - parse argv, run the command, return the process exit status.
+ * lust_server_main_versioned - parse argv, run the command, return the process exit status.
  *
- * @name names the program: /etc/NAME.conf, /run/NAME.pid, /run/NAME, the log file. @ops_size
- * is sizeof(*ops) as the caller compiled it; use the lust_server_main() macro, which passes it.
- * Commands: start, stop, restart, reload, force-reload, status, reopen. Options: -c FILE (config
- * file), -f/--foreground, --ready-fd N, -h/--help, -V/--version.
+ * Call it through the lust_server_main() macro, which passes @ops_size, sizeof(*ops) as the
+ * caller compiled it, and @header_version, LUST_VERSION_HEX of the headers it was compiled
+ * against (a library older than those headers names it when it refuses members it does not
+ * know, and a newer one can tell what the program was built to expect). @name names the program:
+ * /etc/NAME.conf, /run/NAME.pid, /run/NAME, the log file. Commands: start, stop, restart, reload,
+ * force-reload, status, reopen. Options: -c FILE (config file), -f/--foreground, --ready-fd N,
+ * -h/--help, -V/--version.
  *
  * Returns the LSB exit status for the command: 0 success (also start on a running server, stop
  * on a stopped one); 1 generic failure; 2 bad usage; 3 unimplemented (reload without a reload
@@ -215,15 +242,36 @@ struct lust_server_ops {
  * running, 4 cannot tell (also for a broken config). In the daemon process it returns run()'s
  * status (when started in the foreground) or does not return (forked daemon).
  * Prints operator messages on stdout/stderr: this is the framework's documented exception to
- * "library code never prints". Call it once, from main(), with no other thread running; not
- * async-signal-safe.
+ * "library code never prints". Its arguments are checked like every entry's, but it answers
+ * with exit statuses, not -errno: 2 for a NULL or empty name, or argc < 1 or a NULL argv; 1
+ * for a NULL ops or one without run, or one setting members this library does not know. Call
+ * it once, from main(), with no other thread running; not async-signal-safe. Since liblust 1.2
+ * (version node LUST_1.2).
+ */
+LUST_API int lust_server_main_versioned(const char *name, const struct lust_server_ops *ops,
+                                        size_t ops_size, unsigned header_version, void *user_data,
+                                        int argc, char **argv);
+
+/* The entry point; captures the size of the caller's struct (see struct lust_server_ops). */
+#define lust_server_main(name, ops, user_data, argc, argv)                                   \
+    lust_server_main_versioned((name), (ops), sizeof(*(ops)), LUST_VERSION_HEX, (user_data), \
+                               (argc), (argv))
+
+/**
+ * lust_server_main_sized - the entry point of liblust 1.0 and 1.1, kept for their binaries.
+ *
+ * As lust_server_main_versioned(), but it reads only the members liblust 1.0 knew (options to
+ * reload): one that sets a later member (version, usage, restart_keys) is refused, exit 1, so
+ * a program that needs them gets them from lust_server_main(), which also makes its package
+ * depend on a liblust that has them. New code uses lust_server_main().
  */
 LUST_API int lust_server_main_sized(const char *name, const struct lust_server_ops *ops,
                                     size_t ops_size, void *user_data, int argc, char **argv);
 
-/* The entry point; captures the size of the caller's struct (see struct lust_server_ops). */
-#define lust_server_main(name, ops, user_data, argc, argv) \
-    lust_server_main_sized((name), (ops), sizeof(*(ops)), (user_data), (argc), (argv))
+/*
+ * The accessors below, given a NULL srv, return NULL (pointers) or -EINVAL (ints) with the
+ * sentence in lust_error(); lust_server_stopping() returns -EINVAL without one.
+ */
 
 /*
  * Threads. The handle a hook gets is valid from the first hook until run() returns; run()
@@ -232,8 +280,8 @@ LUST_API int lust_server_main_sized(const char *name, const struct lust_server_o
  */
 
 /**
- * lust_server_name - the program name given to lust_server_main(). Borrowed, never NULL.
- * Any thread; async-signal-safe.
+ * lust_server_name - the program name given to lust_server_main(). Borrowed, never NULL for a
+ * server handed to a hook. Any thread; async-signal-safe.
  */
 LUST_API const char *lust_server_name(const struct lust_server *srv);
 
@@ -253,8 +301,8 @@ LUST_API const char *lust_server_name(const struct lust_server *srv);
  * In reload(), it returns the config being offered (see struct lust_server_ops).
  *
  * Any thread of the daemon, from the first hook until run() returns. Cheap: one atomic load
- * when no reload happened since the thread's last call. Not async-signal-safe. NULL only for a
- * NULL srv.
+ * when no reload happened since the thread's last call. Not async-signal-safe. NULL for a NULL
+ * srv.
  */
 LUST_API struct cfg_t *lust_server_config(struct lust_server *srv);
 
@@ -269,7 +317,7 @@ LUST_API struct cfg_t *lust_server_config(struct lust_server *srv);
  * and unchanged until lust_config_release(), whatever reloads happen meanwhile; each hold needs
  * one release, from any thread. In reload() it is the config being offered. Any thread of the
  * daemon, from the first hook until run() returns; not async-signal-safe (it takes a lock for a
- * moment). NULL only for a NULL srv. Since liblust 1.2 (version node LUST_1.2).
+ * moment). NULL for a NULL srv. Since liblust 1.2 (version node LUST_1.2).
  */
 LUST_API struct lust_config *lust_server_config_hold(struct lust_server *srv);
 
@@ -298,9 +346,9 @@ LUST_API int lust_server_foreground(const struct lust_server *srv);
  *     if (bind(fd, ...) < 0)
  *         return lust_server_fail(srv, errno, "bind %s", addr);   // "bind 127.0.0.1:80: ..."
  *
- * ": strerror(err)" is appended when err is not 0. Returns -err (or -EINVAL for err 0). The
- * sentence belongs to the calling thread (lust_error()): call it on the thread that runs the
- * hook, just before returning. Not async-signal-safe.
+ * ": strerror(err)" is appended when err is not 0. Returns -err (or -EINVAL for err 0, or for a
+ * NULL fmt). The sentence belongs to the calling thread (lust_error()): call it on the thread
+ * that runs the hook, just before returning. Not async-signal-safe.
  */
 LUST_API int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -317,9 +365,12 @@ LUST_API int lust_server_fail(struct lust_server *srv, int err, const char *fmt,
  * make progress, let one of them check the others and call this.
  *
  * Required under a watchdog: a daemon that never calls it gets the pings of its start and no
- * more, so the manager restarts it after the interval, and the log says why. Without a
- * watchdog it costs one relaxed atomic store and does nothing. Any thread; async-signal-safe.
- * Since liblust 1.2 (version node LUST_1.2).
+ * more, so the manager restarts it after the interval, and the log says why. This holds for
+ * programs built against liblust 1.2's headers or later (lust_server_main() passes their
+ * version); a binary built against 1.0 or 1.1 headers cannot call it, and the framework pings
+ * for it whatever run() does, as those releases did. Without a watchdog it costs one relaxed
+ * atomic store and does nothing. A NULL srv is ignored. Any thread; async-signal-safe. Since
+ * liblust 1.2 (version node LUST_1.2).
  */
 LUST_API void lust_server_alive(struct lust_server *srv);
 
@@ -334,8 +385,8 @@ LUST_API void lust_server_alive(struct lust_server *srv);
  *         ...
  *     }
  *
- * Fixed from the start of the first hook. Any thread; async-signal-safe. -1 for a NULL srv.
- * Since liblust 1.2 (version node LUST_1.2).
+ * Fixed from the start of the first hook. -EINVAL for a NULL srv. Any thread; async-signal-safe
+ * for a valid srv. Since liblust 1.2 (version node LUST_1.2).
  */
 LUST_API int lust_server_alive_interval(const struct lust_server *srv);
 
@@ -352,6 +403,21 @@ LUST_API int lust_server_alive_interval(const struct lust_server *srv);
  * (version node LUST_1.2).
  */
 LUST_API int lust_server_status(struct lust_server *srv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/**
+ * lust_server_fail_config - fail a hook because the daemon's own config is wrong.
+ *
+ *     if (!valid_address(addr))
+ *         return lust_server_fail_config(srv, "listen \"%s\": not HOST:PORT", addr);
+ *
+ * As lust_server_fail() with EINVAL and no strerror, and `start` then exits 6 ("not
+ * configured", as for a file the framework cannot parse) instead of 1, from before_daemonize,
+ * before_jail or before_drop_privs alike. From reload() it refuses the new config as
+ * lust_server_fail() does (`reload` exits 1). Returns -EINVAL, for the hook to return. Call it
+ * from the hook's own thread. Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_server_fail_config(struct lust_server *srv, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 LUST_END_DECLS

@@ -3,8 +3,9 @@
 # Builds liblust1 and liblust-dev from a scratch copy of the tree (dpkg-buildpackage writes into
 # the parent folder), requires lintian to report no errors, enforces debian/liblust1.symbols
 # against the built library (a removed or unlisted symbol fails even while 1.0.0 is in
-# development), installs both packages, builds and runs a consumer with pkg-config alone, then
-# purges them and checks that nothing is left.
+# development), installs both packages, builds and runs a consumer with pkg-config alone, checks
+# with dpkg-shlibdeps that a binary using the 1.2 entry point depends on liblust1 (>= 1.2.0)
+# and a 1.0 one on (>= 1.0.0), then purges them and checks that nothing is left.
 set -euo pipefail
 src=$(cd "${1:-.}" && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the packaging check installs packages; run as root"; exit 77; }
@@ -72,6 +73,29 @@ for t in $(sed -n 's/^Tests: //p' debian/tests/control); do
         { echo "FAIL: debian/tests/$t"; tail -40 "$tmp/autopkgtest-$t.log"; exit 1; }
     tail -1 "$tmp/autopkgtest-$t.log"
 done
+
+echo "--- dpkg-shlibdeps: the liblust1 a binary depends on"
+# A daemon built with today's lust_server_main() calls an entry point of LUST_1.2 and must get
+# (>= 1.2.0): a 1.1 library would refuse its new members only at run time. One built against
+# the frozen 1.0 declarations (test/compat) links only LUST_1.0 and must still get (>= 1.0.0).
+bindir=$tmp/deps/debian/deps/usr/bin
+mkdir -p "$bindir"
+printf 'Source: deps\n\nPackage: deps\nArchitecture: any\n' > "$tmp/deps/debian/control"
+cc -Wall -Werror -pthread -o "$bindir/thread_server" \
+    /usr/share/doc/liblust-dev/examples/thread_server.c $(pkg-config --cflags --libs lust)
+cc -Wall -Werror -o "$bindir/server_1_0" -I"$src/test/compat" "$src/test/compat/server_1_0.c" \
+    $(pkg-config --cflags --libs lust)
+shlibdeps() { (cd "$tmp/deps" && dpkg-shlibdeps -O "debian/deps/usr/bin/$1"); }
+for want in "thread_server liblust1 (>= 1.2.0)" "server_1_0 liblust1 (>= 1.0.0)"; do
+    bin=${want%% *}
+    line=$(shlibdeps "$bin")
+    echo "$bin: $line"
+    case "$line" in
+    *"${want#* }"*) ;;
+    *) echo "FAIL: $bin should depend on ${want#* }"; exit 1 ;;
+    esac
+done
+
 apt-get purge -y liblust-dev liblust1 > "$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; exit 1; }
 left=$(ls /usr/include/lust.h /usr/include/lust /usr/lib/*/liblust.so* /usr/lib/*/pkgconfig/lust.pc \
     /usr/lib/*/cmake/lust /usr/share/man/man3/lust_* /usr/share/man/man7/lust.7* /usr/share/lust \
