@@ -240,24 +240,26 @@ static void reopen_by_signal(struct lust_server *srv)
         lust_log(LUST_LOG_NOTICE, "SIGUSR1: log reopened");
 }
 
-/* Takes every signal queued on the signalfd. */
+/*
+ * Takes every signal queued on the signalfd: a stop at once; a reload and a log reopen once
+ * each, however many came (the kernel merges them anyway), once the queue is empty. A HUP that
+ * comes during that reload waits for the next round of the loop, after the control clients:
+ * SIGHUPs sent faster than reloads finish cannot keep this thread from them.
+ */
 static void read_signals(struct lust_server *srv, int sfd)
 {
     struct signalfd_siginfo si;
+    int hup = 0, usr1 = 0;
     while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        switch (si.ssi_signo) {
-        case SIGTERM:
-        case SIGINT:
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
             request_stop(srv, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-            break;
-        case SIGHUP:
-            do_reload(srv);
-            break;
-        case SIGUSR1:
-            reopen_by_signal(srv);
-            break;
-        }
+        hup |= si.ssi_signo == SIGHUP;
+        usr1 |= si.ssi_signo == SIGUSR1;
     }
+    if (hup)
+        do_reload(srv);
+    if (usr1)
+        reopen_by_signal(srv);
 }
 
 enum { EV_QUIT, EV_SIGNAL, EV_WATCHDOG, EV_CONTROL, EV_CONN, EV_COUNT = EV_CONN + CTL_CONN_MAX };

@@ -20,7 +20,8 @@
  *   LUST_TEST_HANG_MS  after this many milliseconds run() stops showing life, as if hung:
  *                      it says "STATUS=stuck" and only waits for the stop (0: from the start);
  *   LUST_TEST_FAIL     before_drop_privs fails with "bind 127.0.0.1:1: Address already in
- *                      use" (EADDRINUSE), as a daemon whose port is taken.
+ *                      use" (EADDRINUSE), as a daemon whose port is taken;
+ *   LUST_TEST_RELOAD_MS  each reload() takes this many milliseconds more.
  */
 #include <errno.h>
 #include <limits.h>
@@ -77,8 +78,9 @@ static long long now_ms(void)
 
 static void pause_us(long us)
 {
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = us * 1000};
-    nanosleep(&ts, NULL);
+    struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        continue;
 }
 
 static void *reader(void *arg)
@@ -156,6 +158,9 @@ static int reload(struct lust_server *srv, void *data)
 {
     (void)data;
     atomic_fetch_add(&reloads, 1);
+    const char *slow = getenv("LUST_TEST_RELOAD_MS");
+    if (slow)
+        pause_us(atoi(slow) * 1000L);
     struct lust_config *offered = lust_server_config_hold(srv);
     int ok = lust_config_cfg(offered) == lust_server_config(srv) &&
              consistent(lust_config_cfg(offered), "reload");

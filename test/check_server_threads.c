@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,11 +121,64 @@ START_TEST(config_read_by_run_and_four_threads_through_5000_sighups_and_200_relo
 }
 END_TEST
 
+struct storm {
+    pid_t pid;
+    atomic_int stop;
+    atomic_int over; /* the storm ended by itself, after 10 s */
+};
+
+static void *sighup_storm(void *arg)
+{
+    struct storm *st = arg;
+    struct timespec gap = {.tv_nsec = 2000000};
+    for (int i = 0; i < 5000 && !atomic_load(&st->stop); i++) {
+        kill(st->pid, SIGHUP);
+        nanosleep(&gap, NULL);
+    }
+    atomic_store(&st->over, !atomic_load(&st->stop));
+    return NULL;
+}
+
+START_TEST(a_reload_command_is_answered_while_sighups_keep_coming)
+{
+    int ready[2], unused;
+    char c, out[256], conf[256];
+    struct result r;
+    snprintf(out, sizeof out, "%s", at("busy", "out"));
+    snprintf(conf, sizeof conf, "%s", at("busy", "conf"));
+    char *argv[] = {(char *)busy_server, "-c", conf, "-f", "--ready-fd", "3", "start", NULL};
+    char *reload[] = {(char *)busy_server, "-c", conf, "reload", NULL};
+
+    busy_conf(0, 0);
+    ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+    /* Each reload takes 20 ms, and a SIGHUP comes every 2 ms: one is always waiting. */
+    struct how how = {.env = {"LUST_TEST_RELOAD_MS=20"}, .fd3 = ready[1], .out_file = out};
+    pid_t pid = spawn(argv, &how, &unused, &unused);
+    close(ready[1]);
+    ck_assert_msg(read(ready[0], &c, 1) == 1, "not ready: %s", shown(out));
+    close(ready[0]);
+
+    struct storm st = {.pid = pid};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, sighup_storm, &st), 0);
+    busy_conf(1, 1);
+    run_argv(&r, NULL, reload);
+    int answered_in_the_storm = !atomic_load(&st.over);
+    atomic_store(&st.stop, 1);
+    pthread_join(t, NULL);
+    ck_assert_msg(r.code == 0, "reload: %d: %s%s", r.code, r.out, r.err);
+    ck_assert_msg(answered_in_the_storm, "the reload was answered only once the SIGHUPs stopped");
+    kill(pid, SIGTERM);
+    ck_assert_msg(wait_exit(pid, 60000) == 0, "%s", shown(out));
+}
+END_TEST
+
 static Suite *server_threads_suite(void)
 {
     Suite *s = suite_create("server_threads");
     TCase *tc = busy_tcase("config", 400);
     tcase_add_test(tc, config_read_by_run_and_four_threads_through_5000_sighups_and_200_reloads);
+    tcase_add_test(tc, a_reload_command_is_answered_while_sighups_keep_coming);
     suite_add_tcase(s, tc);
     return s;
 }
