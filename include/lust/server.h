@@ -109,6 +109,8 @@
  * that $NOTIFY_SOCKET does not take are dropped and counted in the log; a control-socket
  * client has 1 s to send its request (16 may wait at once, the oldest making room for a new
  * one) and is served from the same poll loop, so it delays neither TERM nor other clients.
+ * SIGHUPs that come while a reload runs make one more reload, after the clients waiting by
+ * then: a stream of them cannot keep `reload` or `reopen` from an answer.
  * Its signalfd exists before the daemon reports ready: a start that cannot make it fails.
  * `stop` removes the control socket only while it holds the pid file's lock, and only the
  * stopped server's, so a server started meanwhile keeps its own.
