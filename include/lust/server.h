@@ -265,7 +265,8 @@ LUST_API int lust_server_main_versioned(const char *name, const struct lust_serv
  * As lust_server_main_versioned(), but it reads only the members liblust 1.0 knew (options to
  * reload): one that sets a later member (version, usage, restart_keys) is refused, exit 1, so
  * a program that needs them gets them from lust_server_main(), which also makes its package
- * depend on a liblust that has them. New code uses lust_server_main().
+ * depend on a liblust that has them. New code uses lust_server_main(). The same threads rule:
+ * once, from main(), with no other thread running; not async-signal-safe.
  */
 LUST_API int lust_server_main_sized(const char *name, const struct lust_server_ops *ops,
                                     size_t ops_size, void *user_data, int argc, char **argv);
@@ -417,7 +418,7 @@ LUST_API int lust_server_status(struct lust_server *srv, const char *fmt, ...)
  * configured", as for a file the framework cannot parse) instead of 1, from before_daemonize,
  * before_jail or before_drop_privs alike. From reload() it refuses the new config as
  * lust_server_fail() does (`reload` exits 1). Returns -EINVAL, for the hook to return. Call it
- * from the hook's own thread. Since liblust 1.2 (version node LUST_1.2).
+ * from the hook's own thread; not async-signal-safe. Since liblust 1.2 (version node LUST_1.2).
  */
 LUST_API int lust_server_fail_config(struct lust_server *srv, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
