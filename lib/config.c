@@ -31,6 +31,7 @@
 
 #include <lust/config.h>
 #include <lust/error.h>
+#include <lust/sandbox.h>
 
 #if !defined(LUST_SYSCONFDIR) || !defined(LUST_RUNSTATEDIR) || !defined(LUST_LOCALSTATEDIR)
 #error "LUST_SYSCONFDIR, LUST_RUNSTATEDIR and LUST_LOCALSTATEDIR come from CMakeLists.txt"
@@ -229,7 +230,39 @@ bad:
     return -1;
 }
 
-enum { STD_USER, STD_GROUP, STD_JAIL, STD_PIDFILE, STD_LOGFILE, STD_CONTROL, STD_COUNT = 11 };
+/*
+ * The sandbox keys are checked by the sandbox module's own rules (lust/sandbox.h), so a word
+ * it would refuse at start is a FILE:LINE error here already.
+ */
+static int parse_sandbox(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    if (lust_sandbox_mode_from_name(value) < 0) {
+        cfg_error(cfg, "%s must be require, best, log or off, not \"%s\"", opt->name,
+                  value ? value : "");
+        return -1;
+    }
+    *(const char **)result = value;
+    return 0;
+}
+
+/* One entry of promises ("inet", or several words: "stdio inet") or of unveil ("/data:rwc"). */
+static int parse_sandbox_entry(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    struct lust_sandbox *sb;
+    int r = lust_sandbox_new(&sb);
+    if (r == 0)
+        r = strcmp(opt->name, "promises") == 0 ? lust_sandbox_promise(sb, value ? value : "")
+                                               : lust__sandbox_unveil_entry(sb, value);
+    lust_sandbox_free(sb);
+    if (r < 0) {
+        cfg_error(cfg, "%s: %s", opt->name, lust_error());
+        return -1;
+    }
+    *(const char **)result = value;
+    return 0;
+}
+
+enum { STD_USER, STD_GROUP, STD_JAIL, STD_PIDFILE, STD_LOGFILE, STD_CONTROL, STD_COUNT = 14 };
 
 /* The defaults that depend on the program name are filled in by load_text(). */
 static const cfg_opt_t std_opts[STD_COUNT] = {
@@ -244,6 +277,10 @@ static const cfg_opt_t std_opts[STD_COUNT] = {
     CFG_BOOL("foreground", cfg_false, CFGF_NONE),
     CFG_INT_CB("start_timeout", 10, CFGF_NONE, parse_timeout),
     CFG_INT_CB("stop_timeout", 10, CFGF_NONE, parse_timeout),
+    /* No defaults: where the file sets none, the daemon's own apply (lust/server.h). */
+    CFG_STR_CB("sandbox", NULL, CFGF_NONE, parse_sandbox),
+    CFG_STR_LIST_CB("promises", NULL, CFGF_NONE, parse_sandbox_entry),
+    CFG_STR_LIST_CB("unveil", NULL, CFGF_NONE, parse_sandbox_entry),
 };
 
 static bool same_name(const cfg_opt_t *a, const cfg_opt_t *b)

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -246,5 +247,21 @@ LUST__HIDDEN int lust__privs_jail_scan_fd(int fd, const char *path, unsigned max
  * systemd's RuntimeDirectory= does; *created (may be NULL) tells whether it was.
  */
 LUST__HIDDEN int lust__privs_jail_open(const char *path, int create, int *out, int *created);
+
+/*
+ * lib/sandbox.c, for the config file's `unveil` entries and the framework. One "PATH:RIGHTS"
+ * entry, split at its last ':' (a path may hold colons, rights never do), added to sb with
+ * lust_sandbox_unveil(); 0 or -errno with its sentence.
+ */
+struct lust_sandbox;
+LUST__HIDDEN int lust__sandbox_unveil_entry(struct lust_sandbox *sb, const char *entry);
+
+/*
+ * lib/sandbox.c: whether the calls of these promises (names separated by spaces) would run in
+ * the process once sb is applied: no sandbox (NULL), mode off or log, no filter asked, a filter
+ * the system could not give (best mode), or every one of them promised. The framework skips
+ * what a filter would kill the daemon for.
+ */
+LUST__HIDDEN bool lust__sandbox_allows(const struct lust_sandbox *sb, const char *promises);
 
 #endif

@@ -149,6 +149,35 @@ int lust_sandbox_unveil(struct lust_sandbox *sb, const char *path, const char *r
     return 0;
 }
 
+int lust__sandbox_unveil_entry(struct lust_sandbox *sb, const char *entry)
+{
+    const char *colon = entry ? strrchr(entry, ':') : NULL;
+    if (!colon)
+        return lust__fail_plain(EINVAL, "unveil \"%s\": not PATH:RIGHTS, e.g. \"/data:rwc\"",
+                                entry ? entry : "(null)");
+    char *path = strndup(entry, (size_t)(colon - entry));
+    if (!path)
+        return lust__fail(ENOMEM, "unveil %s", entry);
+    int r = lust_sandbox_unveil(sb, path, colon + 1);
+    free(path);
+    return r;
+}
+
+bool lust__sandbox_allows(const struct lust_sandbox *sb, const char *promises)
+{
+    if (!sb || sb->mode == LUST_SANDBOX_OFF || sb->mode == LUST_SANDBOX_LOG || !sb->promised)
+        return true;
+    if (sb->prepared && !sb->seccomp_ok)
+        return true; /* BEST on a kernel or system without seccomp filters */
+    char word[16];
+    int r;
+    while ((r = lust__sandbox_word(&promises, word, sizeof word)) > 0)
+        for (int i = 0; i < LUST__P_COUNT; i++)
+            if (strcmp(word, promise_names[i]) == 0 && !lust__promised(sb, (enum lust__promise)i))
+                return false;
+    return true;
+}
+
 static int add_port(struct lust_sandbox *sb, struct lust__ports *ports, unsigned port,
                     const char *what)
 {
