@@ -255,6 +255,12 @@ int main(int argc, char **argv)
         .usage = "Greets each client on the `listen` addresses with `greeting` (both keys of the\n"
                  "config file); a reload takes a new greeting, new addresses need a restart.",
         .restart_keys = restart_keys,
+        /* After the drop it only accepts, serves in threads and logs: once the listening
+         * sockets are bound (as root), every other call kills it, and it can open no file.
+         * "best" applies what the kernel offers and logs the rest; a config file may say
+         * "require", or set promises and unveil of its own. */
+        .sandbox = "best",
+        .promises = "stdio thread inet",
     };
     return lust_server_main("thread_server", &ops, &app, argc, argv);
 }

@@ -340,6 +340,7 @@ static void server_free(struct lust_server *srv)
     srv->creds = NULL;
     lust__server_config_fini(srv);
     lust__server_restart_free(srv);
+    lust__server_sandbox_free(srv);
 }
 
 /*

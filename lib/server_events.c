@@ -125,7 +125,8 @@ int lust__server_open_config(const char *path)
  * file by path, so it re-reads the file it opened at start (config_fd): an edit made in place
  * is seen. Out of a jail the path is tried first, so a file replaced by rename is seen too; in
  * a jail the path would name another file, inside the jail, and only `NAME reload` (which
- * hands the daemon the file over the control socket) can load a replaced file.
+ * hands the daemon the file over the control socket) can load a replaced file. The same holds
+ * under a sandbox that does not promise rpath, which opening the path would need.
  */
 static void do_reload(struct lust_server *srv)
 {
@@ -139,7 +140,10 @@ static void do_reload(struct lust_server *srv)
         return;
     }
     lust_notify_reloading(srv->notify);
-    int fd = srv->jailed ? -ENOENT : lust__server_open_config(path);
+    /* The path is out of reach in a jail, and a sandbox without rpath would kill for trying. */
+    int fd = srv->jailed || !lust__server_sandbox_allows(srv, "rpath")
+                 ? -ENOENT
+                 : lust__server_open_config(path);
     if (fd >= 0) {
         if (srv->config_fd >= 0)
             close(srv->config_fd);
@@ -158,10 +162,10 @@ static void do_reload(struct lust_server *srv)
         r = -EPERM;
     else if (st.st_nlink == 0)
         r = lust__fail_plain(ESTALE,
-                             "%s was replaced or removed since the start, and from its jail "
+                             "%s was replaced or removed since the start, and from its %s "
                              "the daemon can re-read only the file it opened then; run `%s "
                              "reload` to load the new one; the running config is unchanged",
-                             path, srv->name);
+                             path, srv->jailed ? "jail" : "sandbox", srv->name);
     else
         r = 0;
     if (r < 0)
@@ -231,6 +235,15 @@ static void watchdog_tick(struct lust_server *srv, int *missed)
 
 static void reopen_by_signal(struct lust_server *srv)
 {
+    /* Opening by path takes wpath and cpath: without them the filter would kill the daemon. */
+    if (!srv->foreground && !lust__server_sandbox_allows(srv, "wpath cpath")) {
+        lust_log(LUST_LOG_WARNING,
+                 "SIGUSR1: log not reopened: opening it by path needs the promises wpath and "
+                 "cpath, which the sandbox does not make; use `%s reopen`, which passes the "
+                 "file in",
+                 srv->name);
+        return;
+    }
     if (lust_log_reopen() < 0)
         lust_log(LUST_LOG_ERROR, "SIGUSR1: log reopen: %s%s", lust_error(),
                  srv->jailed ? " (from the jail the path is out of reach; "

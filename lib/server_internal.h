@@ -10,6 +10,7 @@
  *   server_client.c   the commands' end of it: dial, call, `reload` and `reopen`
  *   server_stop.c     `stop` and `status`: the pid file's lock holder, signalled by pidfd
  *   server_restart.c  the keys a reload cannot apply, compared with those the daemon started with
+ *   server_sandbox.c  the sandbox (lust/sandbox.h) from the config: prepared, locked, applied
  * Every name here is hidden (lust__server_ prefix, -fvisibility=hidden).
  */
 #ifndef LUST_SERVER_INTERNAL_H
@@ -29,6 +30,7 @@ struct lust_config;
 struct lust_creds;
 struct lust_notify;
 struct lust_pidfile;
+struct lust_sandbox;
 
 /* LSB init-script exit codes. */
 enum {
@@ -105,6 +107,12 @@ struct lust_server {
     ino_t ctl_ino;
     struct lust__ctl_conn conns[CTL_CONN_MAX];
     int already_running; /* the pid file's lock is held by another server */
+
+    struct lust_sandbox *sandbox; /* NULL when the sandbox is off (server_sandbox.c) */
+    int sandbox_mode;             /* its LUST_SANDBOX_ mode */
+    char *sandbox_promises;       /* the daemon's promises as given, or NULL: no filter */
+    const char *sandbox_own;      /* what the framework promised for itself */
+    unsigned sandbox_unveiled;    /* how many unveil entries */
 
     int config_failed;     /* the running hook called lust_server_fail_config() */
     char **restart_values; /* each restart-only key's value at start (server_restart.c) */
@@ -203,6 +211,14 @@ LUST__HIDDEN void lust__server_restart_keys(const struct lust_server *srv,
                                             const struct lust_config *fresh, char *out,
                                             size_t size);
 LUST__HIDDEN void lust__server_restart_free(struct lust_server *srv);
+
+/* server_sandbox.c */
+LUST__HIDDEN int lust__server_sandbox_prepare(struct lust_server *srv);
+LUST__HIDDEN int lust__server_sandbox_lock(struct lust_server *srv);
+LUST__HIDDEN int lust__server_sandbox_apply(struct lust_server *srv);
+/* Whether the calls of these promises would run in the daemon (see lust__sandbox_allows). */
+LUST__HIDDEN bool lust__server_sandbox_allows(const struct lust_server *srv, const char *promises);
+LUST__HIDDEN void lust__server_sandbox_free(struct lust_server *srv);
 
 /* server_stop.c */
 LUST__HIDDEN void lust__server_cleanup_failed_start(struct lust_server *srv);

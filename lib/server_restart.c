@@ -18,7 +18,8 @@
 
 /* The standard keys a running daemon cannot honour. */
 static const char *const standard[] = {
-    "foreground", "user", "group", "jail", "pidfile", "logfile", "control_socket",
+    "foreground", "user",           "group",   "jail",     "pidfile",
+    "logfile",    "control_socket", "sandbox", "promises", "unveil",
 };
 
 #define NSTANDARD (sizeof standard / sizeof standard[0])

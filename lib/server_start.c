@@ -141,10 +141,17 @@ static int become_server(struct lust_server *srv)
         srv->jail_fd = -1;
         srv->jailed = 1;
     }
+    r = lust__server_sandbox_lock(srv);
+    if (r < 0)
+        return r;
     r = lust__server_call_hook(srv, srv->ops.before_drop_privs, "before_drop_privs");
     if (r < 0)
         return r;
     r = lust_privs_drop(srv->creds, 0);
+    if (r < 0)
+        return r;
+    /* Before the signal thread, so Landlock covers it too, and a failure fails the start. */
+    r = lust__server_sandbox_apply(srv);
     if (r < 0)
         return r;
     return lust__server_thread_start(srv);
@@ -404,6 +411,8 @@ static int prepare(struct lust_server *srv)
     uint64_t half_ms = lust_notify_watchdog_usec(srv->notify) / 2000;
     if (lust_notify_watchdog_usec(srv->notify) > 0)
         srv->alive_interval_ms = half_ms == 0 ? 1 : half_ms > INT_MAX ? INT_MAX : (int)half_ms;
+    if ((r = lust__server_sandbox_prepare(srv)) != EXIT_OK)
+        return r;
     if (srv->ops.reload) {
         srv->config_fd = lust__server_open_config(lust_config_path(c));
         if (srv->config_fd == -EPERM) {

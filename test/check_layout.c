@@ -14,7 +14,7 @@ static const size_t p = sizeof(void *);
 
 /*
  * Read by the library at the caller's size (lust_server_main() passes sizeof): members 0 to 6
- * are liblust 1.0's, 7 to 9 came with 1.2.
+ * are liblust 1.0's, 7 to 12 came with 1.2.
  */
 START_TEST(server_ops_layout_is_frozen)
 {
@@ -28,7 +28,10 @@ START_TEST(server_ops_layout_is_frozen)
     ck_assert_uint_eq(offsetof(struct lust_server_ops, version), 7 * p);
     ck_assert_uint_eq(offsetof(struct lust_server_ops, usage), 8 * p);
     ck_assert_uint_eq(offsetof(struct lust_server_ops, restart_keys), 9 * p);
-    ck_assert_uint_eq(sizeof(struct lust_server_ops), 10 * p);
+    ck_assert_uint_eq(offsetof(struct lust_server_ops, sandbox), 10 * p);
+    ck_assert_uint_eq(offsetof(struct lust_server_ops, promises), 11 * p);
+    ck_assert_uint_eq(offsetof(struct lust_server_ops, unveil), 12 * p);
+    ck_assert_uint_eq(sizeof(struct lust_server_ops), 13 * p);
 }
 END_TEST
 
@@ -68,6 +71,10 @@ START_TEST(constants_binaries_pass_are_frozen)
     ck_assert_int_eq(LUST_NOTIFY_UNSET_ENV, 1);
     ck_assert_int_eq(LUST_LISTEN_FDS_START, 3);
     ck_assert_int_eq(LUST_CONFIG_TIMEOUT_MAX, 2147483);
+    ck_assert_int_eq(LUST_SANDBOX_OFF, 0);
+    ck_assert_int_eq(LUST_SANDBOX_REQUIRE, 1);
+    ck_assert_int_eq(LUST_SANDBOX_BEST, 2);
+    ck_assert_int_eq(LUST_SANDBOX_LOG, 3);
 }
 END_TEST
 

@@ -224,6 +224,23 @@ struct lust_server_ops {
      * daemon started with, every reload names it, as for the standard keys that need a
      * restart. Each must be a key of options: start refuses a list naming another. NULL: none. */
     const char *const *restart_keys;
+
+    /* The sandbox the daemon runs in unless its config file says otherwise (lust/sandbox.h):
+     * the defaults of the keys sandbox, promises and unveil (lust/config.h), each replaced by
+     * the file's value where the file sets it. See "The sandbox" above. */
+
+    /* "require", "best", "log" or "off"; NULL: "off". */
+    const char *sandbox;
+
+    /* What run() and its threads do after the drop, as promise names separated by spaces
+     * ("stdio thread inet"); the framework adds what its own thread needs. NULL (or the file's
+     * `promises = {}`): no seccomp filter. */
+    const char *promises;
+
+    /* What the daemon may open after the drop, "PATH:RIGHTS" with PATH as seen inside the jail
+     * ({"/data:rwc", NULL}), NULL-terminated. NULL: the file system is not restricted by
+     * Landlock (without rpath, wpath and cpath the promises still forbid opening). */
+    const char *const *unveil;
 };
 
 /**
