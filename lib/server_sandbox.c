@@ -155,10 +155,45 @@ int lust__server_sandbox_prepare(struct lust_server *srv)
     return EXIT_OK;
 }
 
-/* Step 6b, as root inside the jail, before before_drop_privs(): bounding set, securebits. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LUST__ASAN 1 /* clang's way to say -fsanitize=address; gcc defines __SANITIZE_ADDRESS__ */
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(LUST__ASAN)
+/*
+ * Only in -fsanitize=address builds, which are test builds. LeakSanitizer's check at exit stops
+ * the threads with ptrace from a process it clones, which no seccomp filter lets through: the
+ * daemon would die of SIGSYS as it exits. So the check runs before the jail (it reads
+ * /proc/PID/task) and the filter, and not again at exit (LeakSanitizer runs it once per
+ * process): a sandboxed daemon's leaks are looked for up to this point only.
+ */
+void __lsan_do_leak_check(void);
+
+static void check_leaks_now(void)
+{
+    lust_log(LUST_LOG_NOTICE, "sandbox: LeakSanitizer checks for leaks now, before the jail and "
+                              "the seccomp filter, and not at exit (its check needs ptrace)");
+    __lsan_do_leak_check();
+}
+#else
+static void check_leaks_now(void)
+{
+}
+#endif
+
+/*
+ * Step 6, as root before the jail (where /proc/self/task still shows whether a hook left a
+ * thread running, which would keep its capabilities), after before_jail(): the bounding set
+ * and securebits. Capabilities in effect stay: the chroot and before_drop_privs() still work.
+ */
 int lust__server_sandbox_lock(struct lust_server *srv)
 {
-    return srv->sandbox ? lust_sandbox_lock_privs(srv->sandbox) : 0;
+    if (!srv->sandbox)
+        return 0;
+    if (srv->sandbox_promises)
+        check_leaks_now();
+    return lust_sandbox_lock_privs(srv->sandbox);
 }
 
 /* After the drop, before the signal thread: the sandbox in force, and the log told so. */

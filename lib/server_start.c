@@ -134,6 +134,9 @@ static int become_server(struct lust_server *srv)
     r = lust__server_call_hook(srv, srv->ops.before_jail, "before_jail");
     if (r < 0)
         return r;
+    r = lust__server_sandbox_lock(srv);
+    if (r < 0)
+        return r;
     if (srv->jail_fd >= 0) {
         r = lust_privs_jail_enter(srv->jail_fd);
         if (r < 0)
@@ -141,9 +144,6 @@ static int become_server(struct lust_server *srv)
         srv->jail_fd = -1;
         srv->jailed = 1;
     }
-    r = lust__server_sandbox_lock(srv);
-    if (r < 0)
-        return r;
     r = lust__server_call_hook(srv, srv->ops.before_drop_privs, "before_drop_privs");
     if (r < 0)
         return r;
