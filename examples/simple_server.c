@@ -7,7 +7,8 @@
  * manager "beating" (STATUS=), and shows life to its watchdog (lust_server_alive()). With `markers`
  * set to a directory inside the jail, each hook leaves a file there ("1-before_daemonize",
  * "2-before_jail", ...) holding the pid and uid it ran with, so a test can see that every
- * stage ran, in order, and as whom.
+ * stage ran, in order, and as whom. It runs in a sandbox (lust/sandbox.h): after the drop it
+ * may write, and create files for its markers, and nothing else.
  *
  * Built alone, from an installed liblust (or with examples/CMakeLists.txt):
  *     cc -o simple_server simple_server.c $(pkg-config --cflags --libs lust)
@@ -139,6 +140,9 @@ int main(int argc, char **argv)
         .run = run,
         .shutdown = shutdown_server,
         .reload = reload,
+        /* After the drop: its log, its manager and, with markers, files it creates. */
+        .sandbox = "best",
+        .promises = "stdio wpath cpath",
     };
     return lust_server_main("simple_server", &ops, NULL, argc, argv);
 }

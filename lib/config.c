@@ -255,7 +255,7 @@ static int parse_sandbox_entry(cfg_t *cfg, cfg_opt_t *opt, const char *value, vo
                                                : lust__sandbox_unveil_entry(sb, value);
     lust_sandbox_free(sb);
     if (r < 0) {
-        cfg_error(cfg, "%s: %s", opt->name, lust_error());
+        cfg_error(cfg, "%s", lust_error()); /* "unknown promise ...", "unveil /x: ..." */
         return -1;
     }
     *(const char **)result = value;

@@ -417,6 +417,43 @@ START_TEST(relative_paths_are_refused)
 }
 END_TEST
 
+START_TEST(the_sandbox_keys_take_modes_promises_and_unveil_entries)
+{
+    const char *path = write_conf("web.conf", "sandbox = best\n"
+                                              "promises = {\"stdio inet\", \"rpath,wpath\"}\n"
+                                              "unveil = {\"/srv/data:rwc\", \"/a:b:r\"}\n");
+    struct lust_config *conf;
+    ck_assert_int_eq(lust_config_load("web", path, NULL, &conf), 0);
+    cfg_t *cfg = lust_config_cfg(conf);
+    ck_assert_str_eq(cfg_getstr(cfg, "sandbox"), "best");
+    ck_assert_uint_eq(cfg_size(cfg, "promises"), 2);
+    ck_assert_str_eq(cfg_getnstr(cfg, "promises", 1), "rpath,wpath");
+    ck_assert_uint_eq(cfg_size(cfg, "unveil"), 2);
+    ck_assert_str_eq(cfg_getnstr(cfg, "unveil", 1), "/a:b:r");
+    lust_config_free(conf);
+    /* Unset, they are the daemon's to default (lust/server.h): nothing here. */
+    ck_assert_int_eq(lust_config_load("web", write_conf("w.conf", ""), NULL, &conf), 0);
+    ck_assert_ptr_null(cfg_getstr(lust_config_cfg(conf), "sandbox"));
+    ck_assert_uint_eq(cfg_size(lust_config_cfg(conf), "promises"), 0);
+    ck_assert_uint_eq(cfg_size(lust_config_cfg(conf), "unveil"), 0);
+    lust_config_free(conf);
+}
+END_TEST
+
+START_TEST(bad_sandbox_keys_are_refused_by_line)
+{
+    expect_error("sandbox = strict\n",
+                 "1: sandbox must be require, best, log or off, not \"strict\"");
+    expect_error("\npromises = {\"stdio\", \"inett\"}\n", "2: unknown promise \"inett\"");
+    expect_error("unveil = {\"/data\"}\n",
+                 "1: unveil \"/data\": not PATH:RIGHTS, e.g. \"/data:rwc\"");
+    expect_error("unveil = {\"/data:rq\"}\n",
+                 "1: unveil /data: rights \"rq\": not one of r, w, c, x");
+    expect_error("unveil = {\"data:r\"}\n", "1: unveil data: not an absolute path");
+    expect_error("unveil = {\"/data:\"}\n", "1: unveil /data: no rights (give some of r, w, c, x)");
+}
+END_TEST
+
 START_TEST(control_socket_none_disables_it_and_a_path_too_long_for_a_socket_is_refused)
 {
     struct lust_config *conf;
@@ -674,6 +711,8 @@ START_TEST(the_example_config_files_load)
     ck_assert_str_eq(lust_config_jail(conf), "/run/simple_server");
     ck_assert_str_eq(lust_config_control(conf), "/run/simple_server.ctl");
     ck_assert_int_eq(lust_config_umask(conf), 027);
+    ck_assert_str_eq(cfg_getstr(lust_config_cfg(conf), "sandbox"), "best");
+    ck_assert_uint_eq(cfg_size(lust_config_cfg(conf), "promises"), 3);
     lust_config_free(conf);
 
     ck_assert_int_eq(lust_config_load("thread_server", LUST_EXAMPLES_DIR "/thread_server.conf",
@@ -685,6 +724,9 @@ START_TEST(the_example_config_files_load)
     ck_assert_str_eq(cfg_getstr(cfg, "greeting"), "HI!");
     ck_assert_int_eq(lust_config_log_level(conf), LOG_NOTICE);
     ck_assert_int_eq(lust_config_stop_timeout(conf), 5);
+    ck_assert_str_eq(cfg_getstr(cfg, "sandbox"), "require");
+    ck_assert_uint_eq(cfg_size(cfg, "promises"), 3);
+    ck_assert_uint_eq(cfg_size(cfg, "unveil"), 0);
     lust_config_free(conf);
 }
 END_TEST
@@ -857,6 +899,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, unknown_log_level_is_refused);
     tcase_add_test(tc, empty_user_or_group_is_refused);
     tcase_add_test(tc, relative_paths_are_refused);
+    tcase_add_test(tc, the_sandbox_keys_take_modes_promises_and_unveil_entries);
+    tcase_add_test(tc, bad_sandbox_keys_are_refused_by_line);
     tcase_add_test(tc, control_socket_none_disables_it_and_a_path_too_long_for_a_socket_is_refused);
     tcase_add_test(tc, unclosed_string_comment_or_section_is_an_error);
     tcase_add_test(tc, an_earlier_error_wins_over_an_unclosed_string);

@@ -132,6 +132,27 @@ START_TEST(thread_server_runs_in_its_default_profile_without_sandbox_keys)
 }
 END_TEST
 
+/* simple_server's default profile lets it write its markers after the drop, and no more. */
+START_TEST(simple_server_writes_its_markers_in_its_default_profile)
+{
+    char path[256];
+    simple_conf();
+    pid_t pid = start(simple_server, "simple_server");
+    expect_status(pid, "Seccomp", "2");
+    wait_in_file(at("simple_server", "log"), "heartbeat 1"); /* logged after its marker */
+    ck_assert_int_eq(kill(pid, SIGHUP), 0);
+    wait_in_file(at("simple_server", "log"), "SIGHUP: reloaded");
+    stop(simple_server, "simple_server", pid);
+    static const char *const written[] = {"4-run", "7-reload", "5-shutdown", "6-run_returns"};
+    for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", markers, written[i]);
+        ck_assert_msg(access(path, F_OK) == 0, "no marker %s", written[i]);
+    }
+    wait_in_file(at("simple_server", "log"), "sandbox (best): promises \"stdio wpath cpath\"");
+    expect_no_kill(at("simple_server", "log"));
+}
+END_TEST
+
 START_TEST(sandbox_off_leaves_the_daemon_as_before)
 {
     thread_conf_lines("sandbox = off\n");
@@ -432,6 +453,7 @@ static Suite *server_sandbox_suite(void)
     TCase *tc = server_tcase("thread_server", 120);
     tcase_add_test(tc, thread_server_in_its_sandbox_serves_reloads_rotates_and_stops);
     tcase_add_test(tc, thread_server_runs_in_its_default_profile_without_sandbox_keys);
+    tcase_add_test(tc, simple_server_writes_its_markers_in_its_default_profile);
     tcase_add_test(tc, sandbox_off_leaves_the_daemon_as_before);
     tcase_add_test(tc, thread_server_in_its_sandbox_talks_to_its_manager_and_exits_0);
     tcase_add_test(tc, only_start_loads_libseccomp);
