@@ -27,22 +27,35 @@
 #include <lust/log.h>
 #include <lust/sandbox.h>
 
-/* What to call the source of a value in a sentence: the file, or the program's defaults. */
-static const char *source(const struct lust_server *srv, const char *key)
+/* The sentence of a value the sandbox refused, naming the key and where the value came from. */
+static int blame(const struct lust_server *srv, const char *key, int r)
 {
-    return lust__config_file_sets(srv->config, key) ? lust_config_path(srv->config)
-                                                    : "the program's default";
+    char why[512];
+    snprintf(why, sizeof why, "%s", lust_error());
+    return lust__fail_plain(-r, "%s in %s: %s", key,
+                            lust__config_file_sets(srv->config, key) ? lust_config_path(srv->config)
+                                                                     : "the program's default",
+                            why);
 }
 
+/*
+ * The mode: the file's, else the program's, else "require" when promises or unveil rules are
+ * given at all (the two lines that ask for a sandbox get one, as lust_sandbox_new() would),
+ * else "off".
+ */
 static int mode_wanted(struct lust_server *srv)
 {
-    const char *name = srv->ops.sandbox ? srv->ops.sandbox : "off";
+    const char *name = srv->ops.sandbox;
     if (lust__config_file_sets(srv->config, "sandbox"))
         name = cfg_getstr(lust_config_cfg(srv->config), "sandbox");
+    else if (!name)
+        name = srv->ops.promises || srv->ops.unveil ||
+                       lust__config_file_sets(srv->config, "promises") ||
+                       lust__config_file_sets(srv->config, "unveil")
+                   ? "require"
+                   : "off";
     int mode = lust_sandbox_mode_from_name(name);
-    if (mode < 0)
-        lust__fail_plain(EINVAL, "sandbox in %s: %s", source(srv, "sandbox"), lust_error());
-    return mode;
+    return mode < 0 ? blame(srv, "sandbox", mode) : mode;
 }
 
 /* Appends word to the summary of the promises (srv->sandbox_promises). */
@@ -60,7 +73,7 @@ static int promise(struct lust_server *srv, const char *words)
 {
     int r = lust_sandbox_promise(srv->sandbox, words);
     if (r < 0)
-        return lust__fail_plain(-r, "promises in %s: %s", source(srv, "promises"), lust_error());
+        return blame(srv, "promises", r);
     return note_promise(srv, words);
 }
 
@@ -86,7 +99,7 @@ static int unveil(struct lust_server *srv, const char *entry)
 {
     int r = lust__sandbox_unveil_entry(srv->sandbox, entry);
     if (r < 0)
-        return lust__fail_plain(-r, "unveil in %s: %s", source(srv, "unveil"), lust_error());
+        return blame(srv, "unveil", r);
     srv->sandbox_unveiled++;
     return 0;
 }

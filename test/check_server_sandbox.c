@@ -246,7 +246,10 @@ START_TEST(a_reload_names_a_changed_sandbox_key_as_needing_a_restart)
 }
 END_TEST
 
-/* sandbox_server with jail none, so its paths and /proc are in sight (but for the sandbox). */
+/*
+ * sandbox_server with jail none, so its paths and /proc are in sight (but for the sandbox), in
+ * mode (NULL: no sandbox key).
+ */
 static int sandbox_conf(const char *mode)
 {
     int port = free_port();
@@ -256,9 +259,9 @@ static int sandbox_conf(const char *mode)
     write_text(path_in(file, "file"), "readable\n");
     write_text(at("secret", "txt"), "not for the daemon\n");
     write_conf("sandbox_server",
-               "jail = none\nport = %d\nsandbox = \"%s\"\npromises = {\"stdio\", \"inet\", "
+               "jail = none\nport = %d\n%s%s%spromises = {\"stdio\", \"inet\", "
                "\"rpath\"}\nunveil = {\"%s:r\", \"/proc:r\"}\n",
-               port, mode, file);
+               port, mode ? "sandbox = \"" : "", mode ? mode : "", mode ? "\"\n" : "", file);
     return port;
 }
 
@@ -414,6 +417,40 @@ START_TEST(with_the_sandbox_off_every_attempt_succeeds)
 }
 END_TEST
 
+/* The two lines without a mode ask for a sandbox: require. */
+START_TEST(promises_and_unveil_without_a_mode_mean_require)
+{
+    int port = sandbox_conf(NULL);
+    pid_t pid = start(sandbox_server, "sandbox_server");
+    expect_status(pid, "Seccomp", "2");
+    wait_in_file(at("sandbox_server", "log"), "sandbox (require): promises \"stdio inet rpath\"");
+    ck_assert_str_eq(ask(port, "open %s", at("secret", "txt")), "errno 13");
+    stop(sandbox_server, "sandbox_server", pid);
+}
+END_TEST
+
+/* The program's default promises apply where the file has none; a wrong one stops the start. */
+START_TEST(the_programs_default_promises_apply_and_a_wrong_one_is_refused)
+{
+    struct result r;
+    struct how defaults = {.env = {"LUST_TEST_PROMISES=stdio inet"}};
+    write_conf("sandbox_server", "jail = none\nport = %d\n", free_port());
+    ck_assert_int_eq(
+        run_how(&r, &defaults, sandbox_server, "sandbox_server", "start", (char *)NULL), 0);
+    pid_t pid = pid_in(r.out);
+    expect_status(pid, "Seccomp", "2");
+    wait_in_file(at("sandbox_server", "log"), "sandbox (require): promises \"stdio inet\"");
+    stop(sandbox_server, "sandbox_server", pid);
+
+    struct how wrong = {.env = {"LUST_TEST_PROMISES=stdio inett"}};
+    ck_assert_int_eq(run_how(&r, &wrong, sandbox_server, "sandbox_server", "start", (char *)NULL),
+                     6);
+    ck_assert_msg(strstr(r.err, "promises in the program's default: unknown promise \"inett\""),
+                  "%s", r.err);
+    ck_assert_int_eq(count_left(dir), 0);
+}
+END_TEST
+
 /* A kernel without Landlock (the test hook): require refuses on the terminal, exit 6. */
 START_TEST(require_refuses_to_start_on_a_kernel_without_landlock)
 {
@@ -466,6 +503,8 @@ static Suite *server_sandbox_suite(void)
     tcase_add_test(tc, from_run_ptrace_kills_in_every_mode_but_off);
     tcase_add_test(tc, log_mode_lets_each_call_through_and_names_it);
     tcase_add_test(tc, with_the_sandbox_off_every_attempt_succeeds);
+    tcase_add_test(tc, promises_and_unveil_without_a_mode_mean_require);
+    tcase_add_test(tc, the_programs_default_promises_apply_and_a_wrong_one_is_refused);
     tcase_add_test(tc, require_refuses_to_start_on_a_kernel_without_landlock);
     tcase_add_test(tc, best_starts_on_a_kernel_without_landlock_and_logs_it);
     suite_add_tcase(s, tc);

@@ -13,8 +13,10 @@
  *   bind PORT   a TCP socket bound to 127.0.0.1:PORT
  *
  * A call the sandbox kills for ends the daemon before the answer: the connection closes
- * without one. Its promises, unveil rules and mode are the config's (no defaults in code).
+ * without one. Its promises, unveil rules and mode are the config's (no defaults in code but
+ * the one below).
  *
+ * LUST_TEST_PROMISES=WORDS gives the program a default for promises (struct lust_server_ops).
  * LUST_TEST_LANDLOCK_ABI=N makes the sandbox see a kernel with Landlock ABI N at most (0: none),
  * through the sandbox module's hook for tests: this program links the library's objects
  * (lust_internal), not liblust.so, so that hidden hook is within reach. No liblust reads it.
@@ -143,10 +145,11 @@ static int run(struct lust_server *srv, void *data)
 
 int main(int argc, char **argv)
 {
-    static const struct lust_server_ops ops = {
+    struct lust_server_ops ops = {
         .options = options,
         .before_drop_privs = bind_port,
         .run = run,
+        .promises = getenv("LUST_TEST_PROMISES"),
     };
     const char *abi = getenv("LUST_TEST_LANDLOCK_ABI");
     if (abi)

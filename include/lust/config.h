@@ -30,6 +30,21 @@
  *     foreground    false                   stay in the foreground (for systemd, runit, ...)
  *     start_timeout 10                      seconds; 0 means no limit (as in systemd)
  *     stop_timeout  10                      seconds; 0 means no limit
+ *     sandbox       (none)                  require, best, log or off: the sandbox after the
+ *                                           privilege drop (lust/sandbox.h modes); without
+ *                                           one, promises or unveil mean require
+ *     promises      (none)                  promise names, e.g. {"stdio", "thread", "inet"}:
+ *                                           the system calls the daemon keeps (seccomp)
+ *     unveil        (none)                  "PATH:RIGHTS" entries, rights from r, w, c, x,
+ *                                           split at the last ':', e.g. {"/data:rwc"}: the
+ *                                           only paths it may open (Landlock)
+ *
+ * The three sandbox keys have no default here: the framework (lust/server.h) uses the daemon's
+ * own (struct lust_server_ops) where the file sets none, so cfg_getstr(cfg, "sandbox") is NULL
+ * and the lists are empty unless the file sets them. Their words are checked as
+ * lust_sandbox_mode_from_name(), lust_sandbox_promise() and lust_sandbox_unveil() check them:
+ * a wrong one is a FILE:LINE error. A program using lust/sandbox.h without the framework may
+ * read them the same way.
  *
  * RUNSTATEDIR is /run, LOCALSTATEDIR /var and SYSCONFDIR /etc unless liblust was built with
  * other values (CMake cache variables LUST_RUNSTATEDIR, LUST_LOCALSTATEDIR, LUST_SYSCONFDIR;

@@ -19,6 +19,9 @@
  *     printf("%s\n", lust_sandbox_report(sb));      // what this kernel could not enforce
  *     lust_sandbox_free(sb);                        // the sandbox stays; only the handle goes
  *
+ * The server framework (lust/server.h) does these steps for a daemon whose config has the keys
+ * sandbox, promises and unveil (lust/config.h).
+ *
  * Each step needs what the next one takes away: prepare needs the real / (libseccomp.so.2 is
  * loaded with dlopen there, never linked: a program that leaves the sandbox off never loads it);
  * lock_privs needs CAP_SETPCAP, which the drop removes; apply opens the unveiled paths, so it

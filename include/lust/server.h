@@ -25,16 +25,18 @@
  *      way `start` says so);
  *   3. with the real `/`: user and group resolved (root refused: "refusing to run as root",
  *      exit 6), the jail checked (made if missing, see below) and scanned, the directories of
- *      the pid file and the control socket checked, the notify socket opened, and last the log
- *      file (so a refused start creates nothing); then before_daemonize() runs, still in the
- *      process that was started;
+ *      the pid file and the control socket checked, the notify socket opened, the sandbox
+ *      prepared (see below), and last the log file (so a refused start creates nothing); then
+ *      before_daemonize() runs, still in the process that was started;
  *   4. fork, setsid, fork; the starting process waits for the daemon's verdict;
  *   5. in the daemon: signals blocked, no new privileges, umask, stdin from /dev/null,
  *      stdout/stderr into the log, every other descriptor closed, pid file created and locked,
  *      the control socket made (see below);
- *   6. before_jail(), then chroot into the checked jail;
+ *   6. before_jail(), then (with a sandbox) the capability bounding set emptied and securebits
+ *      locked, then chroot into the checked jail;
  *   7. before_drop_privs() (still root: bind low ports here, start no serving threads), then the
- *      irreversible drop to the configured user, verified;
+ *      irreversible drop to the configured user, verified; then the sandbox put in force, before
+ *      the framework starts its own thread;
  *   8. the starting process prints the pid and exits 0; under systemd, READY=1;
  *   9. run(). When it returns, the pid file is emptied and the daemon exits with its status.
  *
@@ -103,7 +105,28 @@
  *     is out of reach: the daemon logs so and keeps its config. It can tell only when the old
  *     file was unlinked; one renamed aside (dpkg's .dpkg-old, an editor's backup) is re-read
  *     and reported as reloaded. Use `NAME reload` then. The outcome goes only to the log.
- *   - SIGUSR1 reopens the log by path, which works only while the path is reachable (no jail).
+ *   - SIGUSR1 reopens the log by path, which works only while the path is reachable (no jail)
+ *     and the sandbox allows it (see below).
+ *
+ * The sandbox (lust/sandbox.h), when the config asks for one: `sandbox = "require"` (or
+ * "best", "log", "off"), `promises = {"stdio", "thread", "inet"}` (seccomp: the system calls
+ * run() and its threads may make; any other kills the daemon, and the log names it) and
+ * `unveil = {"/data:rwc"}` (Landlock: the only paths it may open, as seen inside the jail).
+ * Where the file sets none of them, the daemon's defaults in struct lust_server_ops apply; with
+ * neither, there is no sandbox. Promises or unveil rules without a mode get "require". Promises,
+ * when given, get the framework's own added: "thread" for its signal thread and, with a control
+ * socket, "unix" to accept on it; all else it does after the drop (signalfd, timerfd and eventfd
+ * reads, notify datagrams, descriptors received with recvmsg, a reload's memfd, dup2 for the log)
+ * is "stdio". Only `start` loads libseccomp, in step 3, where "require" on a kernel (or a system
+ * without libseccomp.so.2) that cannot enforce what is asked stops the start with the sentence,
+ * exit 6 (the config asks what this host cannot give; "best" starts and logs what it could not
+ * enforce). A failure to apply it (an unveiled path missing in the jail) fails the start like any
+ * other step. The log names the sandbox in force. Listening sockets are bound before the drop:
+ * after it, with "inet" on a kernel with Landlock ABI 4 (Linux 6.7), binding a TCP port fails
+ * (EACCES), and connecting needs the "connect" promise. What the framework then does differently:
+ * SIGHUP re-reads the descriptor opened at start, as in a jail, unless "rpath" is promised; SIGUSR1
+ * logs that it cannot reopen the log by path (that needs "wpath" and "cpath": use `NAME reopen`)
+ * rather than be killed for trying. The three keys need a restart, as user or jail do.
  *
  * The framework's thread serves signals first and never waits on others: notify datagrams
  * that $NOTIFY_SOCKET does not take are dropped and counted in the log; a control-socket
@@ -229,7 +252,8 @@ struct lust_server_ops {
      * the defaults of the keys sandbox, promises and unveil (lust/config.h), each replaced by
      * the file's value where the file sets it. See "The sandbox" above. */
 
-    /* "require", "best", "log" or "off"; NULL: "off". */
+    /* "require", "best", "log" or "off"; NULL: "require" when promises or unveil rules are
+     * given (here or in the file), else "off". */
     const char *sandbox;
 
     /* What run() and its threads do after the drop, as promise names separated by spaces
