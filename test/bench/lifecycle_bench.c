@@ -1,6 +1,7 @@
 /*
  * lifecycle_bench - start, stop and status times and memory of a liblust daemon, beside two
- * floors: the same job written by hand (hand_daemon) and the bare minimum (floor_daemon).
+ * floors: the same job written by hand (hand_daemon) and the bare minimum (floor_daemon); and
+ * the same daemon again in a sandbox (lust/sandbox.h), so its cost shows as a ratio of one run.
  *
  * How to run (as root, on an otherwise quiet machine; it exits 77 when not root):
  *
@@ -14,7 +15,7 @@
  *                        with the same config keys, run the same way
  *   --floor PATH         floor_daemon (built beside this program), the bare minimum:
  *                        `PATH -p PIDFILE -l ADDR start|status|stop`
- *   --port PORT          first loopback port used (default 18080); PORT .. PORT+2+3*copies
+ *   --port PORT          first loopback port used (default 18080); PORT .. PORT+3+4*copies
  *                        on 127.0.0.1 must be free
  *   --runs N             timed rounds (default 50), after 2 untimed warm-up rounds
  *   --copies N           copies running at once for the memory figure (default 10, max 25)
@@ -39,9 +40,15 @@
  *     logfile = "DIR/log"
  *     control_socket = "DIR/ctl"
  *
- * Each round starts the three, then runs status on each, then stops each, their order going
- * through all six permutations from round to round: never all of one then all of another, and
- * each step of the three side by side in time, so bursts of load elsewhere hit all alike.
+ * and for the daemon `sandbox = off` (as it was before it had one; not with --config), while
+ * the sandboxed copy of it gets thread_server's profile:
+ *
+ *     sandbox = "require"
+ *     promises = {"stdio", "thread", "inet"}
+ *
+ * Each round starts the four, then runs status on each, then stops each, their order going
+ * through all 24 permutations from round to round: never all of one then all of another, and
+ * each step of the four side by side in time, so bursts of load elsewhere hit all alike.
  * start-to-ready: from spawning `start` until it has returned (exit 0) and a connect to the port
  * succeeded. status: until the command returned (exit 0). stop: until the command returned
  * (exit 0) and the daemon is gone (exited, seen on a pidfd opened before the stop; a zombie
@@ -51,7 +58,9 @@
  * copies running, for each of the three.
  *
  * The table gives medians, the ratios daemon/hand and daemon/bare and the goals (against the
- * bare floor). Quote the ratios (from one run), not the absolute times: this machine is noisy.
+ * bare floor); a second one the sandboxed daemon beside the daemon, with the sandbox's goals
+ * (at most 10% more to start, nothing more to status and stop). Quote the ratios (from one
+ * run), not the absolute times: this machine is noisy.
  * Whatever the bench started, it stops and removes on every exit path, TERM and INT included;
  * every wait has a timeout. Exit status: 0 measured (goals met or not, see the table),
  * 1 failure, 2 usage, 77 not root.
@@ -78,7 +87,8 @@
 #include <unistd.h>
 
 #define MAX_COPIES       25
-#define MAX_INST         (3 + 3 * MAX_COPIES)
+#define MAX_INST         (4 + 4 * MAX_COPIES)
+#define NPERMS           24 /* orders of the four programs */
 #define WARMUP_ROUNDS    2
 #define CMD_TIMEOUT_MS   10000
 #define READY_TIMEOUT_MS 5000
@@ -92,6 +102,14 @@
 #define GOAL_STATUS     1.15
 #define GOAL_AFTER_EXIT 5000.0 /* us (the table's text says the same) */
 #define GOAL_PSS_COPY   210.0  /* KiB, with ten copies (the table's text says the same) */
+
+/* Goals of the sandbox, against the same daemon without it: status and stop within noise. */
+#define GOAL_SANDBOX_START 1.10
+#define GOAL_SANDBOX_OTHER 1.05
+
+/* The config lines that set the daemon's sandbox off, and the sandboxed copy's profile. */
+#define SANDBOX_OFF "sandbox = off\n"
+#define SANDBOX_ON  "sandbox = \"require\"\npromises = {\"stdio\", \"thread\", \"inet\"}\n"
 
 extern char **environ;
 
@@ -109,6 +127,7 @@ struct inst {
     char log[160];
     char jail[160];
     char listen[32];
+    const char *sandbox; /* config lines for the daemon's sandbox, or NULL (hand_daemon) */
 };
 
 struct sample {
@@ -127,12 +146,14 @@ struct mem {
     double pss_kib, uss_kib;
 };
 
-enum { BARE, HAND, DAEMON, NPROGS };
+enum { BARE, HAND, DAEMON, SANDBOX, NPROGS };
 
-/* One program measured: the bare floor, the hand-written floor, or the daemon under test. */
+/* One program measured: the bare floor, the hand-written floor, the daemon under test, or it
+ * again in a sandbox. */
 struct prog {
     const char *label, *tag, *path;
     enum style style;
+    const char *sandbox; /* see struct inst */
     struct inst *in;
     struct series se;
     struct mem one, per; /* one idle copy; per copy with --copies running */
@@ -426,6 +447,8 @@ static int write_config(const struct inst *in)
             "listen = {\"127.0.0.1:%d\"}\npidfile = \"%s\"\njail = \"%s\"\nuser = \"nobody\"\n"
             "logfile = \"%s\"\ncontrol_socket = \"%s/ctl\"\n",
             in->port, in->pidfile, in->jail, in->log, in->dir);
+    if (in->sandbox != NULL)
+        fputs(in->sandbox, f);
     int bad = extra_config != NULL && append_file(f, extra_config) < 0;
     if (fclose(f) != 0 || bad) {
         fprintf(stderr, "lifecycle_bench: writing %s failed\n", in->conf);
@@ -434,7 +457,8 @@ static int write_config(const struct inst *in)
     return 0;
 }
 
-static struct inst *inst_new(const char *prog, enum style style, const char *tag, int port)
+static struct inst *inst_new(const char *prog, enum style style, const char *sandbox,
+                             const char *tag, int port)
 {
     char out[192], dir[sizeof(insts[0].dir)];
 
@@ -444,6 +468,7 @@ static struct inst *inst_new(const char *prog, enum style style, const char *tag
     memset(in, 0, sizeof(*in));
     in->prog = prog;
     in->style = style;
+    in->sandbox = sandbox;
     in->port = port;
     in->out_fd = -1;
     snprintf(dir, sizeof(dir), "%s/%s", root_dir, tag);
@@ -653,8 +678,8 @@ static int read_smaps(pid_t pid, struct mem *m)
 }
 
 /* One idle copy, then `copies` at once, each its own instance; all stopped again. */
-static int measure_memory(const char *prog, enum style style, const char *tag, int port0,
-                          int copies, struct mem *one, struct mem *per)
+static int measure_memory(const struct prog *pr, const char *tag, int port0, int copies,
+                          struct mem *one, struct mem *per)
 {
     struct inst *c[MAX_COPIES];
     pid_t pids[MAX_COPIES];
@@ -665,7 +690,7 @@ static int measure_memory(const char *prog, enum style style, const char *tag, i
     memset(per, 0, sizeof(*per));
     for (int i = 0; i < copies && rc == 0; i++) {
         snprintf(name, sizeof(name), "%s%d", tag, i);
-        c[i] = inst_new(prog, style, name, port0 + i);
+        c[i] = inst_new(pr->path, pr->style, pr->sandbox, name, port0 + i);
         if (c[i] == NULL || (pids[i] = start_ready(c[i], NULL)) < 0) {
             rc = -1;
             break;
@@ -817,6 +842,49 @@ static void print_mem_row(const char *what, const double v[NPROGS], const char *
                    : "NO");
 }
 
+/* One row of the sandbox's table: on/off, paired, the goal. */
+static void print_sandbox_row(const char *what, struct series *const se[NPROGS], size_t off,
+                              double goal)
+{
+    double m[NPROGS], v[MAX_RUNS];
+    const double *col[NPROGS];
+    int n = se[DAEMON]->n;
+
+    for (int k = DAEMON; k <= SANDBOX; k++) {
+        col[k] = (const double *)((const char *)se[k] + off);
+        memcpy(v, col[k], (size_t)n * sizeof(*v));
+        m[k] = median(v, n);
+    }
+    double ratio = m[SANDBOX] / m[DAEMON];
+    printf("%-28s %8.0f %8.0f %7.2fx %6.2fx   <= %.2fx         %s\n", what, m[DAEMON], m[SANDBOX],
+           ratio, paired_ratio(col[DAEMON], col[SANDBOX], n), goal, ratio <= goal ? "yes" : "NO");
+}
+
+/* The same daemon with its sandbox on beside off: what the sandbox costs. */
+static void report_sandbox(struct prog *pr, int copies)
+{
+    struct series *se[NPROGS];
+    for (int k = 0; k < NPROGS; k++)
+        se[k] = &pr[k].se;
+    printf("\nThe daemon with the sandbox off and on (require; promises stdio thread inet):\n\n");
+    printf("%-28s %8s %8s %8s %6s   %-15s %s\n", "median", "off", "on", "on/off", "paired", "goal",
+           "met");
+    print_sandbox_row("start to ready (us)", se, offsetof(struct series, start),
+                      GOAL_SANDBOX_START);
+    print_sandbox_row("status (us)", se, offsetof(struct series, status), GOAL_SANDBOX_OTHER);
+    print_sandbox_row("stop until gone (us)", se, offsetof(struct series, stop),
+                      GOAL_SANDBOX_OTHER);
+    printf("%-28s %8.0f %8.0f %7.2fx\n", "PSS one idle (KiB)", pr[DAEMON].one.pss_kib,
+           pr[SANDBOX].one.pss_kib, pr[SANDBOX].one.pss_kib / pr[DAEMON].one.pss_kib);
+    char what[64];
+    snprintf(what, sizeof(what), "PSS per copy, %d up (KiB)", copies);
+    printf("%-28s %8.0f %8.0f %7.2fx\n", what, pr[DAEMON].per.pss_kib, pr[SANDBOX].per.pss_kib,
+           pr[SANDBOX].per.pss_kib / pr[DAEMON].per.pss_kib);
+    snprintf(what, sizeof(what), "USS per copy, %d up (KiB)", copies);
+    printf("%-28s %8.0f %8.0f %7.2fx\n", what, pr[DAEMON].per.uss_kib, pr[SANDBOX].per.uss_kib,
+           pr[SANDBOX].per.uss_kib / pr[DAEMON].per.uss_kib);
+}
+
 static void report(struct prog *pr, int copies)
 {
     struct series *se[NPROGS];
@@ -834,8 +902,8 @@ static void report(struct prog *pr, int copies)
         mem[3][k] = pr[k].per.uss_kib;
     }
     printf("\nlifecycle_bench: %d rounds after %d warm-up; in each round start, status and stop\n"
-           "of the three side by side, their order going through all six permutations\n",
-           se[BARE]->n, WARMUP_ROUNDS);
+           "of the four side by side, their order going through all %d permutations\n",
+           se[BARE]->n, WARMUP_ROUNDS, NPERMS);
     for (int k = 0; k < NPROGS; k++)
         printf("  %-7s %s (%s)\n", pr[k].label, pr[k].in->prog,
                pr[k].in->style == STYLE_LUST ? "-c FILE CMD" : "-p PIDFILE -l ADDR CMD");
@@ -858,9 +926,25 @@ static void report(struct prog *pr, int copies)
                   mem[2][DAEMON] <= GOAL_PSS_COPY);
     snprintf(what, sizeof(what), "USS per copy, %d up (KiB)", copies);
     print_mem_row(what, mem[3], "", -1);
+    report_sandbox(pr, copies);
     printf("\nd/hand, d/bare: median(daemon) / median(floor); paired: median of the per-round\n"
-           "ratios, a cross-check. The goals are judged against the bare floor. USS is\n"
-           "Private_Clean + Private_Dirty. Quote ratios from one run, not absolute times.\n");
+           "ratios, a cross-check. The goals are judged against the bare floor, the sandbox's\n"
+           "against the daemon without it. USS is Private_Clean + Private_Dirty. Quote ratios\n"
+           "from one run, not absolute times.\n");
+}
+
+/* Every order of the four, so each one goes first, second, third and last equally often. */
+static void make_perms(int perms[NPERMS][NPROGS])
+{
+    int n = 0, p[NPROGS];
+    for (p[0] = 0; p[0] < NPROGS; p[0]++)
+        for (p[1] = 0; p[1] < NPROGS; p[1]++)
+            for (p[2] = 0; p[2] < NPROGS; p[2]++) {
+                if (p[0] == p[1] || p[0] == p[2] || p[1] == p[2])
+                    continue;
+                p[3] = 0 + 1 + 2 + 3 - p[0] - p[1] - p[2]; /* the one left */
+                memcpy(perms[n++], p, sizeof p);
+            }
 }
 
 static void usage(void)
@@ -924,18 +1008,23 @@ int main(int argc, char **argv)
     static struct prog pr[NPROGS] = {
         [BARE] = {.label = "bare", .tag = "floor", .style = STYLE_FLOOR},
         [HAND] = {.label = "hand", .tag = "hand", .style = STYLE_LUST},
-        [DAEMON] = {.label = "daemon", .tag = "daemon", .style = STYLE_LUST},
+        [DAEMON] = {.label = "daemon",
+                    .tag = "daemon",
+                    .style = STYLE_LUST,
+                    .sandbox = SANDBOX_OFF},
+        [SANDBOX] = {.label = "sandbox",
+                     .tag = "sandbox",
+                     .style = STYLE_LUST,
+                     .sandbox = SANDBOX_ON},
     };
-    /* Every order of the three, so each one goes first, second and last equally often. */
-    static const int perms[6][NPROGS] = {{0, 1, 2}, {1, 2, 0}, {2, 0, 1},
-                                         {2, 1, 0}, {1, 0, 2}, {0, 2, 1}};
+    static int perms[NPERMS][NPROGS];
     int port = 18080, runs = 50, copies = 10;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = v == NULL;
         if (!bad && strcmp(a, "--daemon") == 0)
-            pr[DAEMON].path = v;
+            pr[DAEMON].path = pr[SANDBOX].path = v;
         else if (!bad && strcmp(a, "--floor") == 0)
             pr[BARE].path = v;
         else if (!bad && strcmp(a, "--hand") == 0)
@@ -951,9 +1040,9 @@ int main(int argc, char **argv)
         else if (!bad && strcmp(a, "--copies") == 0)
             bad = parse_int(v, 1, MAX_COPIES, &copies) < 0;
         else if (!bad && strcmp(a, "--daemon-style") == 0 && strcmp(v, "lust") == 0)
-            pr[DAEMON].style = STYLE_LUST;
+            pr[DAEMON].style = pr[SANDBOX].style = STYLE_LUST;
         else if (!bad && strcmp(a, "--daemon-style") == 0 && strcmp(v, "floor") == 0)
-            pr[DAEMON].style = STYLE_FLOOR;
+            pr[DAEMON].style = pr[SANDBOX].style = STYLE_FLOOR;
         else
             bad = 1;
         if (bad) {
@@ -963,7 +1052,7 @@ int main(int argc, char **argv)
         i++;
     }
     if (pr[BARE].path == NULL || pr[HAND].path == NULL || pr[DAEMON].path == NULL ||
-        port + 2 + NPROGS * copies > 65535) {
+        port + NPROGS + NPROGS * copies > 65535) {
         usage();
         return 2;
     }
@@ -980,28 +1069,30 @@ int main(int argc, char **argv)
     if (setup() < 0)
         return 1;
 
+    /* The daemon keeps the port it always had (PORT), so a --config for it still fits. */
+    static const int port_of[NPROGS] = {[DAEMON] = 0, [BARE] = 1, [HAND] = 2, [SANDBOX] = 3};
     for (int k = 0; k < NPROGS; k++) {
-        /* The daemon keeps the port it always had (PORT), so a --config for it still fits. */
-        pr[k].in = inst_new(pr[k].path, pr[k].style, pr[k].tag, k == DAEMON ? port : port + 1 + k);
+        pr[k].in = inst_new(pr[k].path, pr[k].style, pr[k].sandbox, pr[k].tag, port + port_of[k]);
         if (pr[k].in == NULL)
             return 1;
     }
+    make_perms(perms);
     for (int r = 0; r < WARMUP_ROUNDS + runs; r++) {
         struct inst *order[NPROGS];
         struct sample s[NPROGS];
         for (int k = 0; k < NPROGS; k++)
-            order[k] = pr[perms[r % 6][k]].in;
+            order[k] = pr[perms[r % NPERMS][k]].in;
         if (round_all(order, s) < 0) {
             fprintf(stderr, "lifecycle_bench: stopped in round %d\n", r);
             return 1;
         }
         for (int k = 0; r >= WARMUP_ROUNDS && k < NPROGS; k++)
-            record(&pr[perms[r % 6][k]].se, &s[k]);
+            record(&pr[perms[r % NPERMS][k]].se, &s[k]);
     }
     for (int k = 0; k < NPROGS; k++) {
         char tag[32];
         snprintf(tag, sizeof(tag), "%s-copy", pr[k].tag);
-        if (measure_memory(pr[k].path, pr[k].style, tag, port + 3 + k * copies, copies, &pr[k].one,
+        if (measure_memory(&pr[k], tag, port + NPROGS + k * copies, copies, &pr[k].one,
                            &pr[k].per) < 0 ||
             interrupted)
             return 1;
