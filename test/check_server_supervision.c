@@ -242,6 +242,25 @@ START_TEST(log_timestamps_no_leaves_the_time_to_svlogd_or_s6_log)
 }
 END_TEST
 
+START_TEST(a_reload_applies_log_timestamps)
+{
+    struct result r;
+    struct fg fg;
+    int port = thread_conf_lines("log_timestamps = yes\n");
+    fg_start(&fg, NULL);
+    write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\nlog_timestamps = no\n", port);
+    ck_assert_int_eq(kill(fg.pid, SIGHUP), 0);
+    expect_notify(fg.notify, "RELOADING=1");
+    expect_notify(fg.notify, "READY=1");
+    fg_term(&fg, &r);
+    /* Stamped up to the reload, not after it. */
+    ck_assert_msg(log_line_ok(r.err), "stderr: %s", r.err);
+    ck_assert_msg(find_line(r.err, "NOTICE SIGHUP: reloaded") &&
+                      find_line(r.err, "NOTICE thread_server exiting with status 0"),
+                  "stderr: %s", r.err);
+}
+END_TEST
+
 static Suite *server_supervision_suite(void)
 {
     Suite *s = suite_create("server_supervision");
@@ -260,6 +279,7 @@ static Suite *server_supervision_suite(void)
     tcase_add_test(tc, under_journald_foreground_lines_leave_the_time_to_the_journal);
     tcase_add_test(tc, log_timestamps_yes_keeps_the_time_under_journald);
     tcase_add_test(tc, log_timestamps_no_leaves_the_time_to_svlogd_or_s6_log);
+    tcase_add_test(tc, a_reload_applies_log_timestamps);
     suite_add_tcase(s, tc);
     return s;
 }
