@@ -3,9 +3,10 @@
 # Builds liblust1 and liblust-dev from a scratch copy of the tree (dpkg-buildpackage writes into
 # the parent folder), requires lintian to report no errors, enforces debian/liblust1.symbols
 # against the built library (a removed or unlisted symbol fails even while 1.0.0 is in
-# development), installs both packages, builds and runs a consumer with pkg-config alone, checks
-# with dpkg-shlibdeps that a binary using the 1.2 entry point depends on liblust1 (>= 1.2.0)
-# and a 1.0 one on (>= 1.0.0), then purges them and checks that nothing is left.
+# development), installs both packages (README.md and NEWS among liblust-dev's documents),
+# builds and runs a consumer with pkg-config alone, checks with dpkg-shlibdeps that a binary
+# using the 1.2 entry point depends on liblust1 (>= 1.2.0) and a 1.0 one on (>= 1.0.0), then
+# purges them and checks that nothing is left.
 # The packages are built as nobody, with `dpkg-buildpackage --rules-requires-root`, in a copy where
 # README's test build already ran: its build/ directory makes `debian/rules build` a no-op for
 # make, so everything, the tests included, runs in `fakeroot debian/rules binary`, as on a buildd
@@ -76,7 +77,7 @@ apt-get install -y "$tmp"/pkg/liblust1_*.deb "$tmp"/pkg/liblust-dev_*.deb > "$tm
 cc -std=c99 -Wall -Werror -o "$tmp/consumer" "$src/test/consumer/consumer.c" \
     $(pkg-config --cflags --libs lust)
 "$tmp/consumer" /usr/lib/
-for doc in README.md; do
+for doc in README.md NEWS; do
     [ -e "/usr/share/doc/liblust-dev/$doc" ] || [ -e "/usr/share/doc/liblust-dev/$doc.gz" ] ||
         { echo "FAIL: liblust-dev lacks /usr/share/doc/liblust-dev/$doc"; exit 1; }
 done
