@@ -27,7 +27,8 @@
  *     log_timestamps auto                   whether log lines carry the date and time: yes,
  *                                           no (a supervisor stamps them: svlogd, s6-log,
  *                                           journald), or auto, no while stderr is
- *                                           journald's stream in the foreground; in any case
+ *                                           journald's stream in the foreground; in any
+ *                                           case, true and on for yes, false and off for no
  *     umask         027                     always read as octal digits, as the shell's
  *                                           umask command does: 027, 27 and "0027" all mean
  *                                           0027; at most 0777

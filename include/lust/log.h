@@ -127,7 +127,7 @@ LUST_API int lust_log_open(const char *path);
  * With path NULL (foreground mode) nothing is opened, redirected or closed: lines go to the
  * current stderr. If stderr is the stream journald gave the service (JOURNAL_STREAM names its
  * device and inode), each line is prefixed with the sd-daemon priority `<N>` so journald records
- * the level.
+ * the level (and carries no time under LUST_LOG_TIMESTAMPS_AUTO: journald stamps it).
  *
  * Returns 0, or -errno with the path named in lust_error() (-EINVAL for a NULL keep with nkeep
  * > 0). On failure nothing has changed: no descriptor is closed or redirected and the

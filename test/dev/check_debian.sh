@@ -95,7 +95,8 @@ echo "--- dpkg-shlibdeps: the liblust1 a binary depends on"
 # (>= 1.2.0): a 1.1 library would refuse its new members only at run time. One built against
 # the frozen 1.0 declarations (test/compat) links only LUST_1.0 and must still get (>= 1.0.0).
 bindir=$tmp/deps/debian/deps/usr/bin
-mkdir -p "$bindir"
+# DEBIAN/ marks the package's root for dpkg-shlibdeps, which warns about a binary without one.
+mkdir -p "$bindir" "$tmp/deps/debian/deps/DEBIAN"
 printf 'Source: deps\n\nPackage: deps\nArchitecture: any\n' > "$tmp/deps/debian/control"
 cc -Wall -Werror -pthread -o "$bindir/thread_server" \
     /usr/share/doc/liblust-dev/examples/thread_server.c $(pkg-config --cflags --libs lust)
