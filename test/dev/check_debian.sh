@@ -58,7 +58,7 @@ dpkg-gensymbols -v"$deb_version+ci" -c4 -pliblust1 -Pdebian/liblust1 -O"$tmp/sym
 echo "--- examples in liblust-dev"
 dpkg -c "$tmp"/pkg/liblust-dev_*.deb > "$tmp/dev.list"
 for f in thread_server.c thread_server.conf thread_server.service thread_server.logrotate \
-    simple_server.c; do
+    simple_server.c skeleton.c CMakeLists.txt; do
     grep -q "/usr/share/doc/liblust-dev/examples/$f\$" "$tmp/dev.list" ||
         { echo "FAIL: liblust-dev lacks examples/$f"; cat "$tmp/dev.list"; exit 1; }
 done
