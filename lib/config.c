@@ -178,6 +178,28 @@ static int parse_log_level(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *
     return -1;
 }
 
+/* By the log's numbers (LUST__STAMPS_*); stored by these names. */
+static const char *const stamp_modes[LUST__STAMPS_MODES] = {"no", "yes", "auto"};
+
+/* In any case, and with the other words libconfuse takes for a boolean. */
+static int parse_log_timestamps(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    static const struct {
+        const char *name;
+        int mode;
+    } names[] = {{"no", LUST__STAMPS_NO},    {"false", LUST__STAMPS_NO}, {"off", LUST__STAMPS_NO},
+                 {"yes", LUST__STAMPS_YES},  {"true", LUST__STAMPS_YES}, {"on", LUST__STAMPS_YES},
+                 {"auto", LUST__STAMPS_AUTO}};
+    for (size_t i = 0; value && i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(value, names[i].name) == 0) {
+            *(const char **)result = stamp_modes[names[i].mode];
+            return 0;
+        }
+    cfg_error(cfg, "%s must be auto, yes (true, on) or no (false, off), not \"%s\"", opt->name,
+              value ? value : "");
+    return -1;
+}
+
 /* Octal digits whatever they look like, as the shell's umask reads them: 27 means 027. */
 static int parse_umask(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
@@ -262,7 +284,7 @@ static int parse_sandbox_entry(cfg_t *cfg, cfg_opt_t *opt, const char *value, vo
     return 0;
 }
 
-enum { STD_USER, STD_GROUP, STD_JAIL, STD_PIDFILE, STD_LOGFILE, STD_CONTROL, STD_COUNT = 14 };
+enum { STD_USER, STD_GROUP, STD_JAIL, STD_PIDFILE, STD_LOGFILE, STD_CONTROL, STD_COUNT = 15 };
 
 /* The defaults that depend on the program name are filled in by load_text(). */
 static const cfg_opt_t std_opts[STD_COUNT] = {
@@ -273,6 +295,7 @@ static const cfg_opt_t std_opts[STD_COUNT] = {
     [STD_LOGFILE] = CFG_STR_CB("logfile", NULL, CFGF_NONE, parse_path),
     [STD_CONTROL] = CFG_STR_CB("control_socket", NULL, CFGF_NONE, parse_control),
     CFG_STR_CB("log_level", "info", CFGF_NONE, parse_log_level),
+    CFG_STR_CB("log_timestamps", "auto", CFGF_NONE, parse_log_timestamps),
     CFG_INT_CB("umask", 027, CFGF_NONE, parse_umask),
     CFG_BOOL("foreground", cfg_false, CFGF_NONE),
     CFG_INT_CB("start_timeout", 10, CFGF_NONE, parse_timeout),
@@ -851,6 +874,17 @@ int lust_config_log_level(const struct lust_config *config)
 {
     LUST__REQUIRE(config != NULL, -EINVAL);
     return lust__levels[lust_config_log_threshold(config)].syslog;
+}
+
+int lust_config_log_timestamps(const struct lust_config *config)
+{
+    LUST__REQUIRE(config != NULL, -EINVAL);
+    const char *mode = cfg_getstr(config->cfg, "log_timestamps");
+    for (int i = 0; i < LUST__STAMPS_MODES; i++)
+        if (mode && strcmp(mode, stamp_modes[i]) == 0)
+            return i;
+    /* parse_log_timestamps() admits only these names, so this is only for a NULL string. */
+    return LUST__STAMPS_AUTO;
 }
 
 mode_t lust_config_umask(const struct lust_config *config)

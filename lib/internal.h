@@ -77,6 +77,12 @@ LUST__HIDDEN int lust__level_parse(const char *name);
 LUST__HIDDEN int lust__level_from_syslog(int priority);
 
 /*
+ * Whether log lines carry the time: the log's LUST_LOG_TIMESTAMPS_* (lib/log.c pins them) and
+ * the config key log_timestamps ("no", "yes", "auto"), by the same numbers.
+ */
+enum { LUST__STAMPS_NO, LUST__STAMPS_YES, LUST__STAMPS_AUTO, LUST__STAMPS_MODES };
+
+/*
  * lib/config.c: whether the config file itself sets key (1), rather than the default (0). The
  * framework makes a pid file and a control socket in the foreground only when asked to.
  */

@@ -72,6 +72,7 @@ static int apply_config(struct lust_server *srv, struct lust_config *fresh, char
         return r;
     }
     lust_log_set_level(lust_config_log_threshold(fresh));
+    lust_log_set_timestamps(lust_config_log_timestamps(fresh));
     umask(lust_config_umask(fresh));
     int n = snprintf(msg, size, "reloaded %s", lust_config_path(fresh));
     if (keys[0] && n > 0 && (size_t)n < size)

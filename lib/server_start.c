@@ -119,6 +119,7 @@ static int become_server(struct lust_server *srv)
     if (r < 0)
         return r;
     lust_log_set_level(lust_config_log_threshold(srv->config));
+    lust_log_set_timestamps(lust_config_log_timestamps(srv->config));
     srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     srv->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (srv->stop_fd < 0 || srv->quit_fd < 0)

@@ -27,6 +27,7 @@ static const char *const covered[] = {
     "lust_config_load_fd",
     "lust_config_log_level",
     "lust_config_log_threshold",
+    "lust_config_log_timestamps",
     "lust_config_logfile",
     "lust_config_name",
     "lust_config_notice",
@@ -58,6 +59,7 @@ static const char *const covered[] = {
     "lust_log_reopen",
     "lust_log_reopen_fd",
     "lust_log_set_level",
+    "lust_log_set_timestamps",
     "lust_log_setup",
     "lust_log_setup_fd",
     "lust_log_v",
@@ -152,6 +154,7 @@ START_TEST(config_functions_refuse_a_null_config_or_name)
     EXPECT_NULL(lust_config_control(NULL), "lust_config_control");
     EXPECT_EINVAL(lust_config_log_level(NULL), "lust_config_log_level");
     EXPECT_EINVAL(lust_config_log_threshold(NULL), "lust_config_log_threshold");
+    EXPECT_EINVAL(lust_config_log_timestamps(NULL), "lust_config_log_timestamps");
     EXPECT_EINVAL(lust_config_start_timeout(NULL), "lust_config_start_timeout");
     EXPECT_EINVAL(lust_config_stop_timeout(NULL), "lust_config_stop_timeout");
     ck_assert_uint_eq(lust_config_umask(NULL), (mode_t)-1);
@@ -237,6 +240,7 @@ START_TEST(log_functions_refuse_null_lists_and_write_nothing_for_a_null_format)
     ck_assert_int_eq(lust_log_level_to_syslog(-3), -EINVAL);
     ck_assert_ptr_null(lust_log_level_name(-3));
     ck_assert_int_eq(lust_log_set_level(-3), -EINVAL);
+    ck_assert_int_eq(lust_log_set_timestamps(-3), -EINVAL);
     ck_assert_int_eq(lust_log_get_level(), LUST_LOG_INFO);
     uint64_t dropped = lust_log_dropped();
     log_fn(LUST_LOG_ERROR, NULL);

@@ -299,7 +299,7 @@ START_TEST(status_reload_and_stop_find_a_foreground_server_by_its_default_socket
     busy_conf(
         "value = 1\ntext = \"1\"\nwords = {\"1\", \"1\", \"1\"}\n"); /* no pidfile, no socket */
     pid_t pid = start_foreground(0, log, sizeof log);
-    snprintf(sock, sizeof sock, "/run/%s.ctl", harness_name());
+    snprintf(sock, sizeof sock, "%s", default_path("ctl"));
 
     ck_assert_msg(command("status", out, sizeof out) == 0, "%s", out);
     snprintf(want, sizeof want, "running (pid %ld", (long)pid);
@@ -335,7 +335,7 @@ START_TEST(a_foreground_server_that_cannot_make_its_default_socket_serves_withou
     ck_assert_msg(strstr(text, "serving without it"), "%s", worth_showing(text));
     free(text);
     char sock[128];
-    snprintf(sock, sizeof sock, "/run/%s.ctl", harness_name());
+    snprintf(sock, sizeof sock, "%s", default_path("ctl"));
     ck_assert_int_eq(stat(sock, &st), -1);
     ck_assert_int_eq(kill(pid, SIGTERM), 0);
     ck_assert_int_eq(wait_exit(pid, 20000), 0);
@@ -347,7 +347,7 @@ START_TEST(reload_falls_back_to_sighup_when_the_default_socket_is_gone)
     char out[16384], sock[128];
     busy_conf("pidfile = \"%s\"\nlogfile = \"%s\"\n", at("busy", "pid"), at("busy", "log"));
     ck_assert_msg(command("start", out, sizeof out) == 0, "%s", out);
-    snprintf(sock, sizeof sock, "/run/%s.ctl", harness_name());
+    snprintf(sock, sizeof sock, "%s", default_path("ctl"));
     ck_assert_int_eq(unlink(sock), 0);
     ck_assert_msg(command("reload", out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "SIGHUP"), "reload said: %s", out);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -15,23 +16,49 @@ const char *const busy_server = BUSY_SERVER;
 
 /* This test case's jail_top ("/run/lust-test-XXXXXX"), kept for its teardown. */
 static char run_prefix[128];
+/* The outermost directory of RUNSTATEDIR this test case made, or "". */
+static char made[256];
 
 static const char *base(const char *path)
 {
     return strrchr(path, '/') + 1;
 }
 
+/* RUNSTATEDIR, made (root's, 0755) where it is missing, as a packager's prefix may leave it. */
+static void make_rundir(void)
+{
+    char path[sizeof made];
+    snprintf(path, sizeof path, "%s", LUST_RUNSTATEDIR);
+    made[0] = '\0';
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(path, 0755) == 0 && !made[0])
+            snprintf(made, sizeof made, "%s", path);
+        else if (errno != EEXIST)
+            ck_abort_msg("cannot make %s: %s", path, strerror(errno));
+        *p = c;
+        if (!c)
+            break;
+    }
+}
+
 static void note_prefix(void)
 {
     snprintf(run_prefix, sizeof run_prefix, "%s", jail_top);
+    make_rundir();
 }
 
 static void remove_default_paths(void)
 {
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -f '%s'-t-*", run_prefix);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -f '%s/%s'-t-*", LUST_RUNSTATEDIR, base(run_prefix));
     if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s-t-*\n", run_prefix);
+        fprintf(stderr, "cannot remove %s/%s-t-*\n", LUST_RUNSTATEDIR, base(run_prefix));
+    if (made[0] && remove_tree(made) < 0)
+        fprintf(stderr, "cannot remove %s\n", made);
 }
 
 TCase *busy_tcase(const char *name, int timeout)
@@ -39,6 +66,13 @@ TCase *busy_tcase(const char *name, int timeout)
     TCase *tc = server_tcase(name, timeout);
     tcase_add_unchecked_fixture(tc, note_prefix, remove_default_paths);
     return tc;
+}
+
+const char *default_path(const char *ext)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s.%s", LUST_RUNSTATEDIR, harness_name(), ext);
+    return path;
 }
 
 const char *harness_name(void)

@@ -18,6 +18,11 @@ TCase *busy_tcase(const char *name, int timeout);
  * a daemon that uses its default paths (RUNSTATEDIR/NAME.ctl): busy_tcase removes them. */
 const char *harness_name(void);
 
+/* RUNSTATEDIR/NAME.EXT for harness_name(): where that daemon's default file is. busy_tcase
+ * makes RUNSTATEDIR when this build's is missing (an /opt prefix's /run/opt/X) and removes
+ * what it made. A static buffer. */
+const char *default_path(const char *ext);
+
 /* Waits at most ms for pid to exit and reaps it: its exit code (128 + signal when killed), or
  * -1 when it is still running. */
 int wait_exit(pid_t pid, int ms);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <regex.h>
@@ -33,6 +34,40 @@ int lust_test_run(Suite *suite)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+const char *not_root(void)
+{
+    static const struct {
+        int cap;
+        const char *name;
+    } needed[] = {
+        {CAP_SETUID, "CAP_SETUID"},
+        {CAP_SETGID, "CAP_SETGID"},
+        {CAP_SYS_CHROOT, "CAP_SYS_CHROOT"},
+        {CAP_NET_BIND_SERVICE, "CAP_NET_BIND_SERVICE"},
+    };
+    static char why[160];
+    long euid = syscall(SYS_geteuid);
+    if (euid != 0) {
+        snprintf(why, sizeof why, "the kernel runs this process as uid %ld%s", euid,
+                 geteuid() == 0 ? " whatever geteuid() says (fakeroot only pretends)" : "");
+        return why;
+    }
+    struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    if (syscall(SYS_capget, &head, data) < 0) {
+        snprintf(why, sizeof why, "capget: %s", strerror(errno));
+        return why;
+    }
+    for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
+        int cap = needed[i].cap;
+        if (!(data[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap))) {
+            snprintf(why, sizeof why, "the kernel grants this process no %s", needed[i].name);
+            return why;
+        }
+    }
+    return NULL;
 }
 
 int become_nobody(void)

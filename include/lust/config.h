@@ -24,6 +24,11 @@
  *                                           too long for that gets "none" as its default
  *     log_level     info                    debug, info, notice, warning (or warn) or error
  *                                           (or err), in any case
+ *     log_timestamps auto                   whether log lines carry the date and time: yes,
+ *                                           no (a supervisor stamps them: svlogd, s6-log,
+ *                                           journald), or auto, no while stderr is
+ *                                           journald's stream in the foreground; in any
+ *                                           case, true and on for yes, false and off for no
  *     umask         027                     always read as octal digits, as the shell's
  *                                           umask command does: 027, 27 and "0027" all mean
  *                                           0027; at most 0777
@@ -244,6 +249,13 @@ LUST_API int lust_config_log_level(const struct lust_config *config);
  * LUST_LOG_ERROR (4), ready for lust_log_set_level(). Since liblust 1.2 (version node LUST_1.2).
  */
 LUST_API int lust_config_log_threshold(const struct lust_config *config);
+
+/**
+ * lust_config_log_timestamps - `log_timestamps` as a mode of <lust/log.h>:
+ * LUST_LOG_TIMESTAMPS_NO (0), _YES (1) or _AUTO (2), ready for lust_log_set_timestamps().
+ * Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_config_log_timestamps(const struct lust_config *config);
 
 /* lust_config_umask - `umask`, between 0 and 0777. */
 LUST_API mode_t lust_config_umask(const struct lust_config *config);
