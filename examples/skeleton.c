@@ -49,6 +49,11 @@ int main(int argc, char **argv)
         .run = run,
         .reload = check_config,
         .version = "1.0",
+        /* Its sandbox after the drop: it only logs. Promise what your run() does ("inet" to
+         * serve TCP, "thread" to start threads, see lust_sandbox(3)); the log names any call
+         * you forgot, and `sandbox = "log"` in the config lists them all without a kill. */
+        .sandbox = "best",
+        .promises = "stdio",
     };
     return lust_server_main("skeleton", &ops, NULL, argc, argv);
 }
