@@ -26,6 +26,9 @@ static const char *const sandbox_server = SANDBOX_SERVER;
     "sandbox = \"require\"\npromises = {\"stdio\", \"thread\", \"inet\"}\nunveil = {\"/m:r\"}\n" \
     "log_level = notice\n"
 
+/* The same without a jail (nor the jail's "/m"). */
+#define UNJAILED_PROFILE "sandbox = \"require\"\npromises = {\"stdio\", \"thread\", \"inet\"}\n"
+
 struct clients {
     int port;
     int rounds;
@@ -165,6 +168,31 @@ START_TEST(sandbox_off_leaves_the_daemon_as_before)
     ck_assert_msg(!strstr(maps, "libseccomp"), "libseccomp loaded with the sandbox off");
     free(maps);
     stop(thread_server, "thread_server", pid);
+}
+END_TEST
+
+/*
+ * Out of a jail, SIGHUP would open the config by path, which a filter without rpath kills for:
+ * the daemon re-reads the file it opened at start instead, and says so when it was replaced.
+ */
+START_TEST(sighup_without_rpath_rereads_the_file_opened_at_start)
+{
+    char buf[256], lines[512];
+    int port = thread_conf_lines("jail = none\n" UNJAILED_PROFILE);
+    pid_t pid = start(thread_server, "thread_server");
+    snprintf(lines, sizeof lines, "listen = {\"127.0.0.1:%d\"}\ngreeting = \"IN PLACE\"\n%s%s",
+             port, "jail = none\n", UNJAILED_PROFILE);
+    write_conf("thread_server", "%s", lines);
+    ck_assert_int_eq(kill(pid, SIGHUP), 0);
+    wait_in_file(at("thread_server", "log"), "SIGHUP: reloaded");
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "IN PLACE\n");
+    rename_conf("thread_server", "%s", lines);
+    ck_assert_int_eq(kill(pid, SIGHUP), 0);
+    wait_in_file(at("thread_server", "log"), "was replaced or removed since the start, and from "
+                                             "its sandbox the daemon can re-read only the file");
+    ck_assert_str_eq(greet(port, buf, sizeof buf), "IN PLACE\n");
+    stop(thread_server, "thread_server", pid);
+    expect_no_kill(at("thread_server", "log"));
 }
 END_TEST
 
@@ -354,9 +382,8 @@ static void expect_killed_naming(pid_t pid, const char *line)
     wait_in_file(at("sandbox_server", "log"), line);
 }
 
-START_TEST(from_run_the_sandbox_refuses_files_proc_ports_and_kills_for_netlink)
+START_TEST(from_run_the_sandbox_refuses_files_proc_and_ports)
 {
-    SKIP_UNDER_TSAN();
     int port = sandbox_conf("require");
     pid_t neighbour = nobody_neighbour();
     pid_t pid = start(sandbox_server, "sandbox_server");
@@ -369,9 +396,18 @@ START_TEST(from_run_the_sandbox_refuses_files_proc_ports_and_kills_for_netlink)
     else
         printf("%s: no bind check: Landlock ABI %d has no TCP port rules\n", __func__,
                real_landlock_abi());
+    stop(sandbox_server, "sandbox_server", pid);
+    end_neighbour(neighbour);
+}
+END_TEST
+
+START_TEST(from_run_a_netlink_socket_kills_naming_socket)
+{
+    SKIP_UNDER_TSAN();
+    int port = sandbox_conf("require");
+    pid_t pid = start(sandbox_server, "sandbox_server");
     ck_assert_str_eq(ask(port, "netlink"), "");
     expect_killed_naming(pid, trap_line("socket", SYS_socket, KILLED));
-    end_neighbour(neighbour);
 }
 END_TEST
 
@@ -510,13 +546,15 @@ static Suite *server_sandbox_suite(void)
     tcase_add_test(tc, thread_server_runs_in_its_default_profile_without_sandbox_keys);
     tcase_add_test(tc, simple_server_writes_its_markers_in_its_default_profile);
     tcase_add_test(tc, sandbox_off_leaves_the_daemon_as_before);
+    tcase_add_test(tc, sighup_without_rpath_rereads_the_file_opened_at_start);
     tcase_add_test(tc, thread_server_in_its_sandbox_talks_to_its_manager_and_exits_0);
     tcase_add_test(tc, only_start_loads_libseccomp);
     tcase_add_test(tc, a_bad_sandbox_key_is_a_config_error_naming_its_line);
     tcase_add_test(tc, a_reload_names_a_changed_sandbox_key_as_needing_a_restart);
     suite_add_tcase(s, tc);
     tc = server_tcase("attempts", 60);
-    tcase_add_test(tc, from_run_the_sandbox_refuses_files_proc_ports_and_kills_for_netlink);
+    tcase_add_test(tc, from_run_the_sandbox_refuses_files_proc_and_ports);
+    tcase_add_test(tc, from_run_a_netlink_socket_kills_naming_socket);
     tcase_add_test(tc, from_run_execve_without_exec_kills_naming_execve);
     tcase_add_test(tc, from_run_ptrace_kills_in_every_mode_but_off);
     tcase_add_test(tc, log_mode_lets_each_call_through_and_names_it);
