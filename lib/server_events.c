@@ -142,7 +142,7 @@ static void do_reload(struct lust_server *srv)
     }
     lust_notify_reloading(srv->notify);
     /* The path is out of reach in a jail, and a sandbox without rpath would kill for trying. */
-    int fd = srv->jailed || !lust__server_sandbox_allows(srv, "rpath")
+    int fd = srv->jailed || !lust__sandbox_allows(srv->sandbox, "rpath")
                  ? -ENOENT
                  : lust__server_open_config(path);
     if (fd >= 0) {
@@ -237,7 +237,7 @@ static void watchdog_tick(struct lust_server *srv, int *missed)
 static void reopen_by_signal(struct lust_server *srv)
 {
     /* Opening by path takes wpath and cpath: without them the filter would kill the daemon. */
-    if (!srv->foreground && !lust__server_sandbox_allows(srv, "wpath cpath")) {
+    if (!srv->foreground && !lust__sandbox_allows(srv->sandbox, "wpath cpath")) {
         lust_log(LUST_LOG_WARNING,
                  "SIGUSR1: log not reopened: opening it by path needs the promises wpath and "
                  "cpath, which the sandbox does not make; use `%s reopen`, which passes the "

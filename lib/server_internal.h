@@ -216,8 +216,6 @@ LUST__HIDDEN void lust__server_restart_free(struct lust_server *srv);
 LUST__HIDDEN int lust__server_sandbox_prepare(struct lust_server *srv);
 LUST__HIDDEN int lust__server_sandbox_lock(struct lust_server *srv);
 LUST__HIDDEN int lust__server_sandbox_apply(struct lust_server *srv);
-/* Whether the calls of these promises would run in the daemon (see lust__sandbox_allows). */
-LUST__HIDDEN bool lust__server_sandbox_allows(const struct lust_server *srv, const char *promises);
 LUST__HIDDEN void lust__server_sandbox_free(struct lust_server *srv);
 
 /* server_stop.c */

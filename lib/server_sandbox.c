@@ -12,8 +12,9 @@
  * The steps follow the dance: prepared in step 3 with the real `/` (libseccomp loaded, the
  * kernel probed; a REQUIRE the kernel cannot meet stops the start there, on the terminal, with
  * exit 6: the config asks for what this host cannot give), the bounding set and securebits
- * locked as root in the jail, then applied after the drop and before the signal thread starts,
- * so that a failure fails the start. Only `start` comes here: no other command loads libseccomp.
+ * locked as root before the chroot, then applied after the drop and before the signal thread
+ * starts, so that a failure fails the start. Only `start` comes here: no other command loads
+ * libseccomp. The framework's thread asks lust__sandbox_allows() before it opens a path.
  */
 #include "server_internal.h"
 
@@ -230,11 +231,6 @@ int lust__server_sandbox_apply(struct lust_server *srv)
     if (report[0])
         lust_log(LUST_LOG_WARNING, "sandbox: %s", report);
     return 0;
-}
-
-bool lust__server_sandbox_allows(const struct lust_server *srv, const char *promises)
-{
-    return lust__sandbox_allows(srv->sandbox, promises);
 }
 
 void lust__server_sandbox_free(struct lust_server *srv)
