@@ -99,8 +99,9 @@ struct lust_server {
     struct lust__ctl_conn conns[CTL_CONN_MAX];
     int already_running; /* the pid file's lock is held by another server */
 
-    int config_failed;     /* the running hook called lust_server_fail_config() */
-    char **restart_values; /* each restart-only key's value at start (server_restart.c) */
+    int config_failed;    /* the running hook called lust_server_fail_config() */
+    char *restart_text;   /* the restart-only keys' values at start, NUL after each ... */
+    size_t *restart_offs; /* ... and where each starts (server_restart.c) */
     size_t nrestart;
 
     int stop_fd;                       /* eventfd, readable once a stop was asked */
