@@ -234,4 +234,16 @@ LUST__HIDDEN int lust__privs_jail_scan_fd(int fd, const char *path, unsigned max
  */
 LUST__HIDDEN int lust__privs_jail_open(const char *path, int create, int *out, int *created);
 
+/*
+ * lib/privs_unwind.c: lust_privs_prepare() (tzset, libgcc_s.so.1 loaded for good), where with
+ * always 0 libgcc_s is loaded only if a loaded object imports a function that makes glibc load
+ * it later (pthread_exit, pthread_cancel, thrd_exit, backtrace). The framework calls that just
+ * before the jail, when the daemon's hooks have loaded what they load. Returns 0, or -ENOENT
+ * with dlerror()'s text.
+ */
+LUST__HIDDEN int lust__privs_prepare(int always);
+
+/* lib/privs_unwind.c: 1 when an object of this process imports one of names (NULL-ended). */
+LUST__HIDDEN int lust__privs_imports(const char *const *names);
+
 #endif

@@ -132,6 +132,10 @@ static int become_server(struct lust_server *srv)
     r = lust__server_call_hook(srv, srv->ops.before_jail, "before_jail");
     if (r < 0)
         return r;
+    /* The last moment with the real /, and what the daemon will run is loaded by now. */
+    r = lust__privs_prepare(0);
+    if (r < 0)
+        return r;
     if (srv->jail_fd >= 0) {
         r = lust_privs_jail_enter(srv->jail_fd);
         if (r < 0)
@@ -335,11 +339,6 @@ static int prepare(struct lust_server *srv)
     if (r < 0) {
         lust__server_say(srv, NULL);
         return EXIT_CONFIG;
-    }
-    r = lust_privs_prepare();
-    if (r < 0) {
-        lust__server_say(srv, NULL);
-        return EXIT_GENERIC;
     }
     if (lust_config_jail(c) && (r = open_jail(srv, lust_config_jail(c))) != EXIT_OK)
         return r;
