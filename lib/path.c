@@ -211,7 +211,9 @@ int lust__walk_dir(const char *what, const char *obj, const char *dir, size_t di
 {
     char rest[PATH_MAX * 2];
     struct walk_state s = {.what = what, .obj = obj, .flags = flags, .fd = -1, .w = w};
-    memset(w, 0, sizeof *w);
+    /* Not a memset of both PATH_MAX arrays: a start walks three paths. */
+    w->path[0] = w->sticky[0] = '\0';
+    w->created = 0;
     if (dir[0] != '/' || dirlen >= PATH_MAX)
         return lust__fail_plain(EINVAL, "%s %s: not an absolute path", what, obj);
     memcpy(rest, dir, dirlen);
