@@ -71,25 +71,35 @@ int lust__server_restart_note(struct lust_server *srv)
                                     "daemon's config",
                                     *k);
     }
-    srv->restart_offs = calloc(n, sizeof *srv->restart_offs);
-    if (!srv->restart_offs)
-        return lust__fail(ENOMEM, "restart_keys");
     srv->nrestart = n;
-    if (values_of(srv, srv->config, &srv->restart_text, srv->restart_offs) < 0) {
-        srv->nrestart = 0;
-        return lust__fail(ENOMEM, "restart_keys");
-    }
     return 0;
 }
 
-void lust__server_restart_keys(const struct lust_server *srv, const struct lust_config *fresh,
-                               char *out, size_t size)
+/*
+ * The values at start, printed at the first reload rather than at start: most daemons never
+ * reload, and until a reload is applied the config in force is the one they started with.
+ */
+static int note_values(struct lust_server *srv)
+{
+    if (srv->restart_text)
+        return 0;
+    size_t *offs = calloc(srv->nrestart ? srv->nrestart : 1, sizeof *offs);
+    if (!offs || values_of(srv, srv->config, &srv->restart_text, offs) < 0) {
+        free(offs);
+        return -ENOMEM;
+    }
+    srv->restart_offs = offs;
+    return 0;
+}
+
+void lust__server_restart_keys(struct lust_server *srv, const struct lust_config *fresh, char *out,
+                               size_t size)
 {
     size_t len = 0;
     char *now = NULL;
     size_t *offs = calloc(srv->nrestart ? srv->nrestart : 1, sizeof *offs);
     /* Without memory every key counts as changed: a reload names too many, never too few. */
-    if (offs && values_of(srv, fresh, &now, offs) < 0)
+    if (note_values(srv) < 0 || !offs || values_of(srv, fresh, &now, offs) < 0)
         now = NULL;
     out[0] = '\0';
     for (size_t i = 0; i < srv->nrestart && len < size; i++) {
