@@ -85,22 +85,27 @@ static int under(const char *dir, const char *mnt)
 }
 
 /*
- * One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE ...".
- * Splits out the mount point and the type; 0 when the line does not parse.
+ * One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE ...",
+ * fields split by single spaces (a space inside a path is written \040). Splits out the mount
+ * point and the type; 0 when the line does not parse.
  */
 static int parse_mount(char *line, char **mnt, char **type)
 {
-    char *save = NULL, *f[5];
-    for (int i = 0; i < 5; i++)
-        if (!(f[i] = strtok_r(i ? NULL : line, " ", &save)))
+    char *p = line;
+    for (int i = 0; i < 4; i++) {
+        p = strchr(p, ' ');
+        if (!p++)
             return 0;
-    char *t;
-    while ((t = strtok_r(NULL, " ", &save)) && strcmp(t, "-") != 0)
-        ;
-    if (!t || !(t = strtok_r(NULL, " ", &save)))
+    }
+    char *end = strchr(p, ' ');
+    char *dash = end ? strstr(end, " - ") : NULL;
+    if (!dash || !dash[3] || dash[3] == ' ')
         return 0;
-    unescape(f[4]);
-    *mnt = f[4];
+    *end = '\0';
+    char *t = dash + 3;
+    t[strcspn(t, " ")] = '\0';
+    unescape(p);
+    *mnt = p;
     *type = t;
     return 1;
 }
@@ -124,8 +129,11 @@ static int check_mounts(const char *path, const char *jail)
         return lust__fail(-r, "jail %s: /proc/self/mountinfo", path);
     char own_type[64] = "", own_mnt[PATH_MAX] = "", below[PATH_MAX + 80] = "";
     size_t own_len = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = text, *next; *line; line = next) {
+        char *nl = strchr(line, '\n');
+        next = nl ? nl + 1 : line + strlen(line);
+        if (nl)
+            *nl = '\0';
         char *mnt, *type;
         if (!parse_mount(line, &mnt, &type))
             continue;
