@@ -98,8 +98,11 @@ int lust__devnull(void)
 
 int lust__fd_fill_stdio(void)
 {
+    /* One poll() tells which of the three are closed (POLLNVAL), where fcntl() takes three. */
+    struct pollfd p[3] = {{.fd = 0}, {.fd = 1}, {.fd = 2}};
+    int polled = poll(p, 3, 0) >= 0;
     for (int fd = 0; fd < 3; fd++) {
-        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+        if (polled ? !(p[fd].revents & POLLNVAL) : fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
             continue;
         /* The lowest free number is fd itself: the ones below it are open by now. */
         int null = open("/dev/null", O_RDWR | O_NOCTTY);

@@ -56,6 +56,8 @@ static void held_remove(struct lust_pidfile *pf)
  * does not count: the child holds no lock. Call with held_mutex held. */
 static int held_by_self_locked(const struct stat *st)
 {
+    if (held == NULL)
+        return 0; /* and no getpid(): status and stop hold nothing */
     pid_t self = getpid();
     for (const struct lust_pidfile *p = held; p != NULL; p = p->next)
         if (p->pid == self && p->dev == st->st_dev && p->ino == st->st_ino)
@@ -113,10 +115,9 @@ static int check_trusted(const char *path, const struct stat *st, int strict)
         return lust__fail(ELOOP, "pid file %s is a symbolic link", path);
     if (!S_ISREG(st->st_mode))
         return lust__fail_plain(EPERM, "pid file %s is not a regular file", path);
-    uid_t self = geteuid();
-    if (st->st_uid != 0 && st->st_uid != self)
+    if (st->st_uid != 0 && st->st_uid != geteuid())
         return lust__fail_plain(EPERM, "pid file %s is owned by uid %ju, neither root nor uid %ju",
-                                path, (uintmax_t)st->st_uid, (uintmax_t)self);
+                                path, (uintmax_t)st->st_uid, (uintmax_t)geteuid());
     if (strict && st->st_nlink > 1)
         return lust__fail_plain(EPERM, "pid file %s has %ju hard links", path,
                                 (uintmax_t)st->st_nlink);

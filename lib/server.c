@@ -408,7 +408,6 @@ static int server_main(const char *name, const struct lust_server_ops *ops, size
     srv.foreground = force_fg || lust_config_foreground(srv.config);
     srv.pidfile_wanted = !srv.foreground || lust__config_file_sets(srv.config, "pidfile");
     srv.control_wanted = !srv.foreground || lust__config_file_sets(srv.config, "control_socket");
-    srv.owner_uid = getuid();
 
     int status = run_command(&srv, (enum lust__server_command)cmd);
     server_free(&srv);

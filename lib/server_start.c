@@ -394,6 +394,8 @@ int lust__server_cmd_start(struct lust_server *srv)
     pid_t holder = 0;
     int r;
 
+    srv->owner_uid = getuid(); /* who may use the control socket, besides root */
+
     if (srv->pidfile_wanted && lust__server_query(srv, &holder) == LUST_PIDFILE_RUNNING) {
         lust__server_print(stdout, "%s is already running (pid %ld)", srv->name, (long)holder);
         return EXIT_OK;
