@@ -131,9 +131,21 @@ LUST__HIDDEN int lust__close_all_except(const int *keep, size_t nkeep);
  * lib/pidfile_stop.c: lust_pidfile_stop() without the removal of the file, for the framework's
  * `stop`, which removes the file itself (with what else goes with it). Returns
  * LUST_PIDFILE_NOT_RUNNING, LUST_PIDFILE_STOPPED or LUST_PIDFILE_KILLED, or -errno with the
- * sentence set; *pid is written once a holder was found.
+ * sentence set; *pid is written once a holder was found. *state (unless NULL) gets what
+ * lust_pidfile_query() found first, so the caller needs no query of its own.
  */
-LUST__HIDDEN int lust__pidfile_kill_wait(const char *path, int timeout_ms, pid_t *pid);
+LUST__HIDDEN int lust__pidfile_kill_wait(const char *path, int timeout_ms, pid_t *pid, int *state);
+
+/*
+ * lib/pidfile.c: lust_pidfile_query(), which on LUST_PIDFILE_RUNNING also hands over (unless
+ * keep is NULL) the descriptor it asked the kernel through (*keep, close-on-exec, the caller
+ * closes it), so the holder can be asked again without a second open.
+ */
+LUST__HIDDEN int lust__pidfile_query_fd(const char *path, pid_t *holder, int *keep);
+
+/* lib/pidfile.c: the pid holding the write lock on the file open on fd now, 0 when none can be
+ * named (unlocked, read-locked, another pid namespace), or -errno. */
+LUST__HIDDEN pid_t lust__pidfile_holder(int fd);
 
 /* CLOCK_MONOTONIC in milliseconds, for deadlines. */
 LUST__HIDDEN long long lust__now_ms(void);

@@ -384,9 +384,8 @@ int lust_pidfile_release(struct lust_pidfile *pf)
     return r;
 }
 
-int lust_pidfile_query(const char *path, pid_t *holder)
+int lust__pidfile_query_fd(const char *path, pid_t *holder, int *keep)
 {
-    LUST__REQUIRE(path != NULL, -EINVAL);
     struct stat st;
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? LUST_PIDFILE_NONE : lust__fail(errno, "pid file %s", path);
@@ -418,19 +417,41 @@ int lust_pidfile_query(const char *path, pid_t *holder)
         r = r < 0 ? lust__fail(-r, "pid file %s", path) : not_ours(path, "not a server's");
     else if (r > 0)
         r = 0;
-    close_keep_errno(fd);
-    if (r < 0)
+    if (r < 0) {
+        close_keep_errno(fd);
         return r;
+    }
 
     if (fl.l_type == F_UNLCK)
-        return st.st_size > 0 ? LUST_PIDFILE_STALE : LUST_PIDFILE_EMPTY;
-    if (fl.l_type == F_RDLCK)
-        return LUST_PIDFILE_FOREIGN;
-    if (fl.l_pid <= 0)
-        return LUST_PIDFILE_RUNNING_UNKNOWN;
-    if (holder != NULL)
+        r = st.st_size > 0 ? LUST_PIDFILE_STALE : LUST_PIDFILE_EMPTY;
+    else if (fl.l_type == F_RDLCK)
+        r = LUST_PIDFILE_FOREIGN;
+    else if (fl.l_pid <= 0)
+        r = LUST_PIDFILE_RUNNING_UNKNOWN;
+    else
+        r = LUST_PIDFILE_RUNNING;
+    if (r == LUST_PIDFILE_RUNNING && holder != NULL)
         *holder = fl.l_pid;
-    return LUST_PIDFILE_RUNNING;
+    if (r == LUST_PIDFILE_RUNNING && keep != NULL)
+        *keep = fd;
+    else
+        close_keep_errno(fd);
+    return r;
+}
+
+int lust_pidfile_query(const char *path, pid_t *holder)
+{
+    LUST__REQUIRE(path != NULL, -EINVAL);
+    return lust__pidfile_query_fd(path, holder, NULL);
+}
+
+pid_t lust__pidfile_holder(int fd)
+{
+    struct flock fl;
+    int r = set_lock(fd, F_WRLCK, F_GETLK, &fl);
+    if (r < 0)
+        return r;
+    return fl.l_type == F_WRLCK && fl.l_pid > 0 ? fl.l_pid : 0;
 }
 
 int lust_pidfile_remove(const char *path)
