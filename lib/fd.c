@@ -152,25 +152,29 @@ static int close_listed_by_proc(const int *keep, size_t nkeep)
     return 0;
 }
 
-/* The lowest descriptor at or above lo that is listed or owned, or -1. */
-static long next_kept(unsigned lo, const int *keep, size_t nkeep)
+/* The lowest descriptor at or above lo in either list, or -1. */
+static long next_kept(unsigned lo, const int *keep, size_t nkeep, const int *own, size_t nown)
 {
     long next = -1;
-    for (size_t i = 0; i < nkeep; i++)
-        if (keep[i] >= 0 && (unsigned)keep[i] >= lo && (next < 0 || keep[i] < next))
-            next = keep[i];
-    int fd;
-    for (size_t i = 0; i < OWNED_MAX; i++)
-        if (owned_at(i, &fd) && (unsigned)fd >= lo && (next < 0 || fd < next))
+    for (size_t i = 0; i < nkeep + nown; i++) {
+        int fd = i < nkeep ? keep[i] : own[i - nkeep];
+        if (fd >= 0 && (unsigned)fd >= lo && (next < 0 || fd < next))
             next = fd;
+    }
     return next;
 }
 
 int lust__close_all_except(const int *keep, size_t nkeep)
 {
+    /* The owned descriptors, each checked once (one fstat), not once per gap. */
+    int own[OWNED_MAX];
+    size_t nown = 0;
+    for (size_t i = 0; i < OWNED_MAX; i++)
+        if (owned_at(i, &own[nown]))
+            nown++;
     unsigned lo = 3;
     for (;;) {
-        long next = next_kept(lo, keep, nkeep);
+        long next = next_kept(lo, keep, nkeep, own, nown);
         if (next < 0 || (unsigned)next > lo) {
             unsigned hi = next < 0 ? UINT_MAX : (unsigned)next - 1;
             if (close_range(lo, hi, 0) < 0)
