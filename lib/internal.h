@@ -221,6 +221,13 @@ LUST__HIDDEN size_t lust__text_char(const unsigned char *s, size_t n);
 LUST__HIDDEN int lust__pidfile_remove_with(const char *path, void (*while_locked)(void *arg),
                                            void *arg);
 
+/*
+ * lib/log.c: lust_log_setup_fd() for a process lust_daemonize() has just made, where stdin is
+ * /dev/null already and nothing but the kept descriptors is open: fd (a log file opened by
+ * lust_log_open) goes onto stdout and stderr and is closed. Returns 0 or -errno.
+ */
+LUST__HIDDEN int lust__log_take(int fd);
+
 /* lib/notify.c: how many datagrams were dropped because the manager's socket was full. */
 struct lust_notify;
 LUST__HIDDEN unsigned long long lust__notify_dropped(const struct lust_notify *n);

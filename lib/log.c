@@ -525,6 +525,22 @@ int lust_log_setup_fd(int fd, const int *keep, size_t nkeep)
     return 0;
 }
 
+int lust__log_take(int fd)
+{
+    int cap = prepare(fd);
+    if (cap < 0)
+        return cap;
+    fflush(stdout);
+    fflush(stderr);
+    int r = install(fd, cap);
+    if (r < 0)
+        return r;
+    if (fd > 2)
+        close(fd);
+    line_buffer_stdout();
+    return 0;
+}
+
 /* JOURNAL_STREAM is "DEV:INODE" of the stream journald connected to the service's stderr. */
 static bool stderr_is_journal(void)
 {

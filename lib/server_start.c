@@ -110,7 +110,9 @@ static int become_server(struct lust_server *srv)
         r = lust_log_setup(NULL, NULL, 0);
         umask((mode_t)lust_config_umask(srv->config));
     } else {
-        r = lust_log_setup_fd(srv->log_fd, keep, compact_fds(keep, 5));
+        /* lust_daemonize() left stdin on /dev/null and closed all but what it kept (the log
+         * among them): the log only has to take stdout and stderr. */
+        r = lust__log_take(srv->log_fd);
         if (r == 0)
             srv->log_fd = -1;
     }
