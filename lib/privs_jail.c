@@ -391,48 +391,81 @@ int lust__privs_jail_scan_fd(int fd, const char *path, unsigned max_entries, uns
     return scan_open(root, path, max_entries, max_ms);
 }
 
-int lust_privs_jail_enter(int fd)
+/* The jail's path, read from its descriptor only when a sentence needs it. */
+static void jail_name(int fd, char *name, size_t size)
 {
-    char name[PATH_MAX] = "(jail)", link[64];
-    struct stat want, got;
+    char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, name, sizeof name - 1);
+    ssize_t n = readlink(link, name, size - 1);
     if (n > 0)
         name[n] = '\0';
-    if (fstat(fd, &want) < 0)
-        return lust__fail(errno, "chroot: descriptor %d", fd);
-    if (!S_ISDIR(want.st_mode))
-        return lust__fail(ENOTDIR, "chroot %s", name);
-    if (!checked_jail(&want, 0))
-        return lust__fail_plain(EBADF,
-                                "chroot: descriptor %d (%s) is not a jail lust_privs_jail_open() "
-                                "checked (closed, and its number reused?)",
-                                fd, name);
-    /* To put the working directory back if chroot is refused (not root, say). */
+    else
+        snprintf(name, size, "(jail)");
+}
+
+/* "chroot JAIL<after>", with ": strerror(err)" when with_strerror. Off the way of a success. */
+__attribute__((noinline)) static int enter_failed(int fd, int err, int with_strerror,
+                                                  const char *after)
+{
+    char name[PATH_MAX];
+    jail_name(fd, name, sizeof name);
+    if (with_strerror)
+        return lust__fail(err, "chroot %s%s", name, after);
+    return lust__fail_plain(err, "chroot %s%s", name, after);
+}
+
+__attribute__((noinline)) static int not_checked(int fd)
+{
+    char name[PATH_MAX];
+    jail_name(fd, name, sizeof name);
+    return lust__fail_plain(EBADF,
+                            "chroot: descriptor %d (%s) is not a jail lust_privs_jail_open() "
+                            "checked (closed, and its number reused?)",
+                            fd, name);
+}
+
+/*
+ * chroot through the descriptor: by its /proc/self/fd link, so a refused chroot (not root)
+ * leaves the working directory alone; without /proc, by fchdir() and chroot("."), putting the
+ * working directory back when refused. Returns 0 or -errno.
+ */
+static int chroot_fd(int fd)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    if (chroot(link) == 0)
+        return 0;
+    if (errno != ENOENT && errno != ENOTDIR)
+        return -errno;
     int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fchdir(fd) < 0) {
-        int err = errno;
-        if (cwd >= 0)
-            close(cwd);
-        return lust__fail(err, "chroot %s", name);
-    }
-    if (chroot(".") < 0) {
-        int err = errno;
-        if (cwd >= 0) {
-            (void)!fchdir(cwd);
-            close(cwd);
-        }
-        return lust__fail(err, "chroot %s", name);
-    }
+    int r = fchdir(fd) < 0 || chroot(".") < 0 ? -errno : 0;
+    if (r < 0 && cwd >= 0)
+        (void)!fchdir(cwd);
     /* The saved directory lies outside the jail: it must not survive. */
     if (cwd >= 0)
         close(cwd);
+    return r;
+}
+
+int lust_privs_jail_enter(int fd)
+{
+    struct stat want, got;
+    if (fstat(fd, &want) < 0)
+        return lust__fail(errno, "chroot: descriptor %d", fd);
+    if (!S_ISDIR(want.st_mode))
+        return enter_failed(fd, ENOTDIR, 1, "");
+    if (!checked_jail(&want, 0))
+        return not_checked(fd);
+    int r = chroot_fd(fd);
+    if (r < 0)
+        return enter_failed(fd, -r, 1, "");
+    /* From here on /proc is out of reach: a sentence says "(jail)". */
     if (chdir("/") < 0)
-        return lust__fail(errno, "chroot %s: chdir /", name);
+        return enter_failed(fd, errno, 1, ": chdir /");
     if (stat("/", &got) < 0)
-        return lust__fail(errno, "chroot %s: stat /", name);
+        return enter_failed(fd, errno, 1, ": stat /");
     if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
-        return lust__fail_plain(EIO, "chroot %s: / is not the jail afterwards", name);
+        return enter_failed(fd, EIO, 0, ": / is not the jail afterwards");
     checked_jail(&want, 1);
     close(fd);
     return 0;
