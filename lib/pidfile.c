@@ -262,9 +262,8 @@ static int try_open(const char *path, struct lust_pidfile *pf, pid_t *holder)
                   : not_ours(path, "refusing to overwrite it");
         goto fail;
     }
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
-        ((st.st_mode & 077) && fchmod(fd, 0600) < 0)) {
+    /* O_NONBLOCK stays: it changes nothing for a regular file, which this one is by now. */
+    if ((st.st_mode & 077) && fchmod(fd, 0600) < 0) {
         r = lust__fail(errno, "pid file %s", path);
         goto fail;
     }
