@@ -256,7 +256,7 @@ static int path_exit(int r)
  * nobody else (whoever could write it could delete the file and hide the server). A sticky
  * directory such as /tmp passes with a warning. Returns 0 or an exit status (printed).
  */
-static int check_directory(struct lust_server *srv, const char *what, const char *path)
+static int check_directory(struct lust_server *srv, const char *what, const char *path, int *warned)
 {
     struct lust__walk w;
     int fd = lust__walk_dir(what, path, path, lust__dir_len(path),
@@ -266,12 +266,20 @@ static int check_directory(struct lust_server *srv, const char *what, const char
         return path_exit(fd);
     }
     close(fd);
-    if (w.sticky[0])
+    *warned = w.sticky[0] != '\0';
+    if (*warned)
         lust__server_print(stderr,
                            "%s: warning: %s %s: directory %s is writable by others (sticky): "
                            "prefer a directory only root can write",
                            srv->name, what, path, w.sticky);
     return EXIT_OK;
+}
+
+/* Whether paths a and b are in the same directory, by name. */
+static int same_directory(const char *a, const char *b)
+{
+    size_t n = lust__dir_len(a);
+    return n == lust__dir_len(b) && memcmp(a, b, n) == 0;
 }
 
 /* The pid file and the control socket, before anything forks: where they go, what is there. */
@@ -280,9 +288,9 @@ static int check_paths(struct lust_server *srv)
     const char *pid = srv->pidfile_wanted ? lust_config_pidfile(srv->config) : NULL;
     const char *ctl = srv->control_wanted ? lust_config_control(srv->config) : NULL;
     struct stat st;
-    int r;
+    int r, warned = 1;
     if (pid) {
-        if ((r = check_directory(srv, "pid file", pid)) != EXIT_OK)
+        if ((r = check_directory(srv, "pid file", pid, &warned)) != EXIT_OK)
             return r;
         int q = lust_pidfile_query(pid, NULL);
         if (q < 0) {
@@ -297,7 +305,10 @@ static int check_paths(struct lust_server *srv)
                            srv->name, ctl);
         return EXIT_CONFIG;
     }
-    if ((r = check_directory(srv, "control socket", ctl)) != EXIT_OK)
+    /* The pid file's directory, checked a moment ago, is not walked again (unless it had a
+     * warning to repeat for the socket). */
+    if ((!pid || warned || !same_directory(pid, ctl)) &&
+        (r = check_directory(srv, "control socket", ctl, &warned)) != EXIT_OK)
         return r;
     if (lstat(ctl, &st) == 0 && !S_ISSOCK(st.st_mode)) {
         lust__server_print(stderr, "%s: control socket %s: exists and is not a socket", srv->name,
