@@ -409,16 +409,16 @@ static int open_log(const char *path)
         return lust__fail(ENAMETOOLONG, "log file %s", path);
     load_zone();
     int fd;
-    /* O_NONBLOCK for the open only: a FIFO planted in place of the log (with nobody reading)
-     * fails with ENXIO instead of hanging root's start or reopen for good. */
+    /* O_NONBLOCK: a FIFO planted in place of the log (with nobody reading) fails with ENXIO
+     * instead of hanging root's start or reopen for good. It stays on: only a regular file is
+     * taken, for which it changes nothing. */
     do
         fd = open(path, LOG_FLAGS | O_NONBLOCK, LOG_OPEN_MODE);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return lust__fail(errno, "log file %s", path);
     struct stat st;
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 || fstat(fd, &st) < 0) {
+    if (fstat(fd, &st) < 0) {
         int err = errno;
         close(fd);
         return lust__fail(err, "log file %s", path);
