@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,8 +97,8 @@ static int reopen_root(struct walk_state *s)
  * A symlink met on the way: followed (its target spliced in front of rest) only when asked
  * and when nobody but root (or the caller) could have put it there. Returns 0 or -errno.
  */
-static int follow(struct walk_state *s, int link, const struct stat *st, const char *name,
-                  char *rest, size_t size, int *hops)
+__attribute__((noinline)) static int follow(struct walk_state *s, int link, const struct stat *st,
+                                            const char *name, char *rest, size_t size, int *hops)
 {
     char target[PATH_MAX];
     char shown[PATH_MAX + NAME_MAX + 2];
@@ -211,16 +212,21 @@ static int walk(struct walk_state *s, char *rest, size_t size)
 int lust__walk_dir(const char *what, const char *obj, const char *dir, size_t dirlen,
                    unsigned flags, struct lust__walk *w)
 {
-    char rest[PATH_MAX * 2];
     struct walk_state s = {.what = what, .obj = obj, .flags = flags, .fd = -1, .w = w};
-    /* Not a memset of both PATH_MAX arrays: a start walks three paths. */
+    /* Not a memset of both PATH_MAX arrays: a start walks four paths. */
     w->path[0] = w->sticky[0] = '\0';
     w->created = 0;
     if (dir[0] != '/' || dirlen >= PATH_MAX)
         return lust__fail_plain(EINVAL, "%s %s: not an absolute path", what, obj);
+    /* What is left to walk (symlink targets are spliced in), on the heap: as a stack array its
+     * 8 KiB were pages every daemon kept dirty for good. */
+    char *rest = malloc(PATH_MAX * 2);
+    if (!rest)
+        return lust__fail(ENOMEM, "%s %s", what, obj);
     memcpy(rest, dir, dirlen);
     rest[dirlen] = '\0';
-    int r = walk(&s, rest, sizeof rest);
+    int r = walk(&s, rest, PATH_MAX * 2);
+    free(rest);
     if (r < 0) {
         if (s.fd >= 0)
             close(s.fd);

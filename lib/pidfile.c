@@ -300,20 +300,29 @@ fail:
  */
 static int check_directory(const char *path)
 {
-    char abs[PATH_MAX];
+    char *abs = NULL;
     const char *p = path;
     if (path[0] != '/') {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd))
+        char *cwd = getcwd(NULL, 0);
+        if (!cwd)
             return lust__fail(errno, "pid file %s: the current directory", path);
-        int n = snprintf(abs, sizeof abs, "%s/%s", cwd, path);
-        if (n < 0 || (size_t)n >= sizeof abs)
+        int n = asprintf(&abs, "%s/%s", cwd, path);
+        free(cwd);
+        if (n < 0)
+            return lust__fail(ENOMEM, "pid file %s", path);
+        if ((size_t)n >= PATH_MAX) {
+            free(abs);
             return lust__fail(ENAMETOOLONG, "pid file %s", path);
+        }
         p = abs;
     }
-    struct lust__walk w;
-    int fd = lust__walk_dir("pid file", path, p, lust__dir_len(p),
-                            LUST__WALK_SELF | LUST__WALK_STICKY | LUST__WALK_FOLLOW, &w);
+    /* On the heap, as the walk's own buffers: 8 KiB of stack would stay dirty in the daemon. */
+    struct lust__walk *w = malloc(sizeof *w);
+    int fd = w ? lust__walk_dir("pid file", path, p, lust__dir_len(p),
+                                LUST__WALK_SELF | LUST__WALK_STICKY | LUST__WALK_FOLLOW, w)
+               : lust__fail(ENOMEM, "pid file %s", path);
+    free(w);
+    free(abs);
     if (fd < 0)
         return fd;
     close(fd);

@@ -127,7 +127,8 @@ static int check_mounts(const char *path, const char *jail)
     close(fd);
     if (r < 0)
         return lust__fail(-r, "jail %s: /proc/self/mountinfo", path);
-    char own_type[64] = "", own_mnt[PATH_MAX] = "", below[PATH_MAX + 80] = "";
+    /* Pointers into text, not copies: two PATH_MAX buffers were 8 KiB of stack every start. */
+    const char *own_type = "", *own_mnt = "", *below_type = NULL, *below_mnt = NULL;
     size_t own_len = 0;
     for (char *line = text, *next; *line; line = next) {
         char *nl = strchr(line, '\n');
@@ -137,20 +138,22 @@ static int check_mounts(const char *path, const char *jail)
         char *mnt, *type;
         if (!parse_mount(line, &mnt, &type))
             continue;
-        if (under(mnt, jail) == 2 && is_pseudo(type) && !below[0])
-            snprintf(below, sizeof below, "a %s filesystem is mounted at %s", type, mnt);
-        else if (under(jail, mnt) && strlen(mnt) >= own_len) {
+        if (under(mnt, jail) == 2 && is_pseudo(type) && !below_mnt) {
+            below_type = type;
+            below_mnt = mnt;
+        } else if (under(jail, mnt) && strlen(mnt) >= own_len) {
             own_len = strlen(mnt);
-            snprintf(own_type, sizeof own_type, "%s", type);
-            snprintf(own_mnt, sizeof own_mnt, "%s", mnt);
+            own_type = type;
+            own_mnt = mnt;
         }
     }
-    free(text);
-    if (r == 0 && is_pseudo(own_type))
+    if (is_pseudo(own_type))
         r = lust__fail_plain(EINVAL, "jail %s: lies on the %s filesystem mounted at %s", path,
                              own_type, own_mnt);
-    else if (r == 0 && below[0])
-        r = lust__fail_plain(EPERM, "jail %s: %s", path, below);
+    else if (below_mnt)
+        r = lust__fail_plain(EPERM, "jail %s: a %s filesystem is mounted at %s", path, below_type,
+                             below_mnt);
+    free(text);
     return r;
 }
 
@@ -224,21 +227,24 @@ int lust__privs_jail_open(const char *path, int create, int *out, int *created)
     if (!path || !out || bad_jail_path(path))
         return lust__fail_plain(EINVAL, "jail %s: not an absolute path without . or .. components",
                                 path ? path : "(null)");
-    struct lust__walk w;
-    int fd = lust__walk_dir("jail", path, path, strlen(path), create ? LUST__WALK_CREATE : 0, &w);
-    if (fd < 0)
-        return fd;
-    int r = check_not_root(fd, path, w.path);
+    /* On the heap: two PATH_MAX arrays on the stack were pages every daemon keeps dirty. */
+    struct lust__walk *w = malloc(sizeof *w);
+    if (!w)
+        return lust__fail(ENOMEM, "jail %s", path);
+    int fd = lust__walk_dir("jail", path, path, strlen(path), create ? LUST__WALK_CREATE : 0, w);
+    int r = fd < 0 ? fd : check_not_root(fd, path, w->path);
     if (r == 0)
-        r = check_mounts(path, w.path);
+        r = check_mounts(path, w->path);
     if (r == 0 && (r = remember_jail(fd)) < 0)
         r = lust__fail(-r, "jail %s", path);
+    if (r == 0 && created)
+        *created = w->created;
+    free(w);
     if (r < 0) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         return r;
     }
-    if (created)
-        *created = w.created;
     *out = fd;
     return 0;
 }

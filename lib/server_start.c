@@ -258,20 +258,23 @@ static int path_exit(int r)
  */
 static int check_directory(struct lust_server *srv, const char *what, const char *path, int *warned)
 {
-    struct lust__walk w;
-    int fd = lust__walk_dir(what, path, path, lust__dir_len(path),
-                            LUST__WALK_SELF | LUST__WALK_STICKY | LUST__WALK_FOLLOW, &w);
+    struct lust__walk *w = malloc(sizeof *w); /* 8 KiB: not on the stack (path.c says why) */
+    int fd = w ? lust__walk_dir(what, path, path, lust__dir_len(path),
+                                LUST__WALK_SELF | LUST__WALK_STICKY | LUST__WALK_FOLLOW, w)
+               : lust__fail(ENOMEM, "%s %s", what, path);
     if (fd < 0) {
+        free(w);
         lust__server_say(srv, NULL);
         return path_exit(fd);
     }
     close(fd);
-    *warned = w.sticky[0] != '\0';
+    *warned = w->sticky[0] != '\0';
     if (*warned)
         lust__server_print(stderr,
                            "%s: warning: %s %s: directory %s is writable by others (sticky): "
                            "prefer a directory only root can write",
-                           srv->name, what, path, w.sticky);
+                           srv->name, what, path, w->sticky);
+    free(w);
     return EXIT_OK;
 }
 
