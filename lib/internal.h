@@ -57,9 +57,11 @@ LUST__HIDDEN void lust__error_clear(void);
  */
 enum { LUST__DEBUG, LUST__INFO, LUST__NOTICE, LUST__WARNING, LUST__ERROR, LUST__LEVELS };
 
+/* Arrays, not pointers: a table of pointers is relocated at load, into the page of read-only
+ * relocated data that every daemon keeps dirty (one page while it stays under 4 KiB). */
 struct lust__level {
-    const char *name;  /* "debug": the config's log_level and lust_log_level_from_name() */
-    const char *upper; /* "DEBUG": how a log line shows it */
+    char name[8];  /* "debug": the config's log_level and lust_log_level_from_name() */
+    char upper[8]; /* "DEBUG": how a log line shows it */
     size_t upper_len;
     int syslog; /* the <syslog.h> priority: LOG_DEBUG (7) ... LOG_ERR (3) */
 };

@@ -21,10 +21,6 @@
 
 #include <lust/privs.h>
 
-/* The functions that make glibc load libgcc_s. */
-static const char *const unwinding[] = {"pthread_exit", "pthread_cancel", "thrd_exit", "backtrace",
-                                        NULL};
-
 /*
  * A pointer from a dynamic section. glibc rebases those of a loaded object in place, but not
  * the vDSO's (read-only), and other loaders never do: an address below the object's base is
@@ -101,6 +97,9 @@ int lust__privs_imports(const char *const *names)
 
 int lust__privs_prepare(int always)
 {
+    /* The functions that make glibc load libgcc_s (a local array: no relocated table). */
+    const char *const unwinding[] = {"pthread_exit", "pthread_cancel", "thrd_exit", "backtrace",
+                                     NULL};
     tzset();
     if (!always && !lust__privs_imports(unwinding))
         return 0;

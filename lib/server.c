@@ -173,7 +173,7 @@ static void version(const struct lust_server *srv)
 static enum lust__server_command parse_command(const char *word)
 {
     static const struct {
-        const char *word;
+        char word[16]; /* not a pointer: no relocation, no dirty page */
         enum lust__server_command cmd;
     } table[] = {{"start", CMD_START},
                  {"stop", CMD_STOP},

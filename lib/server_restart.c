@@ -16,8 +16,9 @@
 
 #include <lust/config.h>
 
-/* The standard keys a running daemon cannot honour. */
-static const char *const standard[] = {
+/* The standard keys a running daemon cannot honour. Arrays, not pointers: a table of pointers
+ * is relocated at load into a page every daemon keeps dirty. */
+static const char standard[][16] = {
     "foreground", "user", "group", "jail", "pidfile", "logfile", "control_socket",
 };
 
