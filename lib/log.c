@@ -34,6 +34,14 @@
  */
 #define LINE_BUF (LUST_LOG_MESSAGE_MAX + 512)
 
+/*
+ * A line is built in a buffer of this size on the caller's stack; one that does not fit (but
+ * may be longer, up to LINE_BUF) is built again in one allocated for it. With the whole
+ * LINE_BUF on the stack every call touched 9 KiB of it, and -fstack-clash-protection probes
+ * each page of a frame that large.
+ */
+#define SHORT_LINE 1024
+
 /* The public levels are the internal table's index; 1.0 binaries carry these numbers. */
 _Static_assert(LUST_LOG_DEBUG == LUST__DEBUG && LUST_LOG_DEBUG == 0, "LUST_LOG_DEBUG is 0");
 _Static_assert(LUST_LOG_INFO == LUST__INFO && LUST_LOG_INFO == 1, "LUST_LOG_INFO is 1");
@@ -176,7 +184,13 @@ __attribute__((noinline)) static size_t escape_controls(char *msg, size_t len, s
                                                         bool *cut)
 {
     static const char hex[] = "0123456789abcdef";
-    char raw[LINE_BUF];
+    char small[SHORT_LINE];
+    char *raw = len <= sizeof small ? small : malloc(len);
+    if (!raw) { /* no memory for a copy: what the stack's holds, cut */
+        raw = small;
+        len = sizeof small;
+        *cut = true;
+    }
     memcpy(raw, msg, len);
     const unsigned char *in = (const unsigned char *)raw;
     size_t out = 0, i = 0;
@@ -211,6 +225,8 @@ __attribute__((noinline)) static size_t escape_controls(char *msg, size_t len, s
     }
     if (i < len)
         *cut = true;
+    if (raw != small)
+        free(raw);
     return out;
 }
 
@@ -232,8 +248,11 @@ static size_t mark_cut(char *msg, size_t len, size_t room)
     return len + mlen;
 }
 
-/* Format the caller's message at dst, within room bytes; dst[room] may receive the NUL. */
-static size_t put_message(char *dst, size_t room, const char *fmt, va_list ap)
+/*
+ * Format the caller's message at dst, within room bytes; dst[room] may receive the NUL. *cut
+ * tells whether it was cut to fit (the cut marker is then at its end).
+ */
+static size_t put_message(char *dst, size_t room, const char *fmt, va_list ap, bool *cut_out)
 {
     size_t len;
     if (strchr(fmt, '%') == NULL) {
@@ -258,6 +277,7 @@ static size_t put_message(char *dst, size_t room, const char *fmt, va_list ap)
         len = escape_controls(dst, len, room, &cut);
     if (cut)
         len = mark_cut(dst, len, room);
+    *cut_out = cut;
     return len;
 }
 
@@ -300,8 +320,9 @@ void lust_log_v(int level, const char *fmt, va_list ap)
     if (level < atomic_load_explicit(&threshold, memory_order_relaxed))
         return;
     int saved_errno = errno;
-    char line[LINE_BUF];
     size_t cap = current_cap();
+    char small[SHORT_LINE];
+    size_t room = cap < sizeof small ? cap : sizeof small;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     const struct stamp *s = stamp_for(now.tv_sec);
@@ -310,18 +331,31 @@ void lust_log_v(int level, const char *fmt, va_list ap)
     bool fresh_line = atomic_load_explicit(&torn, memory_order_relaxed) &&
                       atomic_exchange_explicit(&torn, false, memory_order_relaxed);
     if (fresh_line)
-        line[n++] = '\n';
+        small[n++] = '\n';
     uint64_t report = 0;
     if (atomic_load_explicit(&unreported, memory_order_relaxed) != 0) {
         report = atomic_exchange_explicit(&unreported, 0, memory_order_relaxed);
         if (report != 0)
-            n += put_report(line + n, cap - n, s, now.tv_nsec, report);
+            n += put_report(small + n, room - n, s, now.tv_nsec, report);
     }
-    n += put_prefix(line + n, s, now.tv_nsec, level);
-    n += put_message(line + n, cap - n - 1, fmt, ap);
+    n += put_prefix(small + n, s, now.tv_nsec, level);
+    va_list again;
+    va_copy(again, ap);
+    bool cut;
+    size_t len = put_message(small + n, room - n - 1, fmt, ap, &cut);
+    char *line = small, *big = NULL;
+    if (cut && room < cap && (big = malloc(cap)) != NULL) {
+        /* Longer than the stack's buffer but not than a line may be: built again, whole. */
+        memcpy(big, small, n);
+        len = put_message(big + n, cap - n - 1, fmt, again, &cut);
+        line = big;
+    }
+    va_end(again);
+    n += len;
     line[n++] = '\n';
 
     enum outcome o = write_line(line, n);
+    free(big);
     if (o != WRITTEN) {
         atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&unreported, report + 1, memory_order_relaxed);
