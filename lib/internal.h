@@ -145,6 +145,15 @@ LUST__HIDDEN int lust__pidfile_kill_wait(const char *path, int timeout_ms, pid_t
  */
 LUST__HIDDEN int lust__pidfile_query_fd(const char *path, pid_t *holder, int *keep);
 
+/*
+ * lib/pidfile.c: lust_pidfile_open(), where walk 0 leaves out the check of the directories
+ * above the file, for a caller that has just made it (the framework's start, as root, moments
+ * before in the process that forked this one: only root can have changed them since).
+ */
+struct lust_pidfile;
+LUST__HIDDEN int lust__pidfile_open(const char *path, int walk, struct lust_pidfile **out,
+                                    pid_t *holder);
+
 /* lib/pidfile.c: the pid holding the write lock on the file open on fd now, 0 when none can be
  * named (unlocked, read-locked, another pid namespace), or -errno. */
 LUST__HIDDEN pid_t lust__pidfile_holder(int fd);
@@ -225,8 +234,9 @@ LUST__HIDDEN int lust__pidfile_remove_with(const char *path, void (*while_locked
 
 /*
  * lib/log.c: lust_log_setup_fd() for a process lust_daemonize() has just made, where stdin is
- * /dev/null already and nothing but the kept descriptors is open: fd (a log file opened by
- * lust_log_open) goes onto stdout and stderr and is closed. Returns 0 or -errno.
+ * /dev/null already and nothing but the kept descriptors is open: fd, a log file opened by
+ * lust_log_open() (so regular and O_APPEND), goes onto stdout and stderr and is closed.
+ * Returns 0 or -errno.
  */
 LUST__HIDDEN int lust__log_take(int fd);
 

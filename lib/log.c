@@ -561,9 +561,8 @@ int lust_log_setup_fd(int fd, const int *keep, size_t nkeep)
 
 int lust__log_take(int fd)
 {
-    int cap = prepare(fd);
-    if (cap < 0)
-        return cap;
+    /* From lust_log_open(): a regular file opened O_APPEND, nothing to look at again. */
+    int cap = LINE_BUF - 1;
     fflush(stdout);
     fflush(stderr);
     int r = install(fd, cap);

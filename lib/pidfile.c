@@ -333,9 +333,14 @@ int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_t *holder
 {
     LUST__REQUIRE(path != NULL, -EINVAL);
     LUST__REQUIRE(out != NULL, -EINVAL);
+    return lust__pidfile_open(path, 1, out, holder);
+}
+
+int lust__pidfile_open(const char *path, int walk, struct lust_pidfile **out, pid_t *holder)
+{
     if (!*path)
         return lust__fail_plain(EINVAL, "pid file: empty path");
-    int r = check_directory(path);
+    int r = walk ? check_directory(path) : 0;
     if (r < 0)
         return r;
     size_t len = strlen(path);

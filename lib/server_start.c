@@ -52,7 +52,8 @@ static int take_pidfile(struct lust_server *srv)
 {
     pid_t holder = 0;
     const char *path = lust_config_pidfile(srv->config);
-    int r = lust_pidfile_open(path, &srv->pidfile, &holder);
+    /* Its directories were walked by check_paths() in the starting process. */
+    int r = lust__pidfile_open(path, 0, &srv->pidfile, &holder);
     if (r == -EEXIST) {
         srv->already_running = 1; /* the one failure that means "already running" */
         if (holder > 0)
@@ -111,7 +112,7 @@ static int become_server(struct lust_server *srv)
         umask((mode_t)lust_config_umask(srv->config));
     } else {
         /* lust_daemonize() left stdin on /dev/null and closed all but what it kept (the log
-         * among them): the log only has to take stdout and stderr. */
+         * among them): the log only has to take stdout and stderr (kept for it till now). */
         r = lust__log_take(srv->log_fd);
         if (r == 0)
             srv->log_fd = -1;
@@ -159,15 +160,16 @@ static void announce_ready(struct lust_server *srv)
     /* The setup's garbage (NSS, getgrouplist and config-reading buffers, freed but resident;
      * in daemon mode in the heap inherited from `start`) goes back to the kernel first. */
     malloc_trim(0);
+    pid_t self = getpid();
     if (srv->ops.version)
         lust_log(LUST_LOG_NOTICE, "%s %s started (pid %ld) as uid %u (liblust %s)", srv->name,
-                 srv->ops.version, (long)getpid(), lust_creds_uid(srv->creds), lust_version());
+                 srv->ops.version, (long)self, lust_creds_uid(srv->creds), lust_version());
     else
         lust_log(LUST_LOG_NOTICE, "%s started (pid %ld) as uid %u (liblust %s)", srv->name,
-                 (long)getpid(), lust_creds_uid(srv->creds), lust_version());
+                 (long)self, lust_creds_uid(srv->creds), lust_version());
     lust_daemon_ready();
     if (!srv->foreground)
-        lust_notify_mainpid(srv->notify, getpid());
+        lust_notify_mainpid(srv->notify, self);
     lust_notify_ready(srv->notify);
     if (srv->ready_fd >= 0 && lust_notify_ready_fd(srv->ready_fd) < 0)
         lust_log(LUST_LOG_WARNING, "%s", lust_error());
@@ -440,6 +442,8 @@ int lust__server_cmd_start(struct lust_server *srv)
                    srv->config_fd};
     size_t nkeep = compact_fds(keep, 5);
     struct lust_daemon_opts opts = LUST_DAEMON_OPTS_INIT;
+    /* stdout and stderr go straight to the log (become_server), not to /dev/null first. */
+    opts.flags = LUST_DAEMON_KEEP_STDIO;
     opts.umask = (int)lust_config_umask(srv->config);
     opts.timeout_ms = lust_config_start_timeout(srv->config) * 1000;
     if (opts.timeout_ms == 0)
