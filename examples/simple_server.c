@@ -3,8 +3,9 @@
  *
  *     simple_server -c simple_server.conf start|stop|status|reload
  *
- * It logs a heartbeat every `interval` seconds and its config on reload. With `markers` set
- * to a directory inside the jail, each hook leaves a file there ("1-before_daemonize",
+ * It logs a heartbeat every `interval` seconds and its config on reload, tells a process
+ * manager "beating" (STATUS=), and shows life to its watchdog (lust_server_alive()). With `markers`
+ * set to a directory inside the jail, each hook leaves a file there ("1-before_daemonize",
  * "2-before_jail", ...) holding the pid and uid it ran with, so a test can see that every
  * stage ran, in order, and as whom.
  *
@@ -17,6 +18,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lust.h>
@@ -77,6 +79,13 @@ static int before_drop_privs(struct lust_server *srv, void *data)
     return 0;
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int run(struct lust_server *srv, void *data)
 {
     (void)data;
@@ -84,11 +93,21 @@ static int run(struct lust_server *srv, void *data)
     unsigned long beat = 0;
 
     mark(srv, "4-run", 1);
+    lust_server_status(srv, "beating");
     while (!lust_server_stopping(srv)) {
+        /* A snapshot per round: safe while the framework's thread reloads, and a reload
+         * (SIGHUP, `reload`) shows at the next round. */
         long interval = cfg_getint(lust_server_config(srv), "interval");
+        long long next = now_ms() + (interval > 0 ? interval * 1000 : 1000);
         lust_log(LUST_LOG_INFO, "heartbeat %lu", ++beat);
-        if (poll(&p, 1, (int)(interval > 0 ? interval * 1000 : 1000)) < 0 && errno != EINTR)
-            return 1;
+        /* Under a watchdog, wake up often enough to show life (see lust_server_alive()). */
+        for (long long left; (left = next - now_ms()) > 0 && !lust_server_stopping(srv);) {
+            int alive_ms = lust_server_alive_interval(srv);
+            lust_server_alive(srv);
+            if (poll(&p, 1, alive_ms >= 0 && alive_ms < left ? alive_ms : (int)left) < 0 &&
+                errno != EINTR)
+                return 1;
+        }
     }
     mark(srv, "6-run_returns", 1);
     return 0;

@@ -10,7 +10,8 @@
  * the threads that serve start only in run(), after the drop. `reload` (SIGHUP) takes a new
  * greeting; the listening addresses need a restart, so `listen` is one of its restart_keys and
  * every reload names a changed one until then. A `listen` that is no address, or an empty
- * greeting, is a config mistake: start exits 6.
+ * greeting, is a config mistake: start exits 6. Under a watchdog, run()'s loop shows life with
+ * lust_server_alive(), so a hung loop stops the pings.
  *
  * Built alone, from an installed liblust (or with examples/CMakeLists.txt):
  *     cc -o thread_server thread_server.c $(pkg-config --cflags --libs lust) -pthread
@@ -204,7 +205,11 @@ static int run(struct lust_server *srv, void *data)
     for (size_t i = 0; i < app->nlisten; i++)
         pfd[i + 1] = (struct pollfd){.fd = app->listen_fd[i], .events = POLLIN};
     while (!lust_server_stopping(srv)) {
-        if (poll(pfd, app->nlisten + 1, -1) < 0 && errno != EINTR) {
+        /* Under a watchdog (systemd's WatchdogSec=) the framework pings only while this loop
+         * goes round: it shows life at least every lust_server_alive_interval() ms (-1, no
+         * timeout, without a watchdog). */
+        lust_server_alive(srv);
+        if (poll(pfd, app->nlisten + 1, lust_server_alive_interval(srv)) < 0 && errno != EINTR) {
             lust_log(LUST_LOG_ERROR, "poll: %m");
             return 1;
         }

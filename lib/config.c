@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,12 @@
 /* Sections nest this deep at most in a daemon's option list (guards against a cycle). */
 #define OPTS_DEPTH_MAX 32
 
+/*
+ * Immutable once loaded, so threads may read one at the same time; refs counts its holders
+ * (lust_config_load gives the first reference), and the last release frees it.
+ */
 struct lust_config {
+    atomic_uint refs;
     cfg_t *cfg;
     char *name;
     char *path;
@@ -171,6 +177,28 @@ static int parse_log_level(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *
     return -1;
 }
 
+/* By the log's numbers (LUST__STAMPS_*); stored by these names. */
+static const char *const stamp_modes[LUST__STAMPS_MODES] = {"no", "yes", "auto"};
+
+/* In any case, and with the other words libconfuse takes for a boolean. */
+static int parse_log_timestamps(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    static const struct {
+        const char *name;
+        int mode;
+    } names[] = {{"no", LUST__STAMPS_NO},    {"false", LUST__STAMPS_NO}, {"off", LUST__STAMPS_NO},
+                 {"yes", LUST__STAMPS_YES},  {"true", LUST__STAMPS_YES}, {"on", LUST__STAMPS_YES},
+                 {"auto", LUST__STAMPS_AUTO}};
+    for (size_t i = 0; value && i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(value, names[i].name) == 0) {
+            *(const char **)result = stamp_modes[names[i].mode];
+            return 0;
+        }
+    cfg_error(cfg, "%s must be auto, yes (true, on) or no (false, off), not \"%s\"", opt->name,
+              value ? value : "");
+    return -1;
+}
+
 /* Octal digits whatever they look like, as the shell's umask reads them: 27 means 027. */
 static int parse_umask(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
@@ -223,7 +251,7 @@ bad:
     return -1;
 }
 
-enum { STD_USER, STD_GROUP, STD_JAIL, STD_PIDFILE, STD_LOGFILE, STD_CONTROL, STD_COUNT = 11 };
+enum { STD_USER, STD_GROUP, STD_JAIL, STD_PIDFILE, STD_LOGFILE, STD_CONTROL, STD_COUNT = 12 };
 
 /* The defaults that depend on the program name are filled in by load_text(). */
 static const cfg_opt_t std_opts[STD_COUNT] = {
@@ -234,6 +262,7 @@ static const cfg_opt_t std_opts[STD_COUNT] = {
     [STD_LOGFILE] = CFG_STR_CB("logfile", NULL, CFGF_NONE, parse_path),
     [STD_CONTROL] = CFG_STR_CB("control_socket", NULL, CFGF_NONE, parse_control),
     CFG_STR_CB("log_level", "info", CFGF_NONE, parse_log_level),
+    CFG_STR_CB("log_timestamps", "auto", CFGF_NONE, parse_log_timestamps),
     CFG_INT_CB("umask", 027, CFGF_NONE, parse_umask),
     CFG_BOOL("foreground", cfg_false, CFGF_NONE),
     CFG_INT_CB("start_timeout", 10, CFGF_NONE, parse_timeout),
@@ -603,6 +632,8 @@ static int load_text(const char *name, const char *path, char *text, size_t len,
         return r;
 
     struct lust_config *c = calloc(1, sizeof *c);
+    if (c)
+        atomic_init(&c->refs, 1);
     char *defs = NULL;
     cfg_opt_t *all = c ? merge_opts(name, opts, n, &defs) : NULL;
     struct load ld = {.path = path};
@@ -728,9 +759,20 @@ int lust_config_load_fd(const char *name, int fd, const char *path, const cfg_op
     return r;
 }
 
-void lust_config_free(struct lust_config *config)
+void lust__config_hold(struct lust_config *config)
 {
-    if (!config)
+    atomic_fetch_add_explicit(&config->refs, 1, memory_order_relaxed);
+}
+
+unsigned lust__config_refs(const struct lust_config *config)
+{
+    return atomic_load(&config->refs);
+}
+
+void lust_config_release(struct lust_config *config)
+{
+    /* acq_rel: every holder's reads happen before the free by whoever drops the last one. */
+    if (!config || atomic_fetch_sub_explicit(&config->refs, 1, memory_order_acq_rel) != 1)
         return;
     if (config->cfg) {
         pthread_mutex_lock(&parse_lock);
@@ -744,6 +786,11 @@ void lust_config_free(struct lust_config *config)
         free(config->guarded[i]);
     free(config->guarded);
     free(config);
+}
+
+void lust_config_free(struct lust_config *config)
+{
+    lust_config_release(config);
 }
 
 cfg_t *lust_config_cfg(const struct lust_config *config)
@@ -820,6 +867,17 @@ int lust_config_log_level(const struct lust_config *config)
 {
     LUST__REQUIRE(config != NULL, -EINVAL);
     return lust__levels[lust_config_log_threshold(config)].syslog;
+}
+
+int lust_config_log_timestamps(const struct lust_config *config)
+{
+    LUST__REQUIRE(config != NULL, -EINVAL);
+    const char *mode = cfg_getstr(config->cfg, "log_timestamps");
+    for (int i = 0; i < LUST__STAMPS_MODES; i++)
+        if (mode && strcmp(mode, stamp_modes[i]) == 0)
+            return i;
+    /* parse_log_timestamps() admits only these names, so this is only for a NULL string. */
+    return LUST__STAMPS_AUTO;
 }
 
 mode_t lust_config_umask(const struct lust_config *config)

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -193,7 +194,7 @@ long long lust__now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int lust__count_threads(void)
+static int count_tasks(void)
 {
     DIR *d = opendir("/proc/self/task");
     if (!d)
@@ -205,6 +206,53 @@ int lust__count_threads(void)
             n++;
     closedir(d);
     return n;
+}
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LUST__TSAN 1 /* clang's way to say -fsanitize=thread; gcc defines __SANITIZE_THREAD__ */
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(LUST__TSAN)
+/*
+ * Only in -fsanitize=thread builds, which are test builds. ThreadSanitizer's runtime runs a
+ * thread of its own, and starts one again in each child a single-threaded process forks: the
+ * checks that a process runs one thread (daemonize, keeping a capability) and that every thread
+ * dropped its privileges would see it. __sanitizer_sandbox_on_notify() stops it for good, but
+ * only once the process created a thread itself (the first pthread_create installs the stop),
+ * hence the one made here. A child forked later still starts one, which sees the stop and ends
+ * at once: lust__runtime_settle() waits for that.
+ */
+void __sanitizer_sandbox_on_notify(void *args);
+
+static void *no_op(void *arg)
+{
+    return arg;
+}
+
+__attribute__((constructor)) static void stop_sanitizer_thread(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, no_op, NULL) == 0)
+        pthread_join(t, NULL);
+    __sanitizer_sandbox_on_notify(NULL);
+}
+
+void lust__runtime_settle(void)
+{
+    for (int i = 0; i < 100 && count_tasks() > 1; i++)
+        usleep(1000);
+}
+#else
+void lust__runtime_settle(void)
+{
+}
+#endif
+
+int lust__count_threads(void)
+{
+    lust__runtime_settle();
+    return count_tasks();
 }
 
 int lust__pidfd_open(pid_t pid)

@@ -78,6 +78,12 @@ LUST__HIDDEN int lust__level_parse(const char *name);
 LUST__HIDDEN int lust__level_from_syslog(int priority);
 
 /*
+ * Whether log lines carry the time: the log's LUST_LOG_TIMESTAMPS_* (lib/log.c pins them) and
+ * the config key log_timestamps ("no", "yes", "auto"), by the same numbers.
+ */
+enum { LUST__STAMPS_NO, LUST__STAMPS_YES, LUST__STAMPS_AUTO, LUST__STAMPS_MODES };
+
+/*
  * lib/config.c: whether the config file itself sets key (1), rather than the default (0). The
  * framework makes a pid file and a control socket in the foreground only when asked to.
  */
@@ -87,6 +93,12 @@ LUST__HIDDEN int lust__config_file_sets(const struct lust_config *config, const 
 /* lib/config.c: SYSCONFDIR/NAME.conf in a new string (*path, freed by the caller); 0 or
  * -ENOMEM. For `NAME -h`, which names the file it reads. */
 LUST__HIDDEN int lust__config_default_path(const char *name, char **path);
+
+/* lib/config.c: one more reference to config, dropped by lust_config_release(). */
+LUST__HIDDEN void lust__config_hold(struct lust_config *config);
+
+/* lib/config.c: how many references config has now; for the tests of the holds. */
+LUST__HIDDEN unsigned lust__config_refs(const struct lust_config *config);
 
 /*
  * lib/fd.c. These return -errno and set no sentence: each caller names its own object.
@@ -163,6 +175,13 @@ LUST__HIDDEN long long lust__now_ms(void);
 
 /* The number of threads of this process (from /proc/self/task), or -errno. */
 LUST__HIDDEN int lust__count_threads(void);
+
+/*
+ * In a ThreadSanitizer build, waits (at most 100 ms) for the thread the sanitizer's runtime
+ * starts in a forked child to end, so that the threads in /proc/self/task are the program's.
+ * Does nothing in any other build.
+ */
+LUST__HIDDEN void lust__runtime_settle(void);
 
 /* A pidfd for pid (close-on-exec), or -errno (-ENOSYS before Linux 5.3, -ESRCH: gone). */
 LUST__HIDDEN int lust__pidfd_open(pid_t pid);

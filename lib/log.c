@@ -49,11 +49,24 @@ _Static_assert(LUST_LOG_NOTICE == LUST__NOTICE && LUST_LOG_NOTICE == 2, "LUST_LO
 _Static_assert(LUST_LOG_WARNING == LUST__WARNING && LUST_LOG_WARNING == 3, "LUST_LOG_WARNING is 3");
 _Static_assert(LUST_LOG_ERROR == LUST__ERROR && LUST_LOG_ERROR == 4, "LUST_LOG_ERROR is 4");
 _Static_assert(LUST__LEVELS == LUST_LOG_ERROR + 1, "one table entry per level");
+_Static_assert(LUST_LOG_TIMESTAMPS_NO == LUST__STAMPS_NO &&
+                   LUST_LOG_TIMESTAMPS_YES == LUST__STAMPS_YES &&
+                   LUST_LOG_TIMESTAMPS_AUTO == LUST__STAMPS_AUTO,
+               "the config's log_timestamps speaks the log's modes");
 
 static atomic_int threshold = LUST_LOG_INFO;
 /* Bytes one write may carry: 0 until fd 2 was looked at, then LINE_BUF - 1 or PIPE_BUF. */
 static atomic_int line_cap;
-static atomic_bool journal_prefix;
+/*
+ * How a line starts, in one word so the hot path loads it once: STYLE_JOURNAL for journald's
+ * "<N>" prefix (fd 2 is its stream), STYLE_STAMP for the time, and above them the mode asked of
+ * lust_log_set_timestamps(), from which (with STYLE_JOURNAL) STYLE_STAMP is derived. Changed
+ * only by restyle(), whose compare-and-swap keeps the three consistent.
+ */
+#define STYLE_JOURNAL    1
+#define STYLE_STAMP      2
+#define STYLE_MODE_SHIFT 2
+static atomic_int style = STYLE_STAMP | LUST__STAMPS_YES << STYLE_MODE_SHIFT;
 static atomic_uint_fast64_t dropped;
 /* Dropped lines not yet reported in the log; taken (exchanged to 0) by the reporting line. */
 static atomic_uint_fast64_t unreported;
@@ -111,6 +124,19 @@ static const struct stamp *stamp_for(time_t sec)
     return s;
 }
 
+/* A new journal bit (0 or 1, or -1: keep it), a new mode (or -1: keep it), STYLE_STAMP to match. */
+static void restyle(int journal, int mode)
+{
+    int old = atomic_load_explicit(&style, memory_order_relaxed), fresh;
+    do {
+        bool j = journal < 0 ? (old & STYLE_JOURNAL) != 0 : journal != 0;
+        int m = mode < 0 ? old >> STYLE_MODE_SHIFT : mode;
+        bool stamp = m == LUST__STAMPS_YES || (m == LUST__STAMPS_AUTO && !j);
+        fresh = (j ? STYLE_JOURNAL : 0) | (stamp ? STYLE_STAMP : 0) | m << STYLE_MODE_SHIFT;
+    } while (!atomic_compare_exchange_weak_explicit(&style, &old, fresh, memory_order_relaxed,
+                                                    memory_order_relaxed));
+}
+
 static int cap_for(const struct stat *st)
 {
     return S_ISREG(st->st_mode) ? LINE_BUF - 1 : PIPE_BUF;
@@ -128,25 +154,31 @@ static size_t current_cap(void)
     return (size_t)cap;
 }
 
-/* "date.mmm+HH:MM LEVEL " by hand: snprintf of the prefix alone costs a tenth of a line. */
-static size_t put_prefix(char *p, const struct stamp *s, long nsec, int level)
+/*
+ * "<N>date.mmm+HH:MM LEVEL " by hand (snprintf of the prefix alone costs a tenth of a line): the
+ * "<N>" as the style st has it, the time when s is not NULL (and only then is now read).
+ */
+static size_t put_prefix(char *p, int st, const struct stamp *s, const struct timespec *now,
+                         int level)
 {
     size_t n = 0;
-    if (atomic_load_explicit(&journal_prefix, memory_order_relaxed)) {
+    if (st & STYLE_JOURNAL) {
         p[n++] = '<';
         p[n++] = (char)('0' + lust__levels[level].syslog);
         p[n++] = '>';
     }
-    memcpy(p + n, s->date, s->date_len);
-    n += s->date_len;
-    unsigned ms = (unsigned)(nsec / 1000000);
-    p[n++] = '.';
-    p[n++] = (char)('0' + ms / 100);
-    p[n++] = (char)('0' + ms / 10 % 10);
-    p[n++] = (char)('0' + ms % 10);
-    memcpy(p + n, s->offset, 6);
-    n += 6;
-    p[n++] = ' ';
+    if (s != NULL) {
+        memcpy(p + n, s->date, s->date_len);
+        n += s->date_len;
+        unsigned ms = (unsigned)(now->tv_nsec / 1000000);
+        p[n++] = '.';
+        p[n++] = (char)('0' + ms / 100);
+        p[n++] = (char)('0' + ms / 10 % 10);
+        p[n++] = (char)('0' + ms % 10);
+        memcpy(p + n, s->offset, 6);
+        n += 6;
+        p[n++] = ' ';
+    }
     memcpy(p + n, lust__levels[level].upper, lust__levels[level].upper_len);
     n += lust__levels[level].upper_len;
     p[n++] = ' ';
@@ -281,9 +313,10 @@ static size_t put_message(char *dst, size_t room, const char *fmt, va_list ap, b
     return len;
 }
 
-static size_t put_report(char *p, size_t room, const struct stamp *s, long nsec, uint64_t count)
+static size_t put_report(char *p, size_t room, int st, const struct stamp *s,
+                         const struct timespec *now, uint64_t count)
 {
-    size_t n = put_prefix(p, s, nsec, LUST_LOG_WARNING);
+    size_t n = put_prefix(p, st, s, now, LUST_LOG_WARNING);
     char buf[128];
     int err = atomic_load_explicit(&last_error, memory_order_relaxed);
     int m = snprintf(p + n, room - n, "log: %llu line%s dropped (%s)\n", (unsigned long long)count,
@@ -323,9 +356,13 @@ void lust_log_v(int level, const char *fmt, va_list ap)
     size_t cap = current_cap();
     char small[SHORT_LINE];
     size_t room = cap < sizeof small ? cap : sizeof small;
+    int st = atomic_load_explicit(&style, memory_order_relaxed);
     struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    const struct stamp *s = stamp_for(now.tv_sec);
+    const struct stamp *s = NULL;
+    if (st & STYLE_STAMP) {
+        clock_gettime(CLOCK_REALTIME, &now);
+        s = stamp_for(now.tv_sec);
+    }
 
     size_t n = 0;
     bool fresh_line = atomic_load_explicit(&torn, memory_order_relaxed) &&
@@ -336,9 +373,9 @@ void lust_log_v(int level, const char *fmt, va_list ap)
     if (atomic_load_explicit(&unreported, memory_order_relaxed) != 0) {
         report = atomic_exchange_explicit(&unreported, 0, memory_order_relaxed);
         if (report != 0)
-            n += put_report(small + n, room - n, s, now.tv_nsec, report);
+            n += put_report(small + n, room - n, st, s, &now, report);
     }
-    n += put_prefix(small + n, s, now.tv_nsec, level);
+    n += put_prefix(small + n, st, s, &now, level);
     va_list again;
     va_copy(again, ap);
     bool cut;
@@ -389,6 +426,17 @@ int lust_log_set_level(int level)
 int lust_log_get_level(void)
 {
     return atomic_load_explicit(&threshold, memory_order_relaxed);
+}
+
+int lust_log_set_timestamps(int mode)
+{
+    if (mode < 0 || mode >= LUST__STAMPS_MODES)
+        return lust__fail_plain(EINVAL,
+                                "log timestamps mode %d unknown (LUST_LOG_TIMESTAMPS_NO 0, _YES 1, "
+                                "_AUTO 2)",
+                                mode);
+    restyle(-1, mode);
+    return 0;
 }
 
 const char *lust_log_level_name(int level)
@@ -510,7 +558,7 @@ static int install(int fd, int cap)
     if (fd != STDERR_FILENO && dup2_retry(fd, STDERR_FILENO) < 0)
         return lust__fail(errno, "log descriptor %d onto stderr", fd);
     atomic_store_explicit(&line_cap, cap, memory_order_relaxed);
-    atomic_store_explicit(&journal_prefix, false, memory_order_relaxed);
+    restyle(0, -1);
     if (fd != STDOUT_FILENO && dup2_retry(fd, STDOUT_FILENO) < 0)
         return lust__fail(errno, "log descriptor %d onto stdout", fd);
     return 0;
@@ -600,7 +648,7 @@ int lust_log_setup(const char *path, const int *keep, size_t nkeep)
         load_zone();
         struct stat st;
         atomic_store(&line_cap, fstat(LOG_FD, &st) == 0 ? cap_for(&st) : PIPE_BUF);
-        atomic_store(&journal_prefix, stderr_is_journal());
+        restyle(stderr_is_journal(), -1);
         errno = saved;
         return 0;
     }

@@ -186,6 +186,7 @@ static int verify_thread(const char *tid, const char *ids, const char *gids, con
 static int verify_threads(const struct lust_creds *c, unsigned long long caps, char *why,
                           size_t size)
 {
+    lust__runtime_settle();
     DIR *d = opendir("/proc/self/task");
     if (!d)
         return 0;

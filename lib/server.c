@@ -71,12 +71,6 @@ const char *lust_server_name(const struct lust_server *srv)
     return srv->name;
 }
 
-struct cfg_t *lust_server_config(struct lust_server *srv)
-{
-    LUST__REQUIRE(srv != NULL, NULL);
-    return lust_config_cfg(srv->config);
-}
-
 int lust_server_stop_fd(const struct lust_server *srv)
 {
     LUST__REQUIRE(srv != NULL, -EINVAL);
@@ -94,6 +88,32 @@ int lust_server_foreground(const struct lust_server *srv)
 {
     LUST__REQUIRE(srv != NULL, -EINVAL);
     return srv->foreground;
+}
+
+void lust_server_alive(struct lust_server *srv)
+{
+    if (srv)
+        atomic_store_explicit(&srv->alive, 1, memory_order_relaxed);
+}
+
+int lust_server_alive_interval(const struct lust_server *srv)
+{
+    LUST__REQUIRE(srv != NULL, -EINVAL);
+    return srv->alive_interval_ms;
+}
+
+int lust_server_status(struct lust_server *srv, const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+    LUST__REQUIRE(srv != NULL, -EINVAL);
+    LUST__REQUIRE(fmt != NULL, -EINVAL);
+    if (!srv->notify)
+        return 0;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    return lust_notify_status(srv->notify, text);
 }
 
 int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
@@ -318,8 +338,7 @@ static void server_free(struct lust_server *srv)
     srv->notify = NULL;
     lust_creds_free(srv->creds);
     srv->creds = NULL;
-    lust_config_free(srv->config);
-    srv->config = NULL;
+    lust__server_config_fini(srv);
     lust__server_restart_free(srv);
 }
 
@@ -369,7 +388,10 @@ static int server_main(const char *name, const struct lust_server_ops *ops, size
         .quit_fd = -1,
         .signal_fd = -1,
         .watchdog_fd = -1,
+        .config_lock = PTHREAD_MUTEX_INITIALIZER,
+        .alive_interval_ms = -1,
     };
+    struct lust_config *config;
     int force_fg = 0;
 
     if (!name || !*name || strchr(name, '/')) {
@@ -396,18 +418,27 @@ static int server_main(const char *name, const struct lust_server_ops *ops, size
     }
     for (int i = 0; i < CTL_CONN_MAX; i++)
         srv.conns[i].fd = -1;
-    if (lust_config_load(name, srv.config_path, srv.ops.options, &srv.config) < 0) {
-        lust__server_print(stderr, "%s: %s", name, lust_error());
-        /* A reload that finds the file broken fails (1) and leaves the server alone; status
-         * cannot tell (LSB 4). */
+    int r = lust_config_load(name, srv.config_path, srv.ops.options, &config);
+    if (r < 0) {
+        /* A start tells a process manager too. A reload that finds the file broken fails (1)
+         * and leaves the server alone; status cannot tell (LSB 4). */
+        if (cmd == CMD_START || cmd == CMD_RESTART || (cmd == CMD_FORCE_RELOAD && !srv.ops.reload))
+            lust__server_start_failed(&srv, NULL, r);
+        else
+            lust__server_say(&srv, NULL);
         if (cmd == CMD_STATUS)
             return EXIT_PRIVILEGE;
         return cmd == CMD_RELOAD || (cmd == CMD_FORCE_RELOAD && srv.ops.reload) ? EXIT_GENERIC
                                                                                 : EXIT_CONFIG;
     }
+    if (lust__server_config_init(&srv, config) < 0) {
+        lust__server_say(&srv, NULL);
+        lust_config_release(config);
+        return EXIT_GENERIC;
+    }
     srv.foreground = force_fg || lust_config_foreground(srv.config);
     srv.pidfile_wanted = !srv.foreground || lust__config_file_sets(srv.config, "pidfile");
-    srv.control_wanted = !srv.foreground || lust__config_file_sets(srv.config, "control_socket");
+    srv.control_implicit = !lust__config_file_sets(srv.config, "control_socket");
 
     int status = run_command(&srv, (enum lust__server_command)cmd);
     server_free(&srv);

@@ -73,7 +73,7 @@ int lust__server_control_alive(const char *path)
 /* The control socket's path for this server, or NULL when it has none. */
 static const char *control_path(const struct lust_server *srv)
 {
-    return srv->control_wanted ? lust_config_control(srv->config) : NULL;
+    return lust_config_control(srv->config);
 }
 
 /*
@@ -102,6 +102,22 @@ static int control_connect(const char *path)
         return -EPERM;
     }
     return fd;
+}
+
+int lust__server_control_peer(const char *path, pid_t *pid)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    int fd = control_connect(path);
+    if (fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTSOCK)
+        return 0;
+    if (fd < 0)
+        return fd;
+    int r = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ? -errno : 1;
+    close(fd);
+    if (r > 0)
+        *pid = cred.pid;
+    return r;
 }
 
 /*
@@ -339,7 +355,9 @@ int lust__server_cmd_reload(struct lust_server *srv)
                            srv->name);
         return EXIT_UNIMPLEMENTED;
     }
-    if (!path)
+    /* No socket, or only the default one and nobody there (a foreground server that could
+     * not make it): SIGHUP to the pid file's holder, if there is one. */
+    if (!path || (srv->control_implicit && !lust__server_control_alive(path)))
         return lust__server_reload_by_signal(srv);
     int sock = control_reach(srv, path, "reload", &status);
     if (sock == -ENOENT) {

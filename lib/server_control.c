@@ -295,16 +295,13 @@ void lust__server_control_close_all(struct lust_server *srv)
  * replaced: without a pid file that server is this one already running; with one, it is
  * another instance (another pid file, the same socket), and two cannot share one socket.
  */
-int lust__server_control_listen(struct lust_server *srv)
+static int control_make(struct lust_server *srv, const char *path)
 {
-    const char *path = lust_config_control(srv->config);
     char tmp[sizeof((struct sockaddr_un *)0)->sun_path];
     struct sockaddr_un sa;
     struct stat st;
     int replace = 0; /* a dead socket is at the path: the rename replaces it */
 
-    if (!srv->control_wanted || !path)
-        return 0;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
             return lust__fail_plain(ENOTSOCK, "control socket %s: exists and is not a socket",
@@ -316,8 +313,11 @@ int lust__server_control_listen(struct lust_server *srv)
                                           "control socket %s: another server, with "
                                           "another pid file, answers there",
                                           path)
-                       : lust__fail_plain(EADDRINUSE, "control socket %s: a server answers there",
-                                          path);
+                       : lust__fail_plain(EADDRINUSE, "control socket %s: a server answers there%s",
+                                          path,
+                                          srv->control_implicit ? "; a second instance needs a "
+                                                                  "control_socket of its own"
+                                                                : "");
         replace = 1;
     } else if (errno != ENOENT) {
         return lust__fail(errno, "control socket %s", path);
@@ -365,6 +365,29 @@ int lust__server_control_listen(struct lust_server *srv)
 }
 
 /*
+ * Makes the control socket, unless `control_socket = none`. A foreground server whose file
+ * names no control_socket makes it at the default path too, so that its own commands find it
+ * under any supervisor; but where that directory is not its to use (not root, a read-only or
+ * missing /run) it serves without one, and the log says so. A socket the file asks for is
+ * made or the start fails, as in daemon mode.
+ */
+int lust__server_control_listen(struct lust_server *srv)
+{
+    const char *path = lust_config_control(srv->config);
+    if (!path || srv->control_off)
+        return 0;
+    int r = control_make(srv, path);
+    if (r >= 0 || !srv->foreground || !srv->control_implicit ||
+        (r != -EACCES && r != -EPERM && r != -EROFS && r != -ENOENT && r != -ENOTDIR))
+        return r;
+    lust_log(LUST_LOG_WARNING,
+             "%s; serving without it: `%s status` and `%s reload` cannot find this server "
+             "(set control_socket, or pidfile, in %s)",
+             lust_error(), srv->name, srv->name, lust_config_path(srv->config));
+    return 0;
+}
+
+/*
  * Removes a control socket nobody listens on any more. Callers hold the pid file's lock
  * (lust__server_control_remove_locked), without which a server starting meanwhile could have
  * put its own live socket there between the check and the unlink. One where anything still
@@ -372,7 +395,7 @@ int lust__server_control_listen(struct lust_server *srv)
  */
 void lust__server_control_remove(struct lust_server *srv)
 {
-    const char *path = srv->control_wanted ? lust_config_control(srv->config) : NULL;
+    const char *path = lust_config_control(srv->config);
     struct stat st;
     if (!path || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
         return;

@@ -3,11 +3,12 @@
  *
  * Signals never reach user code in a handler: TERM, INT, HUP and USR1 are blocked in every
  * thread from the start, and this one thread reads them from a signalfd, next to a timerfd
- * for the watchdog, the control socket, and an eventfd that tells it to quit. The stop state
- * is an eventfd that becomes readable, so run() can poll it beside its sockets.
+ * for the watchdog (which pings only while the daemon shows life), the control socket, and an
+ * eventfd that tells it to quit. The stop state is an eventfd that becomes readable, so run()
+ * can poll it beside its sockets.
  *
- * A reload, by SIGHUP or by `NAME reload` on the control socket, installs the new config,
- * runs the reload() hook, and puts the old config back if the hook refuses it. Outcomes go to
+ * A reload, by SIGHUP or by `NAME reload` on the control socket, offers the new config to the
+ * reload() hook and puts it in force if the hook accepts it (server_config.c). Outcomes go to
  * the log only.
  */
 #include "server_internal.h"
@@ -53,31 +54,31 @@ static void request_stop(struct lust_server *srv, const char *why)
 }
 
 /*
- * Installs FRESH (consumed) as the config and runs reload(). If reload() fails, the previous
- * config is put back, so lust_server_config() never shows a config the daemon refused. The
- * outcome, for the log and for the operator, is written to msg.
+ * Runs reload() on FRESH (consumed), then puts it in force if reload() accepts it. Only
+ * reload() sees it before (server_config.c), so no thread ever reads a config the daemon
+ * refused. The outcome, for the log and for the operator, is written to msg.
  */
 static int apply_config(struct lust_server *srv, struct lust_config *fresh, char *msg, size_t size)
 {
     char keys[256];
-    struct lust_config *old = srv->config;
 
     lust__server_restart_keys(srv, fresh, keys, sizeof keys);
-    srv->config = fresh;
+    lust__server_config_trial(fresh);
     int r = lust__server_call_hook(srv, srv->ops.reload, "reload");
+    lust__server_config_trial(NULL);
     if (r < 0) {
-        srv->config = old;
         snprintf(msg, size, "%s; the running config is unchanged", lust_error());
-        lust_config_free(fresh);
+        lust_config_release(fresh);
         return r;
     }
     lust_log_set_level(lust_config_log_threshold(fresh));
+    lust_log_set_timestamps(lust_config_log_timestamps(fresh));
     umask(lust_config_umask(fresh));
     int n = snprintf(msg, size, "reloaded %s", lust_config_path(fresh));
     if (keys[0] && n > 0 && (size_t)n < size)
         snprintf(msg + n, size - (size_t)n, "; changed but kept until a restart: %s", keys);
-    /* Freed only now: reload() may copy what it needs from either config. */
-    lust_config_free(old);
+    /* The old one lives on while threads still hold it. */
+    lust_config_release(lust__server_config_swap(srv, fresh));
     return 0;
 }
 
@@ -172,7 +173,15 @@ static void do_reload(struct lust_server *srv)
     lust_notify_ready(srv->notify);
 }
 
-/* The timer for WATCHDOG=1 pings in srv->watchdog_fd (-1: no watchdog). Returns 0 or -errno. */
+/*
+ * The watchdog's clock, in srv->watchdog_fd (-1: no watchdog): a tick every quarter of the
+ * manager's interval T. A tick pings only if the daemon called lust_server_alive() since the
+ * last ping, so a run() that calls it every T/2 (lust_server_alive_interval()) leaves at most
+ * 3T/4 between pings, and one that hangs is pinged at most once more, within T/4. The start
+ * counts as life: the first tick pings. A program built against 1.0 or 1.1 headers cannot call
+ * lust_server_alive(): every tick pings for it, as those releases pinged whatever run() did.
+ * Returns 0 or -errno.
+ */
 static int make_watchdog_timer(struct lust_server *srv)
 {
     uint64_t usec = lust_notify_watchdog_usec(srv->notify);
@@ -182,10 +191,10 @@ static int make_watchdog_timer(struct lust_server *srv)
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (fd < 0)
         return -errno;
-    uint64_t half = usec / 2;
+    uint64_t quarter = usec / 4 ? usec / 4 : 1;
     struct itimerspec its = {
-        .it_interval = {.tv_sec = (time_t)(half / 1000000),
-                        .tv_nsec = (long)(half % 1000000) * 1000},
+        .it_interval = {.tv_sec = (time_t)(quarter / 1000000),
+                        .tv_nsec = (long)(quarter % 1000000) * 1000},
     };
     its.it_value = its.it_interval;
     if (timerfd_settime(fd, 0, &its, NULL) < 0) {
@@ -193,8 +202,32 @@ static int make_watchdog_timer(struct lust_server *srv)
         close(fd);
         return -err;
     }
+    atomic_store(&srv->alive, 1);
+    srv->alive_required = srv->header_version >= LUST__SERVER_HEADERS_ALIVE;
     srv->watchdog_fd = fd;
     return 0;
+}
+
+/*
+ * One tick of the watchdog's clock; *missed counts the ticks since the last ping. A run() that
+ * shows life every half interval leaves every other tick without a ping, so only the third in
+ * a row (no life for three quarters of the interval) is a lapse: logged once, before the
+ * manager's deadline, and its end once.
+ */
+static void watchdog_tick(struct lust_server *srv, int *missed)
+{
+    if (atomic_exchange_explicit(&srv->alive, 0, memory_order_relaxed) || !srv->alive_required) {
+        lust_notify_watchdog(srv->notify);
+        if (*missed >= 3)
+            lust_log(LUST_LOG_NOTICE, "watchdog: lust_server_alive() called again; pinging");
+        *missed = 0;
+        return;
+    }
+    if (++*missed == 3)
+        lust_log(LUST_LOG_WARNING,
+                 "watchdog: no lust_server_alive() for %d ms; WATCHDOG=1 withheld (the manager "
+                 "restarts a daemon whose pings stop: run() must call it every %d ms)",
+                 srv->alive_interval_ms * 3 / 2, srv->alive_interval_ms);
 }
 
 static void reopen_by_signal(struct lust_server *srv)
@@ -208,24 +241,26 @@ static void reopen_by_signal(struct lust_server *srv)
         lust_log(LUST_LOG_NOTICE, "SIGUSR1: log reopened");
 }
 
-/* Takes every signal queued on the signalfd. */
+/*
+ * Takes every signal queued on the signalfd: a stop at once; a reload and a log reopen once
+ * each, however many came (the kernel merges them anyway), once the queue is empty. A HUP that
+ * comes during that reload waits for the next round of the loop, after the control clients:
+ * SIGHUPs sent faster than reloads finish cannot keep this thread from them.
+ */
 static void read_signals(struct lust_server *srv, int sfd)
 {
     struct signalfd_siginfo si;
+    int hup = 0, usr1 = 0;
     while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        switch (si.ssi_signo) {
-        case SIGTERM:
-        case SIGINT:
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
             request_stop(srv, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-            break;
-        case SIGHUP:
-            do_reload(srv);
-            break;
-        case SIGUSR1:
-            reopen_by_signal(srv);
-            break;
-        }
+        hup |= si.ssi_signo == SIGHUP;
+        usr1 |= si.ssi_signo == SIGUSR1;
     }
+    if (hup)
+        do_reload(srv);
+    if (usr1)
+        reopen_by_signal(srv);
 }
 
 enum { EV_QUIT, EV_SIGNAL, EV_WATCHDOG, EV_CONTROL, EV_CONN, EV_COUNT = EV_CONN + CTL_CONN_MAX };
@@ -294,6 +329,7 @@ static void *signal_thread(void *arg)
         [EV_CONTROL] = {.fd = srv->ctl_fd, .events = POLLIN},
     };
     long long paused_until = 0;
+    int missed = 0;
 
     for (;;) {
         long long now = now_ms();
@@ -320,7 +356,7 @@ static void *signal_thread(void *arg)
             read_signals(srv, srv->signal_fd);
         uint64_t n;
         if (pfd[EV_WATCHDOG].revents && read(srv->watchdog_fd, &n, sizeof n) > 0)
-            lust_notify_watchdog(srv->notify);
+            watchdog_tick(srv, &missed);
         for (int i = 0; i < nconn; i++)
             if (pfd[EV_CONN + i].revents)
                 lust__server_control_conn(srv, slot[i]);

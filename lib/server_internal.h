@@ -3,6 +3,7 @@
  *
  * The framework is one module (include/lust/server.h) in several files, one job each:
  *   server.c          the entry point, the command line, the handle the hooks get
+ *   server_config.c   the config as every thread of the daemon reads it: held snapshots
  *   server_start.c    `start`: what needs the real /, daemonize, the dance, run()
  *   server_events.c   the framework's thread in the daemon: signals, watchdog, reload
  *   server_control.c  the daemon's end of the control socket: listen, serve requests
@@ -79,12 +80,18 @@ struct lust_server {
     struct lust_server_ops ops; /* the caller's struct, zero-extended to this library's size */
     void *user_data;
     const char *config_path; /* -c FILE, or NULL for the default */
-    struct lust_config *config;
+    /* The config in force; it holds one reference. Replaced only by the framework's thread,
+     * under config_lock (server_config.c); other threads read it through holds. */
+    _Atomic(struct lust_config *) config;
+    pthread_mutex_t config_lock;
+    pthread_key_t thread_config; /* each thread's hold from lust_server_config() */
+    int thread_config_made;
     int foreground;
-    int pidfile_wanted; /* daemon mode, or `pidfile` set in the file for the foreground */
-    int control_wanted; /* the same rule for `control_socket` */
-    int ready_fd;       /* --ready-fd N, or -1 */
-    uid_t owner_uid;    /* who started the server: root and this uid may use the control socket */
+    int pidfile_wanted;   /* daemon mode, or `pidfile` set in the file for the foreground */
+    int control_implicit; /* the file does not set `control_socket`: the default path is used */
+    int control_off;      /* ... and the foreground server goes without it (check_paths) */
+    int ready_fd;         /* --ready-fd N, or -1 */
+    uid_t owner_uid;      /* who started the server: root and this uid may use the control socket */
 
     struct lust_creds *creds;
     struct lust_notify *notify;
@@ -110,6 +117,9 @@ struct lust_server {
     int watchdog_fd;                   /* timerfd for WATCHDOG=1, or -1 */
     unsigned long long notify_dropped; /* notify datagrams dropped, as last logged */
     atomic_int stopping;
+    atomic_int alive;      /* lust_server_alive() was called since the last watchdog ping */
+    int alive_required;    /* ... and the watchdog pings only then (headers of 1.2 on) */
+    int alive_interval_ms; /* how often run() must show life; -1 without a watchdog */
     pthread_t signal_thread;
     int signal_thread_started;
 };
@@ -135,11 +145,24 @@ LUST__HIDDEN int lust__server_copy_ops(struct lust_server *srv, const struct lus
                                        size_t size, size_t known);
 
 /* The size of liblust 1.0's struct lust_server_ops: options to reload. */
+/* The first headers with lust_server_alive(): programs built against them must call it under a
+ * watchdog; older ones cannot, and the framework pings for them (server_events.c). */
+#define LUST__SERVER_HEADERS_ALIVE 0x010200
+
 #define LUST__SERVER_OPS_V1_SIZE \
     (offsetof(struct lust_server_ops, reload) + sizeof(((struct lust_server_ops *)0)->reload))
 
+/* server_config.c */
+LUST__HIDDEN int lust__server_config_init(struct lust_server *srv, struct lust_config *config);
+LUST__HIDDEN struct lust_config *lust__server_config_swap(struct lust_server *srv,
+                                                          struct lust_config *fresh);
+LUST__HIDDEN void lust__server_config_trial(struct lust_config *fresh);
+LUST__HIDDEN void lust__server_config_drop_thread(struct lust_server *srv);
+LUST__HIDDEN void lust__server_config_fini(struct lust_server *srv);
+
 /* server_start.c */
 LUST__HIDDEN int lust__server_cmd_start(struct lust_server *srv);
+LUST__HIDDEN void lust__server_start_failed(struct lust_server *srv, const char *what, int r);
 LUST__HIDDEN int lust__server_open_log(struct lust_server *srv);
 
 /* server_events.c */
@@ -164,6 +187,12 @@ LUST__HIDDEN void lust__server_control_close_all(struct lust_server *srv);
 struct sockaddr_un;
 LUST__HIDDEN int lust__server_control_address(const char *path, struct sockaddr_un *sa);
 LUST__HIDDEN int lust__server_control_alive(const char *path);
+/*
+ * Who answers on the control socket at path: 1 with its pid in *pid (the process that made it
+ * listen, as the kernel recorded it), 0 when no server listens there, or -errno (-EACCES: this
+ * user may not connect; -EPERM: it listens as another user; -EAGAIN: too busy to accept).
+ */
+LUST__HIDDEN int lust__server_control_peer(const char *path, pid_t *pid);
 LUST__HIDDEN int lust__server_parse_reply(char *reply);
 LUST__HIDDEN void lust__server_printable(char *s);
 LUST__HIDDEN int lust__server_cmd_reload(struct lust_server *srv);

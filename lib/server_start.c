@@ -16,8 +16,10 @@
 #include "server_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +122,7 @@ static int become_server(struct lust_server *srv)
     if (r < 0)
         return r;
     lust_log_set_level(lust_config_log_threshold(srv->config));
+    lust_log_set_timestamps(lust_config_log_timestamps(srv->config));
     srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     srv->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (srv->stop_fd < 0 || srv->quit_fd < 0)
@@ -222,6 +225,27 @@ static void daemon_main(struct lust_server *srv)
 }
 
 /*
+ * A start that failed: the sentence on the terminal (lust__server_say) and, under a process
+ * manager, STATUS= with the same sentence and ERRNO= (`systemctl status` shows why). The
+ * notify socket is opened here when the failure came before prepare() opened it.
+ */
+void lust__server_start_failed(struct lust_server *srv, const char *what, int r)
+{
+    char why[1024];
+    struct lust_notify *own = NULL, *n = srv->notify;
+
+    snprintf(why, sizeof why, "%s%s%s", what ? what : "", what ? ": " : "", lust_error());
+    lust__server_say(srv, what);
+    if (!n && lust_notify_open(&own, LUST_NOTIFY_UNSET_ENV) > 0)
+        n = own;
+    for (char *p = why; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    lust_notify_sendf(n, "STATUS=%s\nERRNO=%d", why, r < 0 ? -r : r);
+    lust_notify_close(own);
+}
+
+/*
  * The log file, opened by root by path (at start, and for `reopen`): O_NOFOLLOW, a regular file
  * with no other hard link, no blocking on a FIFO (lust_log_open). Returns the descriptor or
  * -errno.
@@ -266,7 +290,7 @@ static int check_directory(struct lust_server *srv, const char *what, const char
                : lust__fail(ENOMEM, "%s %s", what, path);
     if (fd < 0) {
         free(w);
-        lust__server_say(srv, NULL);
+        lust__server_start_failed(srv, NULL, fd);
         return path_exit(fd);
     }
     close(fd);
@@ -287,11 +311,38 @@ static int same_directory(const char *a, const char *b)
     return n == lust__dir_len(b) && memcmp(a, b, n) == 0;
 }
 
+/*
+ * The control socket of a foreground server whose file names none, at the default path: made
+ * only where that directory passes the checks and nothing but a socket is at the path; else
+ * the server goes on without it (control_off), and says so.
+ */
+static int check_default_control(struct lust_server *srv, const char *ctl)
+{
+    struct lust__walk *w = malloc(sizeof *w); /* 8 KiB: not on the stack (path.c says why) */
+    struct stat st;
+    int fd = w ? lust__walk_dir("control socket", ctl, ctl, lust__dir_len(ctl),
+                                LUST__WALK_SELF | LUST__WALK_FOLLOW, w)
+               : lust__fail(ENOMEM, "control socket %s", ctl);
+    free(w);
+    if (fd >= 0)
+        close(fd);
+    if (fd >= 0 && lstat(ctl, &st) == 0 && !S_ISSOCK(st.st_mode))
+        fd = lust__fail_plain(ENOTSOCK, "control socket %s: exists and is not a socket", ctl);
+    if (fd < 0) {
+        srv->control_off = 1;
+        lust__server_print(stderr,
+                           "%s: warning: %s; serving without a control socket (set "
+                           "control_socket in %s)",
+                           srv->name, lust_error(), lust_config_path(srv->config));
+    }
+    return EXIT_OK;
+}
+
 /* The pid file and the control socket, before anything forks: where they go, what is there. */
 static int check_paths(struct lust_server *srv)
 {
     const char *pid = srv->pidfile_wanted ? lust_config_pidfile(srv->config) : NULL;
-    const char *ctl = srv->control_wanted ? lust_config_control(srv->config) : NULL;
+    const char *ctl = lust_config_control(srv->config);
     struct stat st;
     int r, warned = 1;
     if (pid) {
@@ -299,25 +350,27 @@ static int check_paths(struct lust_server *srv)
             return r;
         int q = lust_pidfile_query(pid, NULL);
         if (q < 0) {
-            lust__server_say(srv, NULL);
+            lust__server_start_failed(srv, NULL, q);
             return path_exit(q);
         }
     }
     if (!ctl)
         return EXIT_OK;
     if (pid && strcmp(pid, ctl) == 0) {
-        lust__server_print(stderr, "%s: control_socket and pidfile are the same path, %s",
-                           srv->name, ctl);
+        lust__fail_plain(EINVAL, "control_socket and pidfile are the same path, %s", ctl);
+        lust__server_start_failed(srv, NULL, -EINVAL);
         return EXIT_CONFIG;
     }
+    if (srv->foreground && srv->control_implicit)
+        return check_default_control(srv, ctl);
     /* The pid file's directory, checked a moment ago, is not walked again (unless it had a
      * warning to repeat for the socket). */
     if ((!pid || warned || !same_directory(pid, ctl)) &&
         (r = check_directory(srv, "control socket", ctl, &warned)) != EXIT_OK)
         return r;
     if (lstat(ctl, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-        lust__server_print(stderr, "%s: control socket %s: exists and is not a socket", srv->name,
-                           ctl);
+        lust__fail_plain(ENOTSOCK, "control socket %s: exists and is not a socket", ctl);
+        lust__server_start_failed(srv, NULL, -ENOTSOCK);
         return EXIT_CONFIG;
     }
     return EXIT_OK;
@@ -338,7 +391,7 @@ static int open_jail(struct lust_server *srv, const char *jail)
         }
     }
     if (r < 0) {
-        lust__server_say(srv, NULL);
+        lust__server_start_failed(srv, NULL, r);
         /* "/" or a pseudo filesystem can never be a jail: a config value to change. */
         return r == -EINVAL ? EXIT_CONFIG : EXIT_MISSING;
     }
@@ -355,7 +408,7 @@ static int prepare(struct lust_server *srv)
     struct lust_config *c = srv->config;
     int r = lust_privs_lookup(lust_config_user(c), lust_config_group(c), 0, &srv->creds);
     if (r < 0) {
-        lust__server_say(srv, NULL);
+        lust__server_start_failed(srv, NULL, r);
         return EXIT_CONFIG;
     }
     if (lust_config_jail(c) && (r = open_jail(srv, lust_config_jail(c))) != EXIT_OK)
@@ -364,20 +417,24 @@ static int prepare(struct lust_server *srv)
         return r;
     r = lust_notify_open(&srv->notify, LUST_NOTIFY_UNSET_ENV);
     if (r < 0) {
-        lust__server_say(srv, NULL);
+        lust__server_say(srv, NULL); /* the manager's socket is what failed */
         return EXIT_GENERIC;
     }
+    /* Half the manager's interval, in ms: run() shows life at least twice per interval. */
+    uint64_t half_ms = lust_notify_watchdog_usec(srv->notify) / 2000;
+    if (lust_notify_watchdog_usec(srv->notify) > 0)
+        srv->alive_interval_ms = half_ms == 0 ? 1 : half_ms > INT_MAX ? INT_MAX : (int)half_ms;
     if (srv->ops.reload) {
         srv->config_fd = lust__server_open_config(lust_config_path(c));
         if (srv->config_fd == -EPERM) {
-            lust__server_say(srv, NULL);
+            lust__server_start_failed(srv, NULL, srv->config_fd);
             return EXIT_CONFIG;
         }
     }
     if (!srv->foreground) {
         srv->log_fd = lust__server_open_log(srv);
         if (srv->log_fd < 0) {
-            lust__server_say(srv, "log");
+            lust__server_start_failed(srv, "log", srv->log_fd);
             return path_exit(srv->log_fd);
         }
     }
@@ -387,11 +444,10 @@ static int prepare(struct lust_server *srv)
 /* A start that failed in the foreground: what it made goes, what it holds is let go. */
 static int foreground_failed(struct lust_server *srv, int r)
 {
-    if (srv->already_running) {
+    if (srv->already_running)
         lust__server_print(stdout, "%s: %s", srv->name, lust_error());
-    } else {
-        lust__server_say(srv, NULL);
-    }
+    else
+        lust__server_start_failed(srv, NULL, r);
     if (srv->ctl_fd >= 0) {
         if (!srv->jailed)
             lust__server_control_remove_own(srv);
@@ -427,7 +483,7 @@ int lust__server_cmd_start(struct lust_server *srv)
         return r;
     r = lust__server_call_hook(srv, srv->ops.before_daemonize, "before_daemonize");
     if (r < 0) {
-        lust__server_say(srv, NULL);
+        lust__server_start_failed(srv, NULL, r);
         return lust__server_exit_for_hook(srv, r);
     }
     if (srv->foreground) {
@@ -461,7 +517,7 @@ int lust__server_cmd_start(struct lust_server *srv)
         lust__server_print(stdout, "%s: %s", srv->name, lust_error());
         return EXIT_OK;
     }
-    lust__server_say(srv, "start failed");
+    lust__server_start_failed(srv, "start failed", r);
     lust__server_cleanup_failed_start(srv);
     return lust__server_exit_for(r);
 }

@@ -47,6 +47,16 @@ int lust__server_signal_holder(struct lust_server *srv, pid_t pid, int sig)
 }
 
 /*
+ * A server that holds no pid file (in the foreground, with none in its config file) is found
+ * on its control socket: 1 with its pid, 0 when none answers there, or -errno.
+ */
+static int found_on_socket(struct lust_server *srv, pid_t *pid)
+{
+    const char *path = lust_config_control(srv->config);
+    return path ? lust__server_control_peer(path, pid) : 0;
+}
+
+/*
  * The pid file goes, and the control socket with it, while the pid file is locked by this
  * process: a server starting meanwhile must take that lock before it makes its own socket, so
  * the socket removed cannot be a new server's. Without a pid file nothing is removed (a dead
@@ -64,7 +74,7 @@ static int remove_pidfile(struct lust_server *srv)
 /* The socket at the control path while the server to stop runs is that server's own. */
 static void note_control_socket(struct lust_server *srv)
 {
-    const char *path = srv->control_wanted ? lust_config_control(srv->config) : NULL;
+    const char *path = lust_config_control(srv->config);
     struct stat st;
     if (path && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
         srv->ctl_dev = st.st_dev;
@@ -100,6 +110,17 @@ int lust__server_cmd_stop(struct lust_server *srv)
         return EXIT_GENERIC;
     }
     if (state != LUST_PIDFILE_RUNNING) {
+        /* Its pid is the kernel's record of who made the socket listen, not a lock: it is
+         * not signalled. A foreground server is its supervisor's to stop anyway, which would
+         * start it again after a TERM from here. */
+        if (found_on_socket(srv, &pid) > 0) {
+            lust__server_print(stderr,
+                               "%s is running (pid %ld) without a pid file, found on its control "
+                               "socket %s: a server in the foreground; stop it through its "
+                               "supervisor (systemctl stop, sv down, s6-svc -d ...)",
+                               srv->name, (long)pid, lust_config_control(srv->config));
+            return EXIT_GENERIC;
+        }
         remove_pidfile(srv);
         lust__server_print(stdout, "%s is not running", srv->name);
         return EXIT_OK;
@@ -116,11 +137,36 @@ int lust__server_cmd_stop(struct lust_server *srv)
     return EXIT_OK;
 }
 
+/* status when the pid file shows no server (none, empty, stale): one may answer on the
+ * control socket all the same. Returns the exit status, or -1 when none answers. */
+static int status_by_socket(struct lust_server *srv)
+{
+    pid_t pid = 0;
+    int r = found_on_socket(srv, &pid);
+    if (r == 0)
+        return -1;
+    if (r < 0) {
+        lust__server_print(stdout, "%s: cannot tell: control socket %s: %s", srv->name,
+                           lust_config_control(srv->config), strerror(-r));
+        return lust_pidfile_lsb_status(r);
+    }
+    lust__server_print(stdout,
+                       "%s is running (pid %ld, found on its control socket %s; no pid file)",
+                       srv->name, (long)pid, lust_config_control(srv->config));
+    return lust_pidfile_lsb_status(LUST_PIDFILE_RUNNING);
+}
+
 int lust__server_cmd_status(struct lust_server *srv)
 {
     pid_t pid = 0;
     int state = lust__server_query(srv, &pid);
     int code = lust_pidfile_lsb_status(state);
+
+    if (state == LUST_PIDFILE_NONE || state == LUST_PIDFILE_EMPTY || state == LUST_PIDFILE_STALE) {
+        int by_socket = status_by_socket(srv);
+        if (by_socket >= 0)
+            return by_socket;
+    }
 
     switch (state) {
     case LUST_PIDFILE_RUNNING:

@@ -27,11 +27,13 @@ static const char *const covered[] = {
     "lust_config_load_fd",
     "lust_config_log_level",
     "lust_config_log_threshold",
+    "lust_config_log_timestamps",
     "lust_config_logfile",
     "lust_config_name",
     "lust_config_notice",
     "lust_config_path",
     "lust_config_pidfile",
+    "lust_config_release",
     "lust_config_start_timeout",
     "lust_config_stop_timeout",
     "lust_config_umask",
@@ -57,6 +59,7 @@ static const char *const covered[] = {
     "lust_log_reopen",
     "lust_log_reopen_fd",
     "lust_log_set_level",
+    "lust_log_set_timestamps",
     "lust_log_setup",
     "lust_log_setup_fd",
     "lust_log_v",
@@ -99,7 +102,10 @@ static const char *const covered[] = {
     "lust_sandbox_report",
     "lust_sandbox_set_mode",
     "lust_sandbox_unveil",
+    "lust_server_alive",
+    "lust_server_alive_interval",
     "lust_server_config",
+    "lust_server_config_hold",
     "lust_server_fail",
     "lust_server_fail_config",
     "lust_server_foreground",
@@ -107,6 +113,7 @@ static const char *const covered[] = {
     "lust_server_main_versioned",
     "lust_server_name",
     "lust_server_stop_fd",
+    "lust_server_status",
     "lust_server_stopping",
     "lust_version",
 };
@@ -134,6 +141,7 @@ START_TEST(config_functions_refuse_a_null_config_or_name)
     ck_assert_int_lt(lust_config_load_fd("web", -1, "/x.conf", NULL, &c), 0);
     ck_assert_ptr_null(c);
     lust_config_free(NULL);
+    lust_config_release(NULL);
     EXPECT_NULL(lust_config_cfg(NULL), "lust_config_cfg");
     EXPECT_NULL(lust_config_name(NULL), "lust_config_name");
     EXPECT_NULL(lust_config_path(NULL), "lust_config_path");
@@ -146,6 +154,7 @@ START_TEST(config_functions_refuse_a_null_config_or_name)
     EXPECT_NULL(lust_config_control(NULL), "lust_config_control");
     EXPECT_EINVAL(lust_config_log_level(NULL), "lust_config_log_level");
     EXPECT_EINVAL(lust_config_log_threshold(NULL), "lust_config_log_threshold");
+    EXPECT_EINVAL(lust_config_log_timestamps(NULL), "lust_config_log_timestamps");
     EXPECT_EINVAL(lust_config_start_timeout(NULL), "lust_config_start_timeout");
     EXPECT_EINVAL(lust_config_stop_timeout(NULL), "lust_config_stop_timeout");
     ck_assert_uint_eq(lust_config_umask(NULL), (mode_t)-1);
@@ -231,6 +240,7 @@ START_TEST(log_functions_refuse_null_lists_and_write_nothing_for_a_null_format)
     ck_assert_int_eq(lust_log_level_to_syslog(-3), -EINVAL);
     ck_assert_ptr_null(lust_log_level_name(-3));
     ck_assert_int_eq(lust_log_set_level(-3), -EINVAL);
+    ck_assert_int_eq(lust_log_set_timestamps(-3), -EINVAL);
     ck_assert_int_eq(lust_log_get_level(), LUST_LOG_INFO);
     uint64_t dropped = lust_log_dropped();
     log_fn(LUST_LOG_ERROR, NULL);
@@ -287,6 +297,10 @@ START_TEST(server_functions_refuse_a_null_handle_and_argv)
     char *argv[] = {"t", "status", NULL};
     EXPECT_NULL(lust_server_name(NULL), "lust_server_name");
     EXPECT_NULL(lust_server_config(NULL), "lust_server_config");
+    EXPECT_NULL(lust_server_config_hold(NULL), "lust_server_config_hold");
+    EXPECT_EINVAL(lust_server_alive_interval(NULL), "lust_server_alive_interval");
+    EXPECT_EINVAL(lust_server_status(NULL, "x"), "lust_server_status");
+    lust_server_alive(NULL); /* nothing to say from a signal handler: ignored */
     EXPECT_EINVAL(lust_server_stop_fd(NULL), "lust_server_stop_fd");
     EXPECT_EINVAL(lust_server_foreground(NULL), "lust_server_foreground");
     ck_assert_int_eq(lust_server_stopping(NULL), -EINVAL);

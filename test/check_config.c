@@ -125,6 +125,7 @@ START_TEST(defaults_follow_the_program_name_and_install_dirs)
     ck_assert(!lust_config_foreground(conf));
     ck_assert_int_eq(lust_config_start_timeout(conf), 10);
     ck_assert_int_eq(lust_config_stop_timeout(conf), 10);
+    ck_assert_int_eq(lust_config_log_timestamps(conf), LUST_LOG_TIMESTAMPS_AUTO);
     ck_assert_ptr_null(lust_config_notice(conf));
     lust_config_free(conf);
 }
@@ -203,6 +204,7 @@ START_TEST(each_standard_key_can_be_set_in_the_file)
                                               "logfile = /srv/log/web.log\n"
                                               "control_socket = /srv/web.ctl\n"
                                               "log_level = warning\n"
+                                              "log_timestamps = no\n"
                                               "umask = 077\n"
                                               "foreground = true\n"
                                               "start_timeout = 0\n"
@@ -216,6 +218,7 @@ START_TEST(each_standard_key_can_be_set_in_the_file)
     ck_assert_str_eq(lust_config_logfile(conf), "/srv/log/web.log");
     ck_assert_str_eq(lust_config_control(conf), "/srv/web.ctl");
     ck_assert_int_eq(lust_config_log_level(conf), LOG_WARNING);
+    ck_assert_int_eq(lust_config_log_timestamps(conf), LUST_LOG_TIMESTAMPS_NO);
     ck_assert_int_eq(lust_config_umask(conf), 077);
     ck_assert(lust_config_foreground(conf));
     ck_assert_int_eq(lust_config_start_timeout(conf), 0);
@@ -283,6 +286,43 @@ START_TEST(log_level_names_match_the_logs_and_the_threshold_feeds_set_level)
         lust_config_free(conf);
         npaths--;
     }
+}
+END_TEST
+
+/*
+ * log_timestamps takes auto, yes and no in any case (and libconfuse's other words for a
+ * boolean), each the log's mode of the same name.
+ */
+START_TEST(log_timestamps_names_the_logs_modes)
+{
+    static const struct {
+        const char *text;
+        int mode;
+    } cases[] = {
+        {"log_timestamps = no", LUST_LOG_TIMESTAMPS_NO},
+        {"log_timestamps = YES", LUST_LOG_TIMESTAMPS_YES},
+        {"log_timestamps = \"Auto\"", LUST_LOG_TIMESTAMPS_AUTO},
+        {"log_timestamps = off # svlogd -t stamps the lines", LUST_LOG_TIMESTAMPS_NO},
+        {"log_timestamps = true", LUST_LOG_TIMESTAMPS_YES},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct lust_config *conf;
+        ck_assert_msg(lust_config_load("web", write_conf("t.conf", cases[i].text), NULL, &conf) ==
+                          0,
+                      "%s: %s", cases[i].text, lust_error());
+        ck_assert_int_eq(lust_config_log_timestamps(conf), cases[i].mode);
+        ck_assert_int_eq(lust_log_set_timestamps(lust_config_log_timestamps(conf)), 0);
+        lust_config_free(conf);
+        npaths--;
+    }
+}
+END_TEST
+
+START_TEST(an_unknown_log_timestamps_mode_is_refused)
+{
+    expect_error("\nlog_timestamps = sometimes\n",
+                 "2: log_timestamps must be auto, yes (true, on) or no (false, off), not "
+                 "\"sometimes\"");
 }
 END_TEST
 
@@ -845,6 +885,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, jail_none_disables_the_jail);
     tcase_add_test(tc, every_log_level_maps_to_its_syslog_priority);
     tcase_add_test(tc, log_level_names_match_the_logs_and_the_threshold_feeds_set_level);
+    tcase_add_test(tc, log_timestamps_names_the_logs_modes);
+    tcase_add_test(tc, an_unknown_log_timestamps_mode_is_refused);
     tcase_add_test(tc, umask_is_octal_however_it_is_written);
     tcase_add_test(tc, the_daemon_reads_its_own_keys_and_sections);
     tcase_add_test(tc, the_daemon_defaults_apply_without_a_file);

@@ -59,6 +59,9 @@ START_TEST(constants_binaries_pass_are_frozen)
     ck_assert_int_eq(LUST_LOG_NOTICE, 2);
     ck_assert_int_eq(LUST_LOG_WARNING, 3);
     ck_assert_int_eq(LUST_LOG_ERROR, 4);
+    ck_assert_int_eq(LUST_LOG_TIMESTAMPS_NO, 0);
+    ck_assert_int_eq(LUST_LOG_TIMESTAMPS_YES, 1);
+    ck_assert_int_eq(LUST_LOG_TIMESTAMPS_AUTO, 2);
     ck_assert_uint_eq(LUST_DAEMON_KEEP_STDIO, 0x1u);
     ck_assert_uint_eq(LUST_DAEMON_ALLOW_CORE, 0x2u);
     ck_assert_int_eq(LUST_DAEMON_DEFAULT_TIMEOUT_MS, 90000);

@@ -863,7 +863,8 @@ START_TEST(foreground_setup_keeps_every_descriptor_and_logs_to_stderr)
 }
 END_TEST
 
-START_TEST(under_journald_foreground_lines_carry_the_priority_prefix)
+/* stderr into fx.path, named by JOURNAL_STREAM as journald names the stream it gave a service. */
+static void stderr_to_fake_journal(void)
 {
     stderr_to(fx.path);
     struct stat st;
@@ -871,6 +872,11 @@ START_TEST(under_journald_foreground_lines_carry_the_priority_prefix)
     char js[64];
     snprintf(js, sizeof js, "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
     ck_assert_int_eq(setenv("JOURNAL_STREAM", js, 1), 0);
+}
+
+START_TEST(under_journald_foreground_lines_carry_the_priority_prefix)
+{
+    stderr_to_fake_journal();
     ck_assert_int_eq(lust_log_setup(NULL, NULL, 0), 0);
     lust_log(LUST_LOG_INFO, "i");
     lust_log(LUST_LOG_ERROR, "e");
@@ -883,14 +889,76 @@ START_TEST(under_journald_foreground_lines_carry_the_priority_prefix)
 }
 END_TEST
 
+/* Nor does it leave the time out under LUST_LOG_TIMESTAMPS_AUTO. */
 START_TEST(a_foreign_journal_stream_adds_no_prefix)
 {
     stderr_to(fx.path);
     ck_assert_int_eq(setenv("JOURNAL_STREAM", "1:1", 1), 0);
     ck_assert_int_eq(lust_log_setup(NULL, NULL, 0), 0);
+    ck_assert_int_eq(lust_log_set_timestamps(LUST_LOG_TIMESTAMPS_AUTO), 0);
     lust_log(LUST_LOG_INFO, "plain");
     char *text = slurp(fx.path, NULL);
     ck_assert_msg(text[0] != '<' && log_line_ok(text), "%s", text);
+    free(text);
+}
+END_TEST
+
+START_TEST(without_timestamps_a_line_is_the_level_and_the_message)
+{
+    stderr_to(fx.path);
+    ck_assert_int_eq(lust_log_set_timestamps(LUST_LOG_TIMESTAMPS_NO), 0);
+    lust_log(LUST_LOG_INFO, "listening on %s", "127.0.0.1:8080");
+    ck_assert_int_eq(lust_log_set_timestamps(LUST_LOG_TIMESTAMPS_YES), 0);
+    lust_log(LUST_LOG_WARNING, "stamped");
+    char *text = slurp(fx.path, NULL);
+    ck_assert_msg(strncmp(text, "INFO listening on 127.0.0.1:8080\n", 33) == 0, "%s", text);
+    char *second = text + 33;
+    ck_assert_msg(log_line_ok(second), "%s", second);
+    ck_assert_str_eq(after_stamp(second), "WARNING stamped\n");
+    free(text);
+    ck_assert_int_eq(lust_log_set_timestamps(3), -EINVAL);
+    ck_assert_msg(strstr(lust_error(), "log timestamps mode 3 unknown"), "%s", lust_error());
+    ck_assert_int_eq(lust_log_set_timestamps(-1), -EINVAL);
+}
+END_TEST
+
+START_TEST(without_timestamps_the_dropped_lines_report_has_none_either)
+{
+    ck_assert_int_eq(lust_log_set_timestamps(LUST_LOG_TIMESTAMPS_NO), 0);
+    int full = open("/dev/full", O_WRONLY | O_CLOEXEC);
+    ck_assert_int_ge(full, 0);
+    ck_assert_int_eq(lust_log_reopen_fd(full), 0);
+    lust_log(LUST_LOG_ERROR, "lost");
+    log_to_file();
+    lust_log(LUST_LOG_INFO, "back");
+    char *text = slurp(fx.path, NULL);
+    ck_assert_str_eq(text, "WARNING log: 1 line dropped (No space left on device)\nINFO back\n");
+    free(text);
+}
+END_TEST
+
+/* auto: journald stamps the lines it reads from its stream, so they carry only "<N>LEVEL". */
+START_TEST(auto_leaves_the_time_to_journald_and_keeps_it_anywhere_else)
+{
+    stderr_to_fake_journal();
+    ck_assert_int_eq(lust_log_setup(NULL, NULL, 0), 0);
+    ck_assert_int_eq(lust_log_set_timestamps(LUST_LOG_TIMESTAMPS_AUTO), 0);
+    lust_log(LUST_LOG_INFO, "to the journal");
+    ck_assert_int_eq(lust_log_set_timestamps(LUST_LOG_TIMESTAMPS_YES), 0);
+    lust_log(LUST_LOG_ERROR, "stamped twice");
+    char *text = slurp(fx.path, NULL);
+    ck_assert_msg(strncmp(text, "<6>INFO to the journal\n<3>", 26) == 0, "%s", text);
+    ck_assert_msg(log_line_ok(text + 23), "%s", text + 23);
+    free(text);
+
+    /* The same mode with the log sent to a file: lines are stamped again. */
+    ck_assert_int_eq(lust_log_set_timestamps(LUST_LOG_TIMESTAMPS_AUTO), 0);
+    ck_assert_int_eq(unlink(fx.path), 0);
+    log_to_file();
+    lust_log(LUST_LOG_INFO, "to a file");
+    text = slurp(fx.path, NULL);
+    ck_assert_msg(log_line_ok(text), "%s", text);
+    ck_assert_str_eq(after_stamp(text), "INFO to a file\n");
     free(text);
 }
 END_TEST
@@ -918,6 +986,9 @@ static Suite *log_suite(void)
     tcase_add_test(tc, logging_never_changes_errno);
     tcase_add_test(tc, under_journald_foreground_lines_carry_the_priority_prefix);
     tcase_add_test(tc, a_foreign_journal_stream_adds_no_prefix);
+    tcase_add_test(tc, without_timestamps_a_line_is_the_level_and_the_message);
+    tcase_add_test(tc, without_timestamps_the_dropped_lines_report_has_none_either);
+    tcase_add_test(tc, auto_leaves_the_time_to_journald_and_keeps_it_anywhere_else);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("failures");

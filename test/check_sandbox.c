@@ -324,6 +324,7 @@ static int body_int80_getpid(void)
 START_TEST(sandbox_i386_calls_are_never_allowed)
 {
     SKIP_UNDER_VALGRIND();
+    SKIP_UNDER_TSAN();
 #if defined(__x86_64__)
     struct lust_sandbox *off = sandbox_with("stdio", LUST_SANDBOX_OFF);
     struct run r;
@@ -476,6 +477,7 @@ static int body_ignore_sigsys(void)
 START_TEST(sandbox_sigsys_handler_cannot_be_replaced)
 {
     SKIP_UNDER_VALGRIND();
+    SKIP_UNDER_TSAN();
     struct lust_sandbox *sb = sandbox_with("stdio", LUST_SANDBOX_REQUIRE);
     struct run r;
     run_sandboxed(sb, body_ignore_sigsys, &r);

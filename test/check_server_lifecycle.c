@@ -459,6 +459,29 @@ START_TEST(missing_jail_exits_5_naming_the_jail)
 }
 END_TEST
 
+/*
+ * examples/skeleton.c, the daemon to copy, does what it says: its own key in the log, a new
+ * value by `reload`, an empty one refused at start (6) and by reload (1, the old one kept).
+ */
+START_TEST(the_skeleton_logs_its_message_and_reloads_it)
+{
+    struct result r;
+    write_conf("skeleton", "message = \"first words\"\n");
+    pid_t pid = start(skeleton, "skeleton");
+    wait_in_file(at("skeleton", "log"), "INFO first words");
+    rename_conf("skeleton", "message = \"second words\"\n");
+    ck_assert_msg(RUN(&r, skeleton, "skeleton", "reload") == 0, "%d: %s%s", r.code, r.out, r.err);
+    wait_in_file(at("skeleton", "log"), "INFO second words");
+    rename_conf("skeleton", "message = \"\"\n");
+    ck_assert_int_eq(RUN(&r, skeleton, "skeleton", "reload"), 1);
+    ck_assert_msg(strstr(r.err, "message: must not be empty"), "stderr: %s", r.err);
+    ck_assert_int_eq(holder("skeleton"), pid);
+    stop(skeleton, "skeleton", pid);
+    ck_assert_int_eq(RUN(&r, skeleton, "skeleton", "start"), 6);
+    ck_assert_msg(strstr(r.err, "message: must not be empty"), "stderr: %s", r.err);
+}
+END_TEST
+
 START_TEST(port_in_use_fails_with_the_daemons_bind_sentence)
 {
     struct result r;
@@ -722,6 +745,7 @@ static Suite *server_lifecycle_suite(void)
     tcase_add_test(tc, an_unknown_key_exits_6_naming_file_line_and_key_and_starts_nothing);
     tcase_add_test(tc, unknown_user_exits_6_naming_the_user);
     tcase_add_test(tc, missing_jail_exits_5_naming_the_jail);
+    tcase_add_test(tc, the_skeleton_logs_its_message_and_reloads_it);
     tcase_add_test(tc, port_in_use_fails_with_the_daemons_bind_sentence);
     tcase_add_test(tc, a_hook_blaming_the_config_exits_6_in_both_modes);
     suite_add_tcase(s, tc);

@@ -68,9 +68,11 @@ static void ready_fd_start(struct ready_fd_server *s)
     int ready[2];
     s->port = free_port();
     s->default_pidfile_existed = access("/run/thread_server.pid", F_OK) == 0;
-    /* No pidfile key: the foreground writes none (not even the default /run one). */
-    int n =
-        snprintf(text, sizeof text, "jail = \"%s\"\nlisten = {\"127.0.0.1:%d\"}\n", jail, s->port);
+    /* No pidfile key: the foreground writes none (not even the default /run one). Its control
+     * socket stays in the test's directory (check_server_supervised tests the default one). */
+    int n = snprintf(text, sizeof text,
+                     "jail = \"%s\"\nlisten = {\"127.0.0.1:%d\"}\ncontrol_socket = \"%s\"\n", jail,
+                     s->port, at("thread_server", "ctl"));
     write_file(at("thread_server", "conf"), text, (size_t)n, 0644);
     ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
     struct how how = {.fd3 = ready[1]};
@@ -164,6 +166,103 @@ START_TEST(foreground_writes_the_pid_file_the_config_names)
 }
 END_TEST
 
+/*
+ * thread_server -f under $NOTIFY_SOCKET with JOURNAL_STREAM naming its stderr (the harness's
+ * pipe), as journald names the stream it connects to a service's stderr: the shell puts the
+ * pipe's device and inode in the variable, then becomes the server.
+ */
+static void journal_fg_start(struct fg *fg)
+{
+    char sock[256], env[300];
+    fg->notify = notify_socket(sock, sizeof sock);
+    snprintf(env, sizeof env, "NOTIFY_SOCKET=%s", sock);
+    struct how how = {.env = {env}, .fd3 = -1};
+    char *argv[] = {"/bin/sh",
+                    "-c",
+                    "JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec \"$0\" -c \"$1\" -f "
+                    "start",
+                    (char *)thread_server,
+                    (char *)at("thread_server", "conf"),
+                    NULL};
+    fg->pid = spawn(argv, &how, &fg->out, &fg->err);
+    expect_notify(fg->notify, "READY=1");
+}
+
+/* The server's "started" and "exiting" lines in text, each checked with line_ok. */
+static void expect_start_and_exit_lines(const char *text, int (*line_ok)(const char *))
+{
+    for (const char *p = text; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+        ck_assert_msg(line_ok(p), "line: %.*s", (int)strcspn(p, "\n"), p);
+    ck_assert_msg(strstr(text, "NOTICE thread_server") && strstr(text, "exiting with status 0"),
+                  "stderr: %s", text);
+}
+
+/* "<N>LEVEL message": journald's priority, then no time. */
+static int journal_line_unstamped(const char *line)
+{
+    return line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>' && line[3] >= 'A' &&
+           line[3] <= 'Z';
+}
+
+/* "LEVEL message": neither a priority nor a time. */
+static int plain_line_unstamped(const char *line)
+{
+    return line[0] >= 'A' && line[0] <= 'Z';
+}
+
+START_TEST(under_journald_foreground_lines_leave_the_time_to_the_journal)
+{
+    struct result r;
+    struct fg fg;
+    thread_conf("HI!");
+    journal_fg_start(&fg);
+    fg_term(&fg, &r);
+    expect_start_and_exit_lines(r.err, journal_line_unstamped);
+}
+END_TEST
+
+START_TEST(log_timestamps_yes_keeps_the_time_under_journald)
+{
+    struct result r;
+    struct fg fg;
+    thread_conf_lines("log_timestamps = yes\n");
+    journal_fg_start(&fg);
+    fg_term(&fg, &r);
+    ck_assert_msg(r.err[0] == '<', "stderr: %s", r.err);
+    expect_start_and_exit_lines(r.err, log_line_ok);
+}
+END_TEST
+
+START_TEST(log_timestamps_no_leaves_the_time_to_svlogd_or_s6_log)
+{
+    struct result r;
+    struct fg fg;
+    thread_conf_lines("log_timestamps = no\n");
+    fg_start(&fg, NULL);
+    fg_term(&fg, &r);
+    expect_start_and_exit_lines(r.err, plain_line_unstamped);
+}
+END_TEST
+
+START_TEST(a_reload_applies_log_timestamps)
+{
+    struct result r;
+    struct fg fg;
+    int port = thread_conf_lines("log_timestamps = yes\n");
+    fg_start(&fg, NULL);
+    write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\nlog_timestamps = no\n", port);
+    ck_assert_int_eq(kill(fg.pid, SIGHUP), 0);
+    expect_notify(fg.notify, "RELOADING=1");
+    expect_notify(fg.notify, "READY=1");
+    fg_term(&fg, &r);
+    /* Stamped up to the reload, not after it. */
+    ck_assert_msg(log_line_ok(r.err), "stderr: %s", r.err);
+    ck_assert_msg(find_line(r.err, "NOTICE SIGHUP: reloaded") &&
+                      find_line(r.err, "NOTICE thread_server exiting with status 0"),
+                  "stderr: %s", r.err);
+}
+END_TEST
+
 static Suite *server_supervision_suite(void)
 {
     Suite *s = suite_create("server_supervision");
@@ -179,6 +278,10 @@ static Suite *server_supervision_suite(void)
     tcase_add_test(tc, foreground_logs_to_stderr_and_exits_0_on_term);
     tcase_add_test(tc, foreground_without_a_pidfile_key_writes_no_pid_file);
     tcase_add_test(tc, foreground_writes_the_pid_file_the_config_names);
+    tcase_add_test(tc, under_journald_foreground_lines_leave_the_time_to_the_journal);
+    tcase_add_test(tc, log_timestamps_yes_keeps_the_time_under_journald);
+    tcase_add_test(tc, log_timestamps_no_leaves_the_time_to_svlogd_or_s6_log);
+    tcase_add_test(tc, a_reload_applies_log_timestamps);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <regex.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -32,6 +34,40 @@ int lust_test_run(Suite *suite)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+const char *not_root(void)
+{
+    static const struct {
+        int cap;
+        const char *name;
+    } needed[] = {
+        {CAP_SETUID, "CAP_SETUID"},
+        {CAP_SETGID, "CAP_SETGID"},
+        {CAP_SYS_CHROOT, "CAP_SYS_CHROOT"},
+        {CAP_NET_BIND_SERVICE, "CAP_NET_BIND_SERVICE"},
+    };
+    static char why[160];
+    long euid = syscall(SYS_geteuid);
+    if (euid != 0) {
+        snprintf(why, sizeof why, "the kernel runs this process as uid %ld%s", euid,
+                 geteuid() == 0 ? " whatever geteuid() says (fakeroot only pretends)" : "");
+        return why;
+    }
+    struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    if (syscall(SYS_capget, &head, data) < 0) {
+        snprintf(why, sizeof why, "capget: %s", strerror(errno));
+        return why;
+    }
+    for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
+        int cap = needed[i].cap;
+        if (!(data[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap))) {
+            snprintf(why, sizeof why, "the kernel grants this process no %s", needed[i].name);
+            return why;
+        }
+    }
+    return NULL;
 }
 
 int become_nobody(void)
@@ -400,6 +436,20 @@ int exit_code(int status)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/*
+ * A mount namespace of the calling process's own, where /run is read-only. 0 or -1. The kernel
+ * ignores the source and type these calls do not use; "none" rather than NULL keeps valgrind
+ * from reading them.
+ */
+static int run_read_only(void)
+{
+    return unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+                   mount("/run", "/run", "none", MS_BIND, NULL) < 0 ||
+                   mount("none", "/run", "none", MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0
+               ? -1
+               : 0;
+}
+
 pid_t spawn(char *const argv[], const struct how *how, int *out, int *err)
 {
     int po[2], pe[2];
@@ -425,13 +475,22 @@ pid_t spawn(char *const argv[], const struct how *how, int *out, int *err)
         env[n++] = (char *)how->env[i];
     env[n] = NULL;
 
-    ck_assert_int_eq(pipe2(po, O_CLOEXEC), 0);
-    ck_assert_int_eq(pipe2(pe, O_CLOEXEC), 0);
+    if (how && how->out_file) {
+        po[1] = open(how->out_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        ck_assert_int_ge(po[1], 0);
+        pe[1] = po[1];
+        po[0] = pe[0] = -1;
+    } else {
+        ck_assert_int_eq(pipe2(po, O_CLOEXEC), 0);
+        ck_assert_int_eq(pipe2(pe, O_CLOEXEC), 0);
+    }
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
+            _exit(126);
+        if (how && how->run_read_only && run_read_only() < 0)
             _exit(126);
         if (how && how->fd3 > 0 && dup2(how->fd3, 3) < 0)
             _exit(126);
@@ -453,7 +512,8 @@ pid_t spawn(char *const argv[], const struct how *how, int *out, int *err)
         _exit(127);
     }
     close(po[1]);
-    close(pe[1]);
+    if (pe[1] != po[1])
+        close(pe[1]);
     *out = po[0];
     *err = pe[0];
     return pid;

@@ -14,6 +14,7 @@
 const char *const simple_server = SIMPLE_SERVER;
 const char *const thread_server = THREAD_SERVER;
 const char *const old_ops_server = OLD_OPS_SERVER;
+const char *const skeleton = SKELETON;
 
 char *dir, *jail, *markers;
 

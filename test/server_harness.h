@@ -19,7 +19,8 @@
 
 #include "lust_test.h"
 
-extern const char *const simple_server, *const thread_server, *const old_ops_server;
+extern const char *const simple_server, *const thread_server, *const old_ops_server,
+                                                                  *const skeleton;
 
 extern char *dir;     /* this test's directory */
 extern char *jail;    /* dir/jail */

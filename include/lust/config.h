@@ -24,6 +24,11 @@
  *                                           too long for that gets "none" as its default
  *     log_level     info                    debug, info, notice, warning (or warn) or error
  *                                           (or err), in any case
+ *     log_timestamps auto                   whether log lines carry the date and time: yes,
+ *                                           no (a supervisor stamps them: svlogd, s6-log,
+ *                                           journald), or auto, no while stderr is
+ *                                           journald's stream in the foreground; in any
+ *                                           case, true and on for yes, false and off for no
  *     umask         027                     always read as octal digits, as the shell's
  *                                           umask command does: 027, 27 and "0027" all mean
  *                                           0027; at most 0777
@@ -140,19 +145,36 @@ LUST_API int lust_config_load_fd(const char *name, int fd, const char *path, con
                                  struct lust_config **out);
 
 /**
- * lust_config_free - release a config and everything read from it.
+ * lust_config_free - drop the reference lust_config_load() gave; the same as
+ * lust_config_release().
  *
- * NULL is accepted and ignored. Strings obtained from the config are invalid afterwards.
- * Thread-safe as lust_config_load; the config itself must no longer be used by other threads.
+ * A config nobody else holds (every config, unless lust_server_config_hold() handed it out) is
+ * freed, and strings obtained from it are invalid afterwards. NULL is accepted and ignored.
+ * Any thread; not async-signal-safe.
  */
 LUST_API void lust_config_free(struct lust_config *config);
 
 /**
+ * lust_config_release - drop one reference to a config; the last one frees it.
+ *
+ * A config is never changed once loaded, and counts its holders: lust_config_load() gives the
+ * first reference, lust_server_config_hold() (lust/server.h) one more each time. After the
+ * call the caller must not use the config, nor strings or sections obtained from it. NULL is
+ * accepted and ignored. Any thread, including one other than the holder that took the
+ * reference; not async-signal-safe (the last release frees memory and takes the lock
+ * libconfuse's scanner needs). Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API void lust_config_release(struct lust_config *config);
+
+/**
  * lust_config_cfg - the libconfuse tree, for cfg_getstr(), cfg_getint(), cfg_getsec() & co.
  *
- * Owned by CONFIG. Reading it from several threads at once is safe; do not modify it (the
- * cfg_set*() functions) while other threads read it. Asking a getter for an undeclared key
- * records the sentence in lust_error() instead of printing it.
+ * Owned by CONFIG, and valid while a reference to it is held. libconfuse's getters only read,
+ * so any number of threads may read the tree at once; do not modify it (the cfg_set*() and
+ * cfg_add*() functions): other threads may be reading it, and the framework's configs are
+ * shared. Values of CFG_SIMPLE_* options live in the daemon's own variables, which every load
+ * writes: they are not part of a snapshot. Asking a getter for an undeclared key records the
+ * sentence in lust_error() instead of printing it. Any thread; not async-signal-safe.
  */
 LUST_API cfg_t *lust_config_cfg(const struct lust_config *config);
 
@@ -212,6 +234,13 @@ LUST_API int lust_config_log_level(const struct lust_config *config);
  * LUST_LOG_ERROR (4), ready for lust_log_set_level(). Since liblust 1.2 (version node LUST_1.2).
  */
 LUST_API int lust_config_log_threshold(const struct lust_config *config);
+
+/**
+ * lust_config_log_timestamps - `log_timestamps` as a mode of <lust/log.h>:
+ * LUST_LOG_TIMESTAMPS_NO (0), _YES (1) or _AUTO (2), ready for lust_log_set_timestamps().
+ * Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_config_log_timestamps(const struct lust_config *config);
 
 /* lust_config_umask - `umask`, between 0 and 0777. */
 LUST_API mode_t lust_config_umask(const struct lust_config *config);

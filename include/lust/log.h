@@ -6,7 +6,8 @@
  *
  *     2026-11-26T18:31:35.123+00:00 INFO listening on 127.0.0.1:8080
  *
- * local time with milliseconds and the UTC offset, the level, the message. Lines always go to
+ * local time with milliseconds and the UTC offset (unless lust_log_set_timestamps() leaves the
+ * time to a supervisor), the level, the message. Lines always go to
  * file descriptor 2. Before lust_log_setup(), and in foreground mode, that is the caller's
  * stderr and nothing is redirected or closed. lust_log_setup() with a path points stdout and
  * stderr at the log file, so the daemon's own printf() output and a crash message land in the
@@ -79,6 +80,11 @@ LUST_BEGIN_DECLS
 /* What ends a message that was too long. */
 #define LUST_LOG_CUT_MARKER "...[cut]"
 
+/* Whether lines start with the date and time: lust_log_set_timestamps(). */
+#define LUST_LOG_TIMESTAMPS_NO   0
+#define LUST_LOG_TIMESTAMPS_YES  1
+#define LUST_LOG_TIMESTAMPS_AUTO 2
+
 #if defined(__GNUC__)
 #define LUST_LOG_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
@@ -121,7 +127,7 @@ LUST_API int lust_log_open(const char *path);
  * With path NULL (foreground mode) nothing is opened, redirected or closed: lines go to the
  * current stderr. If stderr is the stream journald gave the service (JOURNAL_STREAM names its
  * device and inode), each line is prefixed with the sd-daemon priority `<N>` so journald records
- * the level.
+ * the level (and carries no time under LUST_LOG_TIMESTAMPS_AUTO: journald stamps it).
  *
  * Returns 0, or -errno with the path named in lust_error() (-EINVAL for a NULL keep with nkeep
  * > 0). On failure nothing has changed: no descriptor is closed or redirected and the
@@ -188,6 +194,23 @@ LUST_API int lust_log_set_level(int level);
  * lust_log_get_level - the current threshold. Thread-safe, async-signal-safe.
  */
 LUST_API int lust_log_get_level(void);
+
+/**
+ * lust_log_set_timestamps - whether lines start with the date and time.
+ *
+ * LUST_LOG_TIMESTAMPS_YES (the default, as in liblust 1.0 and 1.1) writes
+ * `2026-11-26T18:31:35.123+00:00 INFO message`; LUST_LOG_TIMESTAMPS_NO writes `INFO message`,
+ * for a supervisor that stamps each line itself (runit's svlogd -t, s6-log t, journald), which
+ * would otherwise record two times; LUST_LOG_TIMESTAMPS_AUTO writes no time while the lines go
+ * to journald's stream (lust_log_setup() with a NULL path found JOURNAL_STREAM naming stderr,
+ * and lines carry the `<N>` prefix), and the time otherwise: to a log file, a terminal, a pipe.
+ * The framework sets it from the config key log_timestamps (default auto).
+ *
+ * Returns 0, or -EINVAL for another mode (with the number in lust_error()). Thread-safe, takes
+ * effect for the next line of every thread. Async-signal-safe when mode is valid (an atomic
+ * compare-and-swap). Since liblust 1.2 (LUST_1.2).
+ */
+LUST_API int lust_log_set_timestamps(int mode);
 
 /**
  * lust_log_level_from_name - the level named "debug", "info", "notice", "warning" (or "warn")

@@ -54,13 +54,23 @@ struct lust_creds;
 LUST_API int lust_privs_lookup(const char *user, const char *group, unsigned flags,
                                struct lust_creds **out);
 
-/** lust_creds_free - free a handle from lust_privs_lookup(); NULL is accepted. */
+/**
+ * lust_creds_free - free a handle from lust_privs_lookup(); NULL is accepted.
+ * Any thread, once no other thread uses the handle; not async-signal-safe.
+ */
 LUST_API void lust_creds_free(struct lust_creds *creds);
 
-/** lust_creds_uid - the resolved user id; (unsigned)-1, no id at all, for a NULL creds. */
+/**
+ * lust_creds_uid - the resolved user id; (unsigned)-1, no id at all, for a NULL creds.
+ * A handle never changes: any thread, any number at once; async-signal-safe for a valid
+ * handle (a NULL one formats a sentence for lust_error()).
+ */
 LUST_API unsigned lust_creds_uid(const struct lust_creds *creds);
 
-/** lust_creds_gid - the resolved primary group id; (unsigned)-1 for a NULL creds. */
+/**
+ * lust_creds_gid - the resolved primary group id; (unsigned)-1 for a NULL creds. Any thread;
+ * async-signal-safe for a valid handle.
+ */
 LUST_API unsigned lust_creds_gid(const struct lust_creds *creds);
 
 /**
@@ -68,7 +78,7 @@ LUST_API unsigned lust_creds_gid(const struct lust_creds *creds);
  *
  * Copies up to max ids into groups (which may be NULL when max is 0) and returns how many
  * there are in all, so a first call with max 0 sizes the array. -EINVAL for a NULL creds, or
- * a NULL groups with max > 0.
+ * a NULL groups with max > 0. Any thread; async-signal-safe for valid arguments.
  */
 LUST_API int lust_creds_groups(const struct lust_creds *creds, unsigned *groups, unsigned max);
 

@@ -44,7 +44,10 @@
  * own sentence and exits non-zero; no process, no pid file and no control socket is left
  * behind. A hook fails by returning a negative errno; it can set the sentence with
  * lust_server_fail(), or with lust_server_fail_config() when the daemon's own config is wrong
- * (exit 6, as for a file the framework cannot parse).
+ * (exit 6, as for a file the framework cannot parse). Under a process manager
+ * ($NOTIFY_SOCKET), a start that fails at any step, a bad config file included, also sends
+ * STATUS=<the line printed, without the program's name> and ERRNO=<errno>, so that
+ * `systemctl status` shows why.
  *
  * What step 3 refuses, each with a sentence naming the path (README.md has the table):
  *   - jail: "/" or a bind mount of it, or on a pseudo filesystem (exit 6); a component missing,
@@ -86,9 +89,9 @@
  *     daemon cannot change (user, group, jail, pidfile, logfile, control_socket, foreground,
  *     and the daemon's own restart_keys) are named in the answer while their value differs
  *     from the one the daemon started with, at every reload until a restart applies them.
- *     Without a control
- *     socket ("none", or a foreground server whose file sets no `control_socket`) reload
- *     sends SIGHUP to the pid file's holder and cannot report the outcome.
+ *     Without a control socket (`control_socket = none`, or nobody at the default path when
+ *     the file names none) reload sends SIGHUP to the pid file's holder and cannot report the
+ *     outcome.
  *   - `NAME reopen`, for logrotate's postrotate (create mode): root opens the log file (created
  *     0640 if missing, never through a symbolic link, a FIFO or a file with other hard links;
  *     keep the directories above it root's) and hands it to the daemon, which
@@ -101,14 +104,15 @@
  *     opened again first, so a replaced file is seen too. In a jail a file replaced by rename
  *     is out of reach: the daemon logs so and keeps its config. It can tell only when the old
  *     file was unlinked; one renamed aside (dpkg's .dpkg-old, an editor's backup) is re-read
- *     and reported as reloaded. Use `NAME reload` then (set `control_socket` in the file of a
- *     foreground service so reload can reach it). The outcome goes only to the log.
+ *     and reported as reloaded. Use `NAME reload` then. The outcome goes only to the log.
  *   - SIGUSR1 reopens the log by path, which works only while the path is reachable (no jail).
  *
  * The framework's thread serves signals first and never waits on others: notify datagrams
  * that $NOTIFY_SOCKET does not take are dropped and counted in the log; a control-socket
  * client has 1 s to send its request (16 may wait at once, the oldest making room for a new
  * one) and is served from the same poll loop, so it delays neither TERM nor other clients.
+ * SIGHUPs that come while a reload runs make one more reload, after the clients waiting by
+ * then: a stream of them cannot keep `reload` or `reopen` from an answer.
  * Its signalfd exists before the daemon reports ready: a start that cannot make it fails.
  * `stop` removes the control socket only while it holds the pid file's lock, and only the
  * stopped server's, so a server started meanwhile keeps its own.
@@ -117,10 +121,33 @@
  * container: no fork, no pid file unless the config file sets `pidfile`, the log on stderr
  * (with journald priority prefixes when $JOURNAL_STREAM is set), the jail and the drop still
  * applied, and readiness told over $NOTIFY_SOCKET (sd_notify) or a descriptor (`--ready-fd N`,
- * s6 style). Like the pid file, the control socket is made in the foreground only when the
- * config file sets `control_socket`. The foreground server closes every descriptor it
- * inherited but stdio, --ready-fd, $NOTIFY_SOCKET and socket activation's (LISTEN_FDS), as the
- * forking one does. In forking mode under systemd the daemon also sends MAINPID.
+ * s6 style). The control socket is made as in daemon mode, at the default path when the file
+ * names none; only there, where its directory is not the server's to use (started as another
+ * user than root, a read-only /run), the server goes on without it and logs so. A second
+ * instance of the same program needs a `control_socket` (or none) of its own. In forking mode
+ * under systemd the daemon also sends MAINPID. The foreground server closes every descriptor
+ * it inherited but stdio, --ready-fd, $NOTIFY_SOCKET and socket activation's (LISTEN_FDS), as
+ * the forking one does.
+ *
+ * What the commands see. They find a server by its pid file (the kernel's lock on it) and by
+ * its control socket (the kernel's record of who made it listen):
+ *
+ *                     pid file                          control socket
+ *   daemon mode       always                            unless control_socket = none
+ *   foreground        only if the file sets pidfile     unless none (the default path too)
+ *
+ *   - status: from the pid file; where it shows no server (none, empty or stale), a server
+ *     answering on the control socket is running too: "running (pid N, found on its control
+ *     socket PATH; no pid file)", exit 0. 3 when neither finds one; 4 when the socket cannot
+ *     be asked (not root).
+ *   - reload, reopen: through the control socket (reload falls back to SIGHUP, see above).
+ *   - stop: TERM to the pid file's holder. A server found only on its control socket (in the
+ *     foreground without a pid file) is not signalled: its supervisor would start it again,
+ *     and only a lock vouches for a pid. stop says so and exits 1; stop it through the
+ *     supervisor. Under systemd, runit or s6, use the supervisor for start, stop and restart,
+ *     and these commands for status, reload and reopen.
+ *   - start: "already running" when the pid file is held; a server answering on the control
+ *     socket makes the new one fail.
  */
 #ifndef LUST_SERVER_H
 #define LUST_SERVER_H
@@ -135,6 +162,9 @@ LUST_BEGIN_DECLS
 /* libconfuse's types, named without including <confuse.h> (see lust/config.h for that). */
 struct cfg_t;
 struct cfg_opt_t;
+
+/* A loaded config (lust/config.h). */
+struct lust_config;
 
 /* A running server: its name, config, and stop state. Opaque; owned by the framework. */
 struct lust_server;
@@ -153,7 +183,8 @@ struct lust_server;
  */
 struct lust_server_ops {
     /* The daemon's own config keys, merged with the standard ones; CFG_END()-terminated, or
-     * NULL. Read them in the hooks with libconfuse's getters on lust_server_config(). */
+     * NULL. Read them with libconfuse's getters on lust_server_config(), in the hooks, in
+     * run() and in its threads. */
     struct cfg_opt_t *options;
 
     /* In the starting process, before the fork, with the real `/` and the terminal: check what
@@ -173,10 +204,11 @@ struct lust_server_ops {
      * stop accepting, wake your threads. run() should return soon after. */
     void (*shutdown)(struct lust_server *srv, void *user_data);
 
-    /* Called on HUP and by `NAME reload`, from the signal thread, with lust_server_config()
-     * already holding the newly read config. Return 0 to accept it, or a negative errno
-     * (sentence by lust_server_fail()) to refuse it: the previous config is then restored and
-     * `NAME reload` exits 1 with the sentence. */
+    /* Called on HUP and by `NAME reload`, from the signal thread, with the newly read config
+     * offered: here, and only on this thread, lust_server_config() returns it, while run()
+     * and its threads still read the config in force. Return 0 to accept it: it is put in
+     * force as the hook returns. Return a negative errno (sentence by lust_server_fail()) to
+     * refuse it: no other thread ever sees it, and `NAME reload` exits 1 with the sentence. */
     int (*reload)(struct lust_server *srv, void *user_data);
 
     /* Since liblust 1.2. */
@@ -217,7 +249,8 @@ struct lust_server_ops {
  * "library code never prints". Its arguments are checked like every entry's, but it answers
  * with exit statuses, not -errno: 2 for a NULL or empty name, or argc < 1 or a NULL argv; 1
  * for a NULL ops or one without run, or one setting members this library does not know. Call
- * it from main(), with no other thread running. Since liblust 1.2 (version node LUST_1.2).
+ * it once, from main(), with no other thread running; not async-signal-safe. Since liblust 1.2
+ * (version node LUST_1.2).
  */
 LUST_API int lust_server_main_versioned(const char *name, const struct lust_server_ops *ops,
                                         size_t ops_size, unsigned header_version, void *user_data,
@@ -234,7 +267,8 @@ LUST_API int lust_server_main_versioned(const char *name, const struct lust_serv
  * As lust_server_main_versioned(), but it reads only the members liblust 1.0 knew (options to
  * reload): one that sets a later member (version, usage, restart_keys) is refused, exit 1, so
  * a program that needs them gets them from lust_server_main(), which also makes its package
- * depend on a liblust that has them. New code uses lust_server_main().
+ * depend on a liblust that has them. New code uses lust_server_main(). The same threads rule:
+ * once, from main(), with no other thread running; not async-signal-safe.
  */
 LUST_API int lust_server_main_sized(const char *name, const struct lust_server_ops *ops,
                                     size_t ops_size, void *user_data, int argc, char **argv);
@@ -244,34 +278,70 @@ LUST_API int lust_server_main_sized(const char *name, const struct lust_server_o
  * sentence in lust_error(); lust_server_stopping() returns -EINVAL without one.
  */
 
+/*
+ * Threads. The handle a hook gets is valid from the first hook until run() returns; run()
+ * must stop (join) the threads it started before it returns. Each accessor below says which
+ * threads may call it and whether it may be called from a signal handler (async-signal-safe).
+ */
+
 /**
  * lust_server_name - the program name given to lust_server_main(). Borrowed, never NULL for a
- * server handed to a hook.
+ * server handed to a hook. Any thread; async-signal-safe.
  */
 LUST_API const char *lust_server_name(const struct lust_server *srv);
 
 /**
- * lust_server_config - the loaded configuration, for libconfuse's getters (cfg_getstr...).
+ * lust_server_config - the config in force, for libconfuse's getters (cfg_getstr...).
  *
- * Borrowed: valid until run() returns, or until the next reload() replaces it (read it again in
- * reload(); do not keep pointers into the old one across a reload).
+ * A reload replaces the config on the framework's thread while the daemon's threads read it,
+ * so what this returns is a snapshot that never changes, valid for the calling thread until
+ * that same thread calls lust_server_config() again (or ends). Read what belongs together from
+ * one call, and call again (in the next round of a loop, say) to see a reload:
+ *
+ *     cfg_t *cfg = lust_server_config(srv);
+ *     connect_to(cfg_getstr(cfg, "host"), cfg_getint(cfg, "port"));   // one snapshot
+ *
+ * The tree, its sections and its strings from an earlier call die at the thread's next call:
+ * to keep a snapshot longer, or to give one to another thread, take lust_server_config_hold().
+ * In reload(), it returns the config being offered (see struct lust_server_ops).
+ *
+ * Any thread of the daemon, from the first hook until run() returns. Cheap: one atomic load
+ * when no reload happened since the thread's last call. Not async-signal-safe. NULL for a NULL
+ * srv.
  */
 LUST_API struct cfg_t *lust_server_config(struct lust_server *srv);
+
+/**
+ * lust_server_config_hold - a reference to the config in force, kept until released.
+ *
+ *     struct lust_config *c = lust_server_config_hold(srv);
+ *     start_worker(c);                  // the worker reads lust_config_cfg(c), then calls
+ *                                       // lust_config_release(c) (lust/config.h)
+ *
+ * The config, its libconfuse tree (lust_config_cfg()) and everything read from it stay valid
+ * and unchanged until lust_config_release(), whatever reloads happen meanwhile; each hold needs
+ * one release, from any thread. In reload() it is the config being offered. Any thread of the
+ * daemon, from the first hook until run() returns; not async-signal-safe (it takes a lock for a
+ * moment). NULL for a NULL srv. Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API struct lust_config *lust_server_config_hold(struct lust_server *srv);
 
 /**
  * lust_server_stop_fd - a descriptor that becomes readable once a stop was asked (TERM, INT).
  *
  * poll() it beside your sockets so run() wakes at once. Never read or close it. Borrowed.
+ * Any thread; async-signal-safe.
  */
 LUST_API int lust_server_stop_fd(const struct lust_server *srv);
 
 /**
- * lust_server_stopping - 1 once a stop was asked, else 0. Thread-safe, async-signal-safe.
+ * lust_server_stopping - 1 once a stop was asked, else 0. Any thread; async-signal-safe.
  */
 LUST_API int lust_server_stopping(const struct lust_server *srv);
 
 /**
- * lust_server_foreground - 1 when running in the foreground (no fork, no pid file), else 0.
+ * lust_server_foreground - 1 when running in the foreground (no fork), else 0.
+ * Any thread; async-signal-safe.
  */
 LUST_API int lust_server_foreground(const struct lust_server *srv);
 
@@ -282,10 +352,63 @@ LUST_API int lust_server_foreground(const struct lust_server *srv);
  *         return lust_server_fail(srv, errno, "bind %s", addr);   // "bind 127.0.0.1:80: ..."
  *
  * ": strerror(err)" is appended when err is not 0. Returns -err (or -EINVAL for err 0, or for a
- * NULL fmt).
+ * NULL fmt). The sentence belongs to the calling thread (lust_error()): call it on the thread
+ * that runs the hook, just before returning. Not async-signal-safe.
  */
 LUST_API int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/**
+ * lust_server_alive - tell the framework that the daemon makes progress, for the watchdog.
+ *
+ * When the process manager asks for a watchdog ($WATCHDOG_USEC: systemd's WatchdogSec=), the
+ * framework's thread sends WATCHDOG=1 every quarter of the interval, but only if
+ * lust_server_alive() was called since its previous ping. Call it from the loop whose progress
+ * proves the daemon works (run()'s own loop, typically), at least every
+ * lust_server_alive_interval() milliseconds. When that loop hangs, the pings stop within a
+ * quarter of the interval and the manager restarts the service. When several threads must all
+ * make progress, let one of them check the others and call this.
+ *
+ * Required under a watchdog: a daemon that never calls it gets the pings of its start and no
+ * more, so the manager restarts it after the interval, and the log says why. This holds for
+ * programs built against liblust 1.2's headers or later (lust_server_main() passes their
+ * version); a binary built against 1.0 or 1.1 headers cannot call it, and the framework pings
+ * for it whatever run() does, as those releases did. Without a watchdog it costs one relaxed
+ * atomic store and does nothing. A NULL srv is ignored. Any thread; async-signal-safe. Since
+ * liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API void lust_server_alive(struct lust_server *srv);
+
+/**
+ * lust_server_alive_interval - how often, in milliseconds, lust_server_alive() must be called:
+ * half the manager's watchdog interval (at least 1), or -1 without a watchdog. It is a poll()
+ * timeout as it stands:
+ *
+ *     while (!lust_server_stopping(srv)) {
+ *         lust_server_alive(srv);
+ *         int n = poll(fds, nfds, lust_server_alive_interval(srv));
+ *         ...
+ *     }
+ *
+ * Fixed from the start of the first hook. -EINVAL for a NULL srv. Any thread; async-signal-safe
+ * for a valid srv. Since liblust 1.2 (version node LUST_1.2).
+ */
+LUST_API int lust_server_alive_interval(const struct lust_server *srv);
+
+/**
+ * lust_server_status - tell the process manager what the daemon is doing, in one line.
+ *
+ *     lust_server_status(srv, "serving %u clients", n);   // `systemctl status` shows it
+ *
+ * Sent as STATUS=<text> on the manager's notify socket, which the framework opened at start
+ * ($NOTIFY_SOCKET is gone from the daemon's environment by then). Newlines become spaces; the
+ * text is cut at 2047 bytes. Returns a positive value when sent, 0 when no manager listens
+ * (no $NOTIFY_SOCKET at start), or -errno (-EINVAL for a NULL srv or fmt). Any thread, from
+ * the first hook in the daemon until run() returns; not async-signal-safe. Since liblust 1.2
+ * (version node LUST_1.2).
+ */
+LUST_API int lust_server_status(struct lust_server *srv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /**
  * lust_server_fail_config - fail a hook because the daemon's own config is wrong.
@@ -297,7 +420,7 @@ LUST_API int lust_server_fail(struct lust_server *srv, int err, const char *fmt,
  * configured", as for a file the framework cannot parse) instead of 1, from before_daemonize,
  * before_jail or before_drop_privs alike. From reload() it refuses the new config as
  * lust_server_fail() does (`reload` exits 1). Returns -EINVAL, for the hook to return. Call it
- * from the hook's own thread. Since liblust 1.2 (version node LUST_1.2).
+ * from the hook's own thread; not async-signal-safe. Since liblust 1.2 (version node LUST_1.2).
  */
 LUST_API int lust_server_fail_config(struct lust_server *srv, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -3,14 +3,21 @@
 # Builds liblust1 and liblust-dev from a scratch copy of the tree (dpkg-buildpackage writes into
 # the parent folder), requires lintian to report no errors, enforces debian/liblust1.symbols
 # against the built library (a removed or unlisted symbol fails even while 1.0.0 is in
-# development), installs both packages, builds and runs a consumer with pkg-config alone, checks
-# with dpkg-shlibdeps that a binary using the 1.2 entry point depends on liblust1 (>= 1.2.0)
-# and a 1.0 one on (>= 1.0.0), then purges them and checks that nothing is left.
+# development), installs both packages (README.md and NEWS among liblust-dev's documents),
+# builds and runs a consumer with pkg-config alone, checks with dpkg-shlibdeps that a binary
+# using the 1.2 entry point depends on liblust1 (>= 1.2.0) and a 1.0 one on (>= 1.0.0), then
+# purges them and checks that nothing is left.
+# The packages are built as nobody, with `dpkg-buildpackage --rules-requires-root`, in a copy where
+# README's test build already ran: its build/ directory makes `debian/rules build` a no-op for
+# make, so everything, the tests included, runs in `fakeroot debian/rules binary`, as on a buildd
+# given such a tree. The root tests must skip there, and the others pass.
 set -euo pipefail
 src=$(cd "${1:-.}" && pwd)
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: the packaging check installs packages; run as root"; exit 77; }
+. "$src/test/kernel_root.sh"
+kernel_root || { echo "SKIP: the packaging check installs packages; run as root"; exit 77; }
 
 tmp=$(mktemp -d)
+chmod 0755 "$tmp"
 cleanup() {
     apt-get purge -y liblust-dev liblust1 > /dev/null 2>&1 || true
     rm -rf "$tmp"
@@ -24,15 +31,24 @@ if [ "$cmake_version" != "$deb_version" ]; then
     exit 1
 fi
 
-mkdir "$tmp/liblust-$deb_version"
-git -C "$src" ls-files -z | (cd "$src" && xargs -0 cp --parents -t "$tmp/liblust-$deb_version")
-cd "$tmp/liblust-$deb_version"
-echo "--- dpkg-buildpackage -us -uc -b"
-dpkg-buildpackage -us -uc -b > "$tmp/build.log" 2>&1 || { tail -60 "$tmp/build.log"; exit 1; }
+mkdir "$tmp/pkg" "$tmp/home" "$tmp/pkg/liblust-$deb_version"
+git -C "$src" ls-files -z | (cd "$src" && xargs -0 cp --parents -t "$tmp/pkg/liblust-$deb_version")
+chown -R nobody:nogroup "$tmp/pkg" "$tmp/home"
+cd "$tmp/pkg/liblust-$deb_version"
+builder() { setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$tmp/home" "$@"; }
+echo "--- README's test build (configure and build), as nobody"
+{ builder cmake --preset default && builder cmake --build --preset default -j2; } \
+    > "$tmp/readme.log" 2>&1 || { tail -60 "$tmp/readme.log"; exit 1; }
+echo "--- dpkg-buildpackage --rules-requires-root -us -uc -b, as nobody"
+builder dpkg-buildpackage --rules-requires-root -us -uc -b > "$tmp/build.log" 2>&1 ||
+    { tail -60 "$tmp/build.log"; exit 1; }
 grep -E 'dpkg-gensymbols|warning' "$tmp/build.log" || true
+faked=$(grep -c 'fakeroot only pretends' obj-*/Testing/Temporary/LastTest.log || true)
+echo "SKIP sentences in the package build that name fakeroot: $faked"
+[ "$faked" -ge 4 ] || { echo "FAIL: the root runners did not run under fakeroot"; exit 1; }
 
 echo "--- lintian"
-lintian --fail-on error --tag-display-limit 0 "$tmp"/*.deb
+lintian --fail-on error --tag-display-limit 0 "$tmp"/pkg/*.deb
 
 echo "--- symbols file against the built library"
 # dpkg-gensymbols only reports a missing symbol when the package version is above the symbol's;
@@ -40,9 +56,9 @@ echo "--- symbols file against the built library"
 dpkg-gensymbols -v"$deb_version+ci" -c4 -pliblust1 -Pdebian/liblust1 -O"$tmp/symbols.out"
 
 echo "--- examples in liblust-dev"
-dpkg -c "$tmp"/liblust-dev_*.deb > "$tmp/dev.list"
+dpkg -c "$tmp"/pkg/liblust-dev_*.deb > "$tmp/dev.list"
 for f in thread_server.c thread_server.conf thread_server.service thread_server.logrotate \
-    simple_server.c; do
+    simple_server.c skeleton.c CMakeLists.txt; do
     grep -q "/usr/share/doc/liblust-dev/examples/$f\$" "$tmp/dev.list" ||
         { echo "FAIL: liblust-dev lacks examples/$f"; cat "$tmp/dev.list"; exit 1; }
 done
@@ -56,12 +72,12 @@ for f in man/man7/lust.7.gz man/man5/lust.conf.5.gz man/man3/lust_pidfile.3.gz \
 done
 
 echo "--- install, consume, purge"
-apt-get install -y "$tmp"/liblust1_*.deb "$tmp"/liblust-dev_*.deb > "$tmp/install.log" 2>&1 ||
+apt-get install -y "$tmp"/pkg/liblust1_*.deb "$tmp"/pkg/liblust-dev_*.deb > "$tmp/install.log" 2>&1 ||
     { cat "$tmp/install.log"; exit 1; }
 cc -std=c99 -Wall -Werror -o "$tmp/consumer" "$src/test/consumer/consumer.c" \
     $(pkg-config --cflags --libs lust)
 "$tmp/consumer" /usr/lib/
-for doc in README.md; do
+for doc in README.md NEWS; do
     [ -e "/usr/share/doc/liblust-dev/$doc" ] || [ -e "/usr/share/doc/liblust-dev/$doc.gz" ] ||
         { echo "FAIL: liblust-dev lacks /usr/share/doc/liblust-dev/$doc"; exit 1; }
 done
@@ -79,7 +95,8 @@ echo "--- dpkg-shlibdeps: the liblust1 a binary depends on"
 # (>= 1.2.0): a 1.1 library would refuse its new members only at run time. One built against
 # the frozen 1.0 declarations (test/compat) links only LUST_1.0 and must still get (>= 1.0.0).
 bindir=$tmp/deps/debian/deps/usr/bin
-mkdir -p "$bindir"
+# DEBIAN/ marks the package's root for dpkg-shlibdeps, which warns about a binary without one.
+mkdir -p "$bindir" "$tmp/deps/debian/deps/DEBIAN"
 printf 'Source: deps\n\nPackage: deps\nArchitecture: any\n' > "$tmp/deps/debian/control"
 cc -Wall -Werror -pthread -o "$bindir/thread_server" \
     /usr/share/doc/liblust-dev/examples/thread_server.c $(pkg-config --cflags --libs lust)
