@@ -464,22 +464,27 @@ static int read_all(int fd, const char *path, char **text, size_t *len)
     return r < 0 ? lust__fail(-r, "config %s", path) : 0;
 }
 
+int lust__config_trusted_stat(const struct stat *st, const char *path)
+{
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return lust__fail_plain(EPERM,
+                                "config %s is owned by uid %u, neither root nor the user running "
+                                "this (uid %u): refusing to trust it, as sudo and logrotate do",
+                                path, (unsigned)st->st_uid, (unsigned)geteuid());
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return lust__fail_plain(EPERM,
+                                "config %s is writable by group or others (mode %04o): refusing "
+                                "to trust it, as sudo and logrotate do",
+                                path, (unsigned)(st->st_mode & 07777));
+    return 0;
+}
+
 int lust__config_trusted(int fd, const char *path)
 {
     struct stat st;
     if (fstat(fd, &st) < 0)
         return lust__fail(errno, "config %s", path);
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-        return lust__fail_plain(EPERM,
-                                "config %s is owned by uid %u, neither root nor the user running "
-                                "this (uid %u): refusing to trust it, as sudo and logrotate do",
-                                path, (unsigned)st.st_uid, (unsigned)geteuid());
-    if (st.st_mode & (S_IWGRP | S_IWOTH))
-        return lust__fail_plain(EPERM,
-                                "config %s is writable by group or others (mode %04o): refusing "
-                                "to trust it, as sudo and logrotate do",
-                                path, (unsigned)(st.st_mode & 07777));
-    return 0;
+    return lust__config_trusted_stat(&st, path);
 }
 
 /*
@@ -699,6 +704,12 @@ static int check_args(const char *name, struct lust_config **out)
 int lust_config_load(const char *name, const char *path, const cfg_opt_t *opts,
                      struct lust_config **out)
 {
+    return lust__config_load(name, path, opts, out, NULL);
+}
+
+int lust__config_load(const char *name, const char *path, const cfg_opt_t *opts,
+                      struct lust_config **out, int *keep)
+{
     int r = check_args(name, out);
     if (r < 0)
         return r;
@@ -722,14 +733,23 @@ int lust_config_load(const char *name, const char *path, const cfg_opt_t *opts,
         r = lust__fail(errno, "config %s", path);
         goto out;
     } else {
-        r = lust__config_trusted(fd, path);
+        struct stat st;
+        r = fstat(fd, &st) < 0 ? lust__fail(errno, "config %s", path)
+                               : lust__config_trusted_stat(&st, path);
         if (r == 0)
             r = read_all(fd, path, &text, &len);
-        close(fd);
+        if (r == 0 && keep && S_ISREG(st.st_mode))
+            *keep = fd;
+        else
+            close(fd);
         if (r < 0)
             goto out;
     }
     r = load_text(name, path, text, len, opts, notice, out);
+    if (r < 0 && keep && *keep >= 0) {
+        close(*keep);
+        *keep = -1;
+    }
 out:
     free(text);
     free(notice);

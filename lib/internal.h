@@ -219,6 +219,8 @@ struct lust__walk {
     char path[PATH_MAX];   /* the directory reached: no symlink, "." or ".." left in it */
     char sticky[PATH_MAX]; /* the first sticky, others-writable directory passed, or "" */
     int created;           /* LUST__WALK_CREATE made the last component */
+    dev_t dev;             /* the directory reached, as its checks saw it */
+    ino_t ino;
 };
 
 /*
@@ -269,6 +271,19 @@ LUST__HIDDEN unsigned long long lust__notify_dropped(const struct lust_notify *n
  * sudo and logrotate require. Returns 0, or -EPERM with the reason.
  */
 LUST__HIDDEN int lust__config_trusted(int fd, const char *path);
+struct stat;
+/* The same, for the file fstat() described in st. */
+LUST__HIDDEN int lust__config_trusted_stat(const struct stat *st, const char *path);
+
+/*
+ * lib/config.c: lust_config_load(), where keep (unless NULL, and set to -1 by the caller)
+ * receives the file's descriptor, still open (close-on-exec, at its end), when the file is a
+ * regular one that loaded: the framework's start keeps it for SIGHUP instead of opening the
+ * file a second time.
+ */
+struct cfg_opt_t;
+LUST__HIDDEN int lust__config_load(const char *name, const char *path, const struct cfg_opt_t *opts,
+                                   struct lust_config **out, int *keep);
 
 /*
  * lib/privs_jail.c: lust_privs_jail_scan() of the jail open on fd (from lust_privs_jail_open),

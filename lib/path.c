@@ -37,6 +37,8 @@ static int trusted_owner(uid_t uid, unsigned flags)
 static int check_dir(struct walk_state *s, const struct stat *st, int last)
 {
     const char *p = s->w->path;
+    s->w->dev = st->st_dev;
+    s->w->ino = st->st_ino;
     if (!S_ISDIR(st->st_mode))
         return last && strcmp(p, s->obj) == 0
                    ? lust__fail_plain(ENOTDIR, "%s %s: not a directory", s->what, s->obj)

@@ -26,6 +26,7 @@
 
 #define SCAN_MAX_DEPTH 64
 #define MOUNTINFO_MAX  (16 * 1024 * 1024)
+#define SCAN_BUF       4096 /* directory entries read at once */
 
 /* Filesystems that reach past a chroot: processes, kernel objects, devices, namespaces. */
 static const char *const pseudo_fs[] = {
@@ -158,14 +159,14 @@ static int check_mounts(const char *path, const char *jail)
 }
 
 /* The real root, or a bind mount of it, is no jail. */
-static int check_not_root(int fd, const char *path, const char *canonical)
+static int check_not_root(const struct lust__walk *jail, const char *path)
 {
-    struct stat jail, root;
-    if (strcmp(canonical, "/") == 0)
+    struct stat root;
+    if (strcmp(jail->path, "/") == 0)
         return lust__fail_plain(EINVAL, "jail %s: the root directory is no jail", path);
-    if (fstat(fd, &jail) < 0 || stat("/", &root) < 0)
+    if (stat("/", &root) < 0)
         return lust__fail(errno, "jail %s", path);
-    if (jail.st_dev == root.st_dev && jail.st_ino == root.st_ino)
+    if (jail->dev == root.st_dev && jail->ino == root.st_ino)
         return lust__fail_plain(EINVAL, "jail %s: is the root directory (a bind mount of /)", path);
     return 0;
 }
@@ -185,16 +186,13 @@ struct checked_jail {
 static pthread_mutex_t checked_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct checked_jail *checked;
 
-static int remember_jail(int fd)
+static int remember_jail(const struct lust__walk *jail)
 {
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return -errno;
     struct checked_jail *j = malloc(sizeof *j);
     if (!j)
         return -ENOMEM;
-    j->dev = st.st_dev;
-    j->ino = st.st_ino;
+    j->dev = jail->dev;
+    j->ino = jail->ino;
     pthread_mutex_lock(&checked_mutex);
     j->next = checked;
     checked = j;
@@ -232,10 +230,11 @@ int lust__privs_jail_open(const char *path, int create, int *out, int *created)
     if (!w)
         return lust__fail(ENOMEM, "jail %s", path);
     int fd = lust__walk_dir("jail", path, path, strlen(path), create ? LUST__WALK_CREATE : 0, w);
-    int r = fd < 0 ? fd : check_not_root(fd, path, w->path);
+    /* The walk's own fstat of the jail (w->dev, w->ino) is the one these checks use. */
+    int r = fd < 0 ? fd : check_not_root(w, path);
     if (r == 0)
         r = check_mounts(path, w->path);
-    if (r == 0 && (r = remember_jail(fd)) < 0)
+    if (r == 0 && (r = remember_jail(w)) < 0)
         r = lust__fail(-r, "jail %s", path);
     if (r == 0 && created)
         *created = w->created;
@@ -267,25 +266,29 @@ static int scan_entry(struct scan *s, int dfd, const char *name, size_t plen, in
 /* Walks the directory open at dfd (consumed), whose path is s->path[0..plen). */
 static int scan_dir(struct scan *s, int dfd, size_t plen, int depth)
 {
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        int err = errno;
+    /* getdents64() on the descriptor itself: fdopendir() would first fstat it and set its
+     * flags again, three system calls per directory of every start's scan. */
+    char *buf = malloc(SCAN_BUF);
+    if (!buf) {
         close(dfd);
-        return lust__fail(err, "jail %s: %s", s->jail, s->path);
+        return lust__fail(ENOMEM, "jail %s: %s", s->jail, s->path);
     }
     int r = 0;
-    struct dirent *e;
-    errno = 0;
-    while (r == 0 && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        r = scan_entry(s, dirfd(d), e->d_name, plen, depth);
-        s->path[plen] = '\0';
-        errno = 0;
+    ssize_t n;
+    while (r == 0 && (n = getdents64(dfd, buf, SCAN_BUF)) > 0) {
+        for (ssize_t off = 0; r == 0 && off < n;) {
+            const struct dirent64 *e = (const struct dirent64 *)(const void *)(buf + off);
+            off += e->d_reclen;
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            r = scan_entry(s, dfd, e->d_name, plen, depth);
+            s->path[plen] = '\0';
+        }
     }
-    if (r == 0 && errno)
+    if (r == 0 && n < 0)
         r = lust__fail(errno, "jail %s: reading %s", s->jail, s->path);
-    closedir(d);
+    free(buf);
+    close(dfd);
     return r;
 }
 

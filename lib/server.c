@@ -418,7 +418,11 @@ static int server_main(const char *name, const struct lust_server_ops *ops, size
     }
     for (int i = 0; i < CTL_CONN_MAX; i++)
         srv.conns[i].fd = -1;
-    int r = lust_config_load(name, srv.config_path, srv.ops.options, &config);
+    /* A start of a daemon that reloads keeps the file open for SIGHUP (prepare() in
+     * server_start.c would open it again otherwise). */
+    int keep = srv.ops.reload && (cmd == CMD_START || cmd == CMD_RESTART);
+    int r = lust__config_load(name, srv.config_path, srv.ops.options, &config,
+                              keep ? &srv.config_fd : NULL);
     if (r < 0) {
         /* A start tells a process manager too. A reload that finds the file broken fails (1)
          * and leaves the server alone; status cannot tell (LSB 4). */

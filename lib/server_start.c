@@ -339,7 +339,7 @@ static int check_default_control(struct lust_server *srv, const char *ctl)
 }
 
 /* The pid file and the control socket, before anything forks: where they go, what is there. */
-static int check_paths(struct lust_server *srv)
+static int check_paths(struct lust_server *srv, int pid_state)
 {
     const char *pid = srv->pidfile_wanted ? lust_config_pidfile(srv->config) : NULL;
     const char *ctl = lust_config_control(srv->config);
@@ -348,7 +348,8 @@ static int check_paths(struct lust_server *srv)
     if (pid) {
         if ((r = check_directory(srv, "pid file", pid, &warned)) != EXIT_OK)
             return r;
-        int q = lust_pidfile_query(pid, NULL);
+        /* What start found at the path a moment ago; asked again only to name a failure. */
+        int q = pid_state >= 0 ? pid_state : lust_pidfile_query(pid, NULL);
         if (q < 0) {
             lust__server_start_failed(srv, NULL, q);
             return path_exit(q);
@@ -403,7 +404,7 @@ static int open_jail(struct lust_server *srv, const char *jail)
  * mistake is reported on the terminal before anything forks. Nothing is created before the
  * config, the user and the jail are known good: the log file is opened last.
  */
-static int prepare(struct lust_server *srv)
+static int prepare(struct lust_server *srv, int pid_state)
 {
     struct lust_config *c = srv->config;
     int r = lust_privs_lookup(lust_config_user(c), lust_config_group(c), 0, &srv->creds);
@@ -413,7 +414,7 @@ static int prepare(struct lust_server *srv)
     }
     if (lust_config_jail(c) && (r = open_jail(srv, lust_config_jail(c))) != EXIT_OK)
         return r;
-    if ((r = check_paths(srv)) != EXIT_OK)
+    if ((r = check_paths(srv, pid_state)) != EXIT_OK)
         return r;
     r = lust_notify_open(&srv->notify, LUST_NOTIFY_UNSET_ENV);
     if (r < 0) {
@@ -424,7 +425,7 @@ static int prepare(struct lust_server *srv)
     uint64_t half_ms = lust_notify_watchdog_usec(srv->notify) / 2000;
     if (lust_notify_watchdog_usec(srv->notify) > 0)
         srv->alive_interval_ms = half_ms == 0 ? 1 : half_ms > INT_MAX ? INT_MAX : (int)half_ms;
-    if (srv->ops.reload) {
+    if (srv->ops.reload && srv->config_fd < 0) { /* not kept from the load (server.c) */
         srv->config_fd = lust__server_open_config(lust_config_path(c));
         if (srv->config_fd == -EPERM) {
             lust__server_start_failed(srv, NULL, srv->config_fd);
@@ -470,7 +471,8 @@ int lust__server_cmd_start(struct lust_server *srv)
 
     srv->owner_uid = getuid(); /* who may use the control socket, besides root */
 
-    if (srv->pidfile_wanted && lust__server_query(srv, &holder) == LUST_PIDFILE_RUNNING) {
+    int pid_state = srv->pidfile_wanted ? lust__server_query(srv, &holder) : LUST_PIDFILE_NONE;
+    if (pid_state == LUST_PIDFILE_RUNNING) {
         lust__server_print(stdout, "%s is already running (pid %ld)", srv->name, (long)holder);
         return EXIT_OK;
     }
@@ -478,7 +480,7 @@ int lust__server_cmd_start(struct lust_server *srv)
         lust__server_say(srv, NULL);
         return EXIT_GENERIC;
     }
-    r = prepare(srv);
+    r = prepare(srv, pid_state);
     if (r != EXIT_OK)
         return r;
     r = lust__server_call_hook(srv, srv->ops.before_daemonize, "before_daemonize");
