@@ -159,6 +159,9 @@ LUST__HIDDEN struct lust_config *lust__server_config_swap(struct lust_server *sr
 LUST__HIDDEN void lust__server_config_trial(struct lust_config *fresh);
 LUST__HIDDEN void lust__server_config_drop_thread(struct lust_server *srv);
 LUST__HIDDEN void lust__server_config_fini(struct lust_server *srv);
+/* lust__server_config_fini(), handing over the config in force (its reference is the
+ * caller's now) instead of releasing it. */
+LUST__HIDDEN struct lust_config *lust__server_config_keep(struct lust_server *srv);
 
 /* server_start.c */
 LUST__HIDDEN int lust__server_cmd_start(struct lust_server *srv);
