@@ -361,7 +361,27 @@ struct scan {
 static bool unquoted(char c)
 {
     /* The characters libconfuse's scanner lets into an unquoted string. */
-    return c != '\0' && !strchr(" #\"'\t\n\r={}()+,*", c);
+    switch (c) {
+    case '\0':
+    case ' ':
+    case '#':
+    case '"':
+    case '\'':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '=':
+    case '{':
+    case '}':
+    case '(':
+    case ')':
+    case '+':
+    case ',':
+    case '*':
+        return false;
+    default:
+        return true;
+    }
 }
 
 static void blank(char *s, size_t from, size_t to)
@@ -481,22 +501,27 @@ static int read_all(int fd, const char *path, char **text, size_t *len)
     return r < 0 ? lust__fail(-r, "config %s", path) : 0;
 }
 
+int lust__config_trusted_stat(const struct stat *st, const char *path)
+{
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return lust__fail_plain(EPERM,
+                                "config %s is owned by uid %u, neither root nor the user running "
+                                "this (uid %u): refusing to trust it, as sudo and logrotate do",
+                                path, (unsigned)st->st_uid, (unsigned)geteuid());
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return lust__fail_plain(EPERM,
+                                "config %s is writable by group or others (mode %04o): refusing "
+                                "to trust it, as sudo and logrotate do",
+                                path, (unsigned)(st->st_mode & 07777));
+    return 0;
+}
+
 int lust__config_trusted(int fd, const char *path)
 {
     struct stat st;
     if (fstat(fd, &st) < 0)
         return lust__fail(errno, "config %s", path);
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-        return lust__fail_plain(EPERM,
-                                "config %s is owned by uid %u, neither root nor the user running "
-                                "this (uid %u): refusing to trust it, as sudo and logrotate do",
-                                path, (unsigned)st.st_uid, (unsigned)geteuid());
-    if (st.st_mode & (S_IWGRP | S_IWOTH))
-        return lust__fail_plain(EPERM,
-                                "config %s is writable by group or others (mode %04o): refusing "
-                                "to trust it, as sudo and logrotate do",
-                                path, (unsigned)(st.st_mode & 07777));
-    return 0;
+    return lust__config_trusted_stat(&st, path);
 }
 
 /*
@@ -568,26 +593,37 @@ static bool usable_name(const char *name)
     return name && *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
-/* The standard options with this program's defaults, then the daemon's, then CFG_END. */
-static cfg_opt_t *merge_opts(const char *name, const cfg_opt_t *opts, size_t n, char *defs[4])
+/* Writes DIR/NAME.EXT and its NUL at *p, moves *p past them; returns where it starts. */
+static char *put_path(char **p, const char *dir, const char *name, const char *ext)
 {
+    char *start = *p;
+    *p = stpcpy(stpcpy(stpcpy(stpcpy(*p, dir), "/"), name), ext) + 1;
+    return start;
+}
+
+/*
+ * The standard options with this program's defaults, then the daemon's, then CFG_END. The
+ * four default paths are in one block, *defs (freed by the caller).
+ */
+static cfg_opt_t *merge_opts(const char *name, const cfg_opt_t *opts, size_t n, char **defs)
+{
+    static const char run[] = LUST_RUNSTATEDIR, logs[] = LUST_LOCALSTATEDIR "/log";
     cfg_opt_t *all = calloc(STD_COUNT + n + 1, sizeof *all);
-    if (!all)
-        return NULL;
-    if (asprintf(&defs[0], "%s/%s", LUST_RUNSTATEDIR, name) < 0 ||
-        asprintf(&defs[1], "%s/%s.pid", LUST_RUNSTATEDIR, name) < 0 ||
-        asprintf(&defs[2], "%s/log/%s.log", LUST_LOCALSTATEDIR, name) < 0 ||
-        asprintf(&defs[3], "%s/%s.ctl", LUST_RUNSTATEDIR, name) < 0) {
+    /* Four paths: each a directory, a slash, the name, at most 4 bytes of extension, a NUL. */
+    char *p = all ? malloc(3 * sizeof run + sizeof logs + 4 * (strlen(name) + 6)) : NULL;
+    if (!p) {
         free(all);
         return NULL;
     }
+    *defs = p;
     memcpy(all, std_opts, sizeof std_opts);
-    all[STD_JAIL].def.string = defs[0];
-    all[STD_PIDFILE].def.string = defs[1];
-    all[STD_LOGFILE].def.string = defs[2];
+    all[STD_JAIL].def.string = put_path(&p, run, name, "");
+    all[STD_PIDFILE].def.string = put_path(&p, run, name, ".pid");
+    all[STD_LOGFILE].def.string = put_path(&p, logs, name, ".log");
+    char *ctl = put_path(&p, run, name, ".ctl");
     /* A name too long for a socket path gets no default socket rather than a config error. */
     all[STD_CONTROL].def.string =
-        strlen(defs[3]) <= CONTROL_PATH_MAX ? defs[3] : (char *)LUST_CONFIG_NO_CONTROL;
+        strlen(ctl) <= CONTROL_PATH_MAX ? ctl : (char *)LUST_CONFIG_NO_CONTROL;
     if (n)
         memcpy(all + STD_COUNT, opts, n * sizeof *opts);
     /* calloc left the last entry zero: CFG_END(). */
@@ -640,8 +676,8 @@ static int load_text(const char *name, const char *path, char *text, size_t len,
     struct lust_config *c = calloc(1, sizeof *c);
     if (c)
         atomic_init(&c->refs, 1);
-    char *defs[4] = {NULL, NULL, NULL, NULL};
-    cfg_opt_t *all = c ? merge_opts(name, opts, n, defs) : NULL;
+    char *defs = NULL;
+    cfg_opt_t *all = c ? merge_opts(name, opts, n, &defs) : NULL;
     struct load ld = {.path = path};
     if (!c || !all || !(c->name = strdup(name)) || !(c->path = strdup(path)) ||
         (notice && !(c->notice = strdup(notice))) || guard_includes(all + STD_COUNT, c) < 0) {
@@ -676,8 +712,7 @@ static int load_text(const char *name, const char *path, char *text, size_t len,
 out:
     free(ld.warnings);
     free(all);
-    for (int i = 0; i < 4; i++)
-        free(defs[i]);
+    free(defs);
     if (r < 0) {
         lust_config_free(c);
         return r;
@@ -706,6 +741,12 @@ static int check_args(const char *name, struct lust_config **out)
 int lust_config_load(const char *name, const char *path, const cfg_opt_t *opts,
                      struct lust_config **out)
 {
+    return lust__config_load(name, path, opts, out, NULL);
+}
+
+int lust__config_load(const char *name, const char *path, const cfg_opt_t *opts,
+                      struct lust_config **out, int *keep)
+{
     int r = check_args(name, out);
     if (r < 0)
         return r;
@@ -729,14 +770,23 @@ int lust_config_load(const char *name, const char *path, const cfg_opt_t *opts,
         r = lust__fail(errno, "config %s", path);
         goto out;
     } else {
-        r = lust__config_trusted(fd, path);
+        struct stat st;
+        r = fstat(fd, &st) < 0 ? lust__fail(errno, "config %s", path)
+                               : lust__config_trusted_stat(&st, path);
         if (r == 0)
             r = read_all(fd, path, &text, &len);
-        close(fd);
+        if (r == 0 && keep && S_ISREG(st.st_mode))
+            *keep = fd;
+        else
+            close(fd);
         if (r < 0)
             goto out;
     }
     r = load_text(name, path, text, len, opts, notice, out);
+    if (r < 0 && keep && *keep >= 0) {
+        close(*keep);
+        *keep = -1;
+    }
 out:
     free(text);
     free(notice);

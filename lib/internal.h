@@ -58,9 +58,11 @@ LUST__HIDDEN void lust__error_clear(void);
  */
 enum { LUST__DEBUG, LUST__INFO, LUST__NOTICE, LUST__WARNING, LUST__ERROR, LUST__LEVELS };
 
+/* Arrays, not pointers: a table of pointers is relocated at load, into the page of read-only
+ * relocated data that every daemon keeps dirty (one page while it stays under 4 KiB). */
 struct lust__level {
-    const char *name;  /* "debug": the config's log_level and lust_log_level_from_name() */
-    const char *upper; /* "DEBUG": how a log line shows it */
+    char name[8];  /* "debug": the config's log_level and lust_log_level_from_name() */
+    char upper[8]; /* "DEBUG": how a log line shows it */
     size_t upper_len;
     int syslog; /* the <syslog.h> priority: LOG_DEBUG (7) ... LOG_ERR (3) */
 };
@@ -144,9 +146,30 @@ LUST__HIDDEN int lust__close_all_except(const int *keep, size_t nkeep);
  * lib/pidfile_stop.c: lust_pidfile_stop() without the removal of the file, for the framework's
  * `stop`, which removes the file itself (with what else goes with it). Returns
  * LUST_PIDFILE_NOT_RUNNING, LUST_PIDFILE_STOPPED or LUST_PIDFILE_KILLED, or -errno with the
- * sentence set; *pid is written once a holder was found.
+ * sentence set; *pid is written once a holder was found. *state (unless NULL) gets what
+ * lust_pidfile_query() found first, so the caller needs no query of its own.
  */
-LUST__HIDDEN int lust__pidfile_kill_wait(const char *path, int timeout_ms, pid_t *pid);
+LUST__HIDDEN int lust__pidfile_kill_wait(const char *path, int timeout_ms, pid_t *pid, int *state);
+
+/*
+ * lib/pidfile.c: lust_pidfile_query(), which on LUST_PIDFILE_RUNNING also hands over (unless
+ * keep is NULL) the descriptor it asked the kernel through (*keep, close-on-exec, the caller
+ * closes it), so the holder can be asked again without a second open.
+ */
+LUST__HIDDEN int lust__pidfile_query_fd(const char *path, pid_t *holder, int *keep);
+
+/*
+ * lib/pidfile.c: lust_pidfile_open(), where walk 0 leaves out the check of the directories
+ * above the file, for a caller that has just made it (the framework's start, as root, moments
+ * before in the process that forked this one: only root can have changed them since).
+ */
+struct lust_pidfile;
+LUST__HIDDEN int lust__pidfile_open(const char *path, int walk, struct lust_pidfile **out,
+                                    pid_t *holder);
+
+/* lib/pidfile.c: the pid holding the write lock on the file open on fd now, 0 when none can be
+ * named (unlocked, read-locked, another pid namespace), or -errno. */
+LUST__HIDDEN pid_t lust__pidfile_holder(int fd);
 
 /* CLOCK_MONOTONIC in milliseconds, for deadlines. */
 LUST__HIDDEN long long lust__now_ms(void);
@@ -197,6 +220,8 @@ struct lust__walk {
     char path[PATH_MAX];   /* the directory reached: no symlink, "." or ".." left in it */
     char sticky[PATH_MAX]; /* the first sticky, others-writable directory passed, or "" */
     int created;           /* LUST__WALK_CREATE made the last component */
+    dev_t dev;             /* the directory reached, as its checks saw it */
+    ino_t ino;
 };
 
 /*
@@ -229,6 +254,14 @@ LUST__HIDDEN size_t lust__text_char(const unsigned char *s, size_t n);
 LUST__HIDDEN int lust__pidfile_remove_with(const char *path, void (*while_locked)(void *arg),
                                            void *arg);
 
+/*
+ * lib/log.c: lust_log_setup_fd() for a process lust_daemonize() has just made, where stdin is
+ * /dev/null already and nothing but the kept descriptors is open: fd, a log file opened by
+ * lust_log_open() (so regular and O_APPEND), goes onto stdout and stderr and is closed.
+ * Returns 0 or -errno.
+ */
+LUST__HIDDEN int lust__log_take(int fd);
+
 /* lib/notify.c: how many datagrams were dropped because the manager's socket was full. */
 struct lust_notify;
 LUST__HIDDEN unsigned long long lust__notify_dropped(const struct lust_notify *n);
@@ -239,6 +272,19 @@ LUST__HIDDEN unsigned long long lust__notify_dropped(const struct lust_notify *n
  * sudo and logrotate require. Returns 0, or -EPERM with the reason.
  */
 LUST__HIDDEN int lust__config_trusted(int fd, const char *path);
+struct stat;
+/* The same, for the file fstat() described in st. */
+LUST__HIDDEN int lust__config_trusted_stat(const struct stat *st, const char *path);
+
+/*
+ * lib/config.c: lust_config_load(), where keep (unless NULL, and set to -1 by the caller)
+ * receives the file's descriptor, still open (close-on-exec, at its end), when the file is a
+ * regular one that loaded: the framework's start keeps it for SIGHUP instead of opening the
+ * file a second time.
+ */
+struct cfg_opt_t;
+LUST__HIDDEN int lust__config_load(const char *name, const char *path, const struct cfg_opt_t *opts,
+                                   struct lust_config **out, int *keep);
 
 /*
  * lib/privs_jail.c: lust_privs_jail_scan() of the jail open on fd (from lust_privs_jail_open),
@@ -269,5 +315,17 @@ LUST__HIDDEN int lust__sandbox_unveil_entry(struct lust_sandbox *sb, const char 
  * what a filter would kill the daemon for.
  */
 LUST__HIDDEN bool lust__sandbox_allows(const struct lust_sandbox *sb, const char *promises);
+
+/*
+ * lib/privs_unwind.c: lust_privs_prepare() (tzset, libgcc_s.so.1 loaded for good), where with
+ * always 0 libgcc_s is loaded only if a loaded object imports a function that makes glibc load
+ * it later (pthread_exit, pthread_cancel, thrd_exit, backtrace). The framework calls that just
+ * before the jail, when the daemon's hooks have loaded what they load. Returns 0, or -ENOENT
+ * with dlerror()'s text.
+ */
+LUST__HIDDEN int lust__privs_prepare(int always);
+
+/* lib/privs_unwind.c: 1 when an object of this process imports one of names (NULL-ended). */
+LUST__HIDDEN int lust__privs_imports(const char *const *names);
 
 #endif

@@ -25,7 +25,7 @@ const struct lust__level lust__levels[LUST__LEVELS] = {
 
 /* Other spellings, as syslog.conf and many daemons write them. */
 static const struct {
-    const char *name;
+    char name[8];
     int level;
 } aliases[] = {{"warn", LUST__WARNING}, {"err", LUST__ERROR}};
 

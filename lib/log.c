@@ -34,6 +34,14 @@
  */
 #define LINE_BUF (LUST_LOG_MESSAGE_MAX + 512)
 
+/*
+ * A line is built in a buffer of this size on the caller's stack; one that does not fit (but
+ * may be longer, up to LINE_BUF) is built again in one allocated for it. With the whole
+ * LINE_BUF on the stack every call touched 9 KiB of it, and -fstack-clash-protection probes
+ * each page of a frame that large.
+ */
+#define SHORT_LINE 1024
+
 /* The public levels are the internal table's index; 1.0 binaries carry these numbers. */
 _Static_assert(LUST_LOG_DEBUG == LUST__DEBUG && LUST_LOG_DEBUG == 0, "LUST_LOG_DEBUG is 0");
 _Static_assert(LUST_LOG_INFO == LUST__INFO && LUST_LOG_INFO == 1, "LUST_LOG_INFO is 1");
@@ -208,7 +216,13 @@ __attribute__((noinline)) static size_t escape_controls(char *msg, size_t len, s
                                                         bool *cut)
 {
     static const char hex[] = "0123456789abcdef";
-    char raw[LINE_BUF];
+    char small[SHORT_LINE];
+    char *raw = len <= sizeof small ? small : malloc(len);
+    if (!raw) { /* no memory for a copy: what the stack's holds, cut */
+        raw = small;
+        len = sizeof small;
+        *cut = true;
+    }
     memcpy(raw, msg, len);
     const unsigned char *in = (const unsigned char *)raw;
     size_t out = 0, i = 0;
@@ -243,6 +257,8 @@ __attribute__((noinline)) static size_t escape_controls(char *msg, size_t len, s
     }
     if (i < len)
         *cut = true;
+    if (raw != small)
+        free(raw);
     return out;
 }
 
@@ -264,8 +280,11 @@ static size_t mark_cut(char *msg, size_t len, size_t room)
     return len + mlen;
 }
 
-/* Format the caller's message at dst, within room bytes; dst[room] may receive the NUL. */
-static size_t put_message(char *dst, size_t room, const char *fmt, va_list ap)
+/*
+ * Format the caller's message at dst, within room bytes; dst[room] may receive the NUL. *cut
+ * tells whether it was cut to fit (the cut marker is then at its end).
+ */
+static size_t put_message(char *dst, size_t room, const char *fmt, va_list ap, bool *cut_out)
 {
     size_t len;
     if (strchr(fmt, '%') == NULL) {
@@ -290,6 +309,7 @@ static size_t put_message(char *dst, size_t room, const char *fmt, va_list ap)
         len = escape_controls(dst, len, room, &cut);
     if (cut)
         len = mark_cut(dst, len, room);
+    *cut_out = cut;
     return len;
 }
 
@@ -333,8 +353,9 @@ void lust_log_v(int level, const char *fmt, va_list ap)
     if (level < atomic_load_explicit(&threshold, memory_order_relaxed))
         return;
     int saved_errno = errno;
-    char line[LINE_BUF];
     size_t cap = current_cap();
+    char small[SHORT_LINE];
+    size_t room = cap < sizeof small ? cap : sizeof small;
     int st = atomic_load_explicit(&style, memory_order_relaxed);
     struct timespec now;
     const struct stamp *s = NULL;
@@ -347,18 +368,31 @@ void lust_log_v(int level, const char *fmt, va_list ap)
     bool fresh_line = atomic_load_explicit(&torn, memory_order_relaxed) &&
                       atomic_exchange_explicit(&torn, false, memory_order_relaxed);
     if (fresh_line)
-        line[n++] = '\n';
+        small[n++] = '\n';
     uint64_t report = 0;
     if (atomic_load_explicit(&unreported, memory_order_relaxed) != 0) {
         report = atomic_exchange_explicit(&unreported, 0, memory_order_relaxed);
         if (report != 0)
-            n += put_report(line + n, cap - n, st, s, &now, report);
+            n += put_report(small + n, room - n, st, s, &now, report);
     }
-    n += put_prefix(line + n, st, s, &now, level);
-    n += put_message(line + n, cap - n - 1, fmt, ap);
+    n += put_prefix(small + n, st, s, &now, level);
+    va_list again;
+    va_copy(again, ap);
+    bool cut;
+    size_t len = put_message(small + n, room - n - 1, fmt, ap, &cut);
+    char *line = small, *big = NULL;
+    if (cut && room < cap && (big = malloc(cap)) != NULL) {
+        /* Longer than the stack's buffer but not than a line may be: built again, whole. */
+        memcpy(big, small, n);
+        len = put_message(big + n, cap - n - 1, fmt, again, &cut);
+        line = big;
+    }
+    va_end(again);
+    n += len;
     line[n++] = '\n';
 
     enum outcome o = write_line(line, n);
+    free(big);
     if (o != WRITTEN) {
         atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&unreported, report + 1, memory_order_relaxed);
@@ -457,16 +491,16 @@ static int open_log(const char *path)
         return lust__fail(ENAMETOOLONG, "log file %s", path);
     load_zone();
     int fd;
-    /* O_NONBLOCK for the open only: a FIFO planted in place of the log (with nobody reading)
-     * fails with ENXIO instead of hanging root's start or reopen for good. */
+    /* O_NONBLOCK: a FIFO planted in place of the log (with nobody reading) fails with ENXIO
+     * instead of hanging root's start or reopen for good. It stays on: only a regular file is
+     * taken, for which it changes nothing. */
     do
         fd = open(path, LOG_FLAGS | O_NONBLOCK, LOG_OPEN_MODE);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return lust__fail(errno, "log file %s", path);
     struct stat st;
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 || fstat(fd, &st) < 0) {
+    if (fstat(fd, &st) < 0) {
         int err = errno;
         close(fd);
         return lust__fail(err, "log file %s", path);
@@ -569,6 +603,21 @@ int lust_log_setup_fd(int fd, const int *keep, size_t nkeep)
     r = lust__close_all_except(keep, nkeep);
     if (r < 0)
         return lust__fail(-r, "closing the descriptors not kept");
+    line_buffer_stdout();
+    return 0;
+}
+
+int lust__log_take(int fd)
+{
+    /* From lust_log_open(): a regular file opened O_APPEND, nothing to look at again. */
+    int cap = LINE_BUF - 1;
+    fflush(stdout);
+    fflush(stderr);
+    int r = install(fd, cap);
+    if (r < 0)
+        return r;
+    if (fd > 2)
+        close(fd);
     line_buffer_stdout();
     return 0;
 }

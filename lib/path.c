@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,32 +33,31 @@ static int trusted_owner(uid_t uid, unsigned flags)
     return uid == 0 || ((flags & LUST__WALK_SELF) && uid == geteuid());
 }
 
-/* One directory on the way (fd, its path w->path): owner, mode, type. */
-static int check_dir(struct walk_state *s, int fd, int last)
+/* One directory on the way (its path w->path, st from fstat): owner, mode, type. */
+static int check_dir(struct walk_state *s, const struct stat *st, int last)
 {
-    struct stat st;
     const char *p = s->w->path;
-    if (fstat(fd, &st) < 0)
-        return lust__fail(errno, "%s %s: %s", s->what, s->obj, p);
-    if (!S_ISDIR(st.st_mode))
+    s->w->dev = st->st_dev;
+    s->w->ino = st->st_ino;
+    if (!S_ISDIR(st->st_mode))
         return last && strcmp(p, s->obj) == 0
                    ? lust__fail_plain(ENOTDIR, "%s %s: not a directory", s->what, s->obj)
                    : lust__fail_plain(ENOTDIR, "%s %s: component %s is not a directory", s->what,
                                       s->obj, p);
-    if (!trusted_owner(st.st_uid, s->flags))
+    if (!trusted_owner(st->st_uid, s->flags))
         return lust__fail_plain(EPERM, "%s %s: directory %s is owned by uid %u, not root%s",
-                                s->what, s->obj, p, (unsigned)st.st_uid,
+                                s->what, s->obj, p, (unsigned)st->st_uid,
                                 s->flags & LUST__WALK_SELF ? " nor this user" : "");
-    s->open_above = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+    s->open_above = (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
     if (!s->open_above)
         return 0;
-    if ((s->flags & LUST__WALK_STICKY) && (st.st_mode & S_ISVTX)) {
+    if ((s->flags & LUST__WALK_STICKY) && (st->st_mode & S_ISVTX)) {
         if (!s->w->sticky[0])
             snprintf(s->w->sticky, sizeof s->w->sticky, "%s", p);
         return 0;
     }
     return lust__fail_plain(EPERM, "%s %s: directory %s is writable by group or others (mode %04o)",
-                            s->what, s->obj, p, (unsigned)(st.st_mode & 07777));
+                            s->what, s->obj, p, (unsigned)(st->st_mode & 07777));
 }
 
 /* Appends component c (n bytes) to w->path, or takes the last one off for "..". */
@@ -89,25 +89,25 @@ static int reopen_root(struct walk_state *s)
         close(s->fd);
     s->fd = fd;
     strcpy(s->w->path, "/");
-    return check_dir(s, fd, 0);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return lust__fail(errno, "%s %s: /", s->what, s->obj);
+    return check_dir(s, &st, 0);
 }
 
 /*
  * A symlink met on the way: followed (its target spliced in front of rest) only when asked
  * and when nobody but root (or the caller) could have put it there. Returns 0 or -errno.
  */
-static int follow(struct walk_state *s, int link, const char *name, char *rest, size_t size,
-                  int *hops)
+__attribute__((noinline)) static int follow(struct walk_state *s, int link, const struct stat *st,
+                                            const char *name, char *rest, size_t size, int *hops)
 {
-    struct stat st;
     char target[PATH_MAX];
     char shown[PATH_MAX + NAME_MAX + 2];
     snprintf(shown, sizeof shown, "%s%s%s", s->w->path, strcmp(s->w->path, "/") ? "/" : "", name);
     if (!(s->flags & LUST__WALK_FOLLOW))
         return lust__fail_plain(ELOOP, "%s %s: component %s is a symlink", s->what, s->obj, shown);
-    if (fstat(link, &st) < 0)
-        return lust__fail(errno, "%s %s: %s", s->what, s->obj, shown);
-    if (s->open_above || !trusted_owner(st.st_uid, s->flags))
+    if (s->open_above || !trusted_owner(st->st_uid, s->flags))
         return lust__fail_plain(ELOOP, "%s %s: component %s is a symlink that others could replace",
                                 s->what, s->obj, shown);
     ssize_t n = readlinkat(link, "", target, sizeof target - 1);
@@ -193,15 +193,20 @@ static int walk(struct walk_state *s, char *rest, size_t size)
                        ? lust__fail(err, "%s %s", s->what, s->obj)
                        : lust__fail(err, "%s %s: %s", s->what, s->obj, s->w->path);
         struct stat st;
-        if (fstat(next, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (fstat(next, &st) < 0) {
+            r = lust__fail(errno, "%s %s: %s", s->what, s->obj, s->w->path);
+            close(next);
+            return r;
+        }
+        if (S_ISLNK(st.st_mode)) {
             step_path(s, "..", 2);
-            r = follow(s, next, name, rest, size, &hops);
+            r = follow(s, next, &st, name, rest, size, &hops);
             close(next);
             continue;
         }
         close(s->fd);
         s->fd = next;
-        r = check_dir(s, next, last);
+        r = check_dir(s, &st, last);
     }
     return r;
 }
@@ -209,14 +214,21 @@ static int walk(struct walk_state *s, char *rest, size_t size)
 int lust__walk_dir(const char *what, const char *obj, const char *dir, size_t dirlen,
                    unsigned flags, struct lust__walk *w)
 {
-    char rest[PATH_MAX * 2];
     struct walk_state s = {.what = what, .obj = obj, .flags = flags, .fd = -1, .w = w};
-    memset(w, 0, sizeof *w);
+    /* Not a memset of both PATH_MAX arrays: a start walks four paths. */
+    w->path[0] = w->sticky[0] = '\0';
+    w->created = 0;
     if (dir[0] != '/' || dirlen >= PATH_MAX)
         return lust__fail_plain(EINVAL, "%s %s: not an absolute path", what, obj);
+    /* What is left to walk (symlink targets are spliced in), on the heap: as a stack array its
+     * 8 KiB were pages every daemon kept dirty for good. */
+    char *rest = malloc(PATH_MAX * 2);
+    if (!rest)
+        return lust__fail(ENOMEM, "%s %s", what, obj);
     memcpy(rest, dir, dirlen);
     rest[dirlen] = '\0';
-    int r = walk(&s, rest, sizeof rest);
+    int r = walk(&s, rest, PATH_MAX * 2);
+    free(rest);
     if (r < 0) {
         if (s.fd >= 0)
             close(s.fd);

@@ -56,6 +56,8 @@ static void held_remove(struct lust_pidfile *pf)
  * does not count: the child holds no lock. Call with held_mutex held. */
 static int held_by_self_locked(const struct stat *st)
 {
+    if (held == NULL)
+        return 0; /* and no getpid(): status and stop hold nothing */
     pid_t self = getpid();
     for (const struct lust_pidfile *p = held; p != NULL; p = p->next)
         if (p->pid == self && p->dev == st->st_dev && p->ino == st->st_ino)
@@ -113,10 +115,9 @@ static int check_trusted(const char *path, const struct stat *st, int strict)
         return lust__fail(ELOOP, "pid file %s is a symbolic link", path);
     if (!S_ISREG(st->st_mode))
         return lust__fail_plain(EPERM, "pid file %s is not a regular file", path);
-    uid_t self = geteuid();
-    if (st->st_uid != 0 && st->st_uid != self)
+    if (st->st_uid != 0 && st->st_uid != geteuid())
         return lust__fail_plain(EPERM, "pid file %s is owned by uid %ju, neither root nor uid %ju",
-                                path, (uintmax_t)st->st_uid, (uintmax_t)self);
+                                path, (uintmax_t)st->st_uid, (uintmax_t)geteuid());
     if (strict && st->st_nlink > 1)
         return lust__fail_plain(EPERM, "pid file %s has %ju hard links", path,
                                 (uintmax_t)st->st_nlink);
@@ -261,9 +262,8 @@ static int try_open(const char *path, struct lust_pidfile *pf, pid_t *holder)
                   : not_ours(path, "refusing to overwrite it");
         goto fail;
     }
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
-        ((st.st_mode & 077) && fchmod(fd, 0600) < 0)) {
+    /* O_NONBLOCK stays: it changes nothing for a regular file, which this one is by now. */
+    if ((st.st_mode & 077) && fchmod(fd, 0600) < 0) {
         r = lust__fail(errno, "pid file %s", path);
         goto fail;
     }
@@ -300,20 +300,29 @@ fail:
  */
 static int check_directory(const char *path)
 {
-    char abs[PATH_MAX];
+    char *abs = NULL;
     const char *p = path;
     if (path[0] != '/') {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd))
+        char *cwd = getcwd(NULL, 0);
+        if (!cwd)
             return lust__fail(errno, "pid file %s: the current directory", path);
-        int n = snprintf(abs, sizeof abs, "%s/%s", cwd, path);
-        if (n < 0 || (size_t)n >= sizeof abs)
+        int n = asprintf(&abs, "%s/%s", cwd, path);
+        free(cwd);
+        if (n < 0)
+            return lust__fail(ENOMEM, "pid file %s", path);
+        if ((size_t)n >= PATH_MAX) {
+            free(abs);
             return lust__fail(ENAMETOOLONG, "pid file %s", path);
+        }
         p = abs;
     }
-    struct lust__walk w;
-    int fd = lust__walk_dir("pid file", path, p, lust__dir_len(p),
-                            LUST__WALK_SELF | LUST__WALK_STICKY | LUST__WALK_FOLLOW, &w);
+    /* On the heap, as the walk's own buffers: 8 KiB of stack would stay dirty in the daemon. */
+    struct lust__walk *w = malloc(sizeof *w);
+    int fd = w ? lust__walk_dir("pid file", path, p, lust__dir_len(p),
+                                LUST__WALK_SELF | LUST__WALK_STICKY | LUST__WALK_FOLLOW, w)
+               : lust__fail(ENOMEM, "pid file %s", path);
+    free(w);
+    free(abs);
     if (fd < 0)
         return fd;
     close(fd);
@@ -324,9 +333,14 @@ int lust_pidfile_open(const char *path, struct lust_pidfile **out, pid_t *holder
 {
     LUST__REQUIRE(path != NULL, -EINVAL);
     LUST__REQUIRE(out != NULL, -EINVAL);
+    return lust__pidfile_open(path, 1, out, holder);
+}
+
+int lust__pidfile_open(const char *path, int walk, struct lust_pidfile **out, pid_t *holder)
+{
     if (!*path)
         return lust__fail_plain(EINVAL, "pid file: empty path");
-    int r = check_directory(path);
+    int r = walk ? check_directory(path) : 0;
     if (r < 0)
         return r;
     size_t len = strlen(path);
@@ -383,9 +397,8 @@ int lust_pidfile_release(struct lust_pidfile *pf)
     return r;
 }
 
-int lust_pidfile_query(const char *path, pid_t *holder)
+int lust__pidfile_query_fd(const char *path, pid_t *holder, int *keep)
 {
-    LUST__REQUIRE(path != NULL, -EINVAL);
     struct stat st;
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? LUST_PIDFILE_NONE : lust__fail(errno, "pid file %s", path);
@@ -417,19 +430,41 @@ int lust_pidfile_query(const char *path, pid_t *holder)
         r = r < 0 ? lust__fail(-r, "pid file %s", path) : not_ours(path, "not a server's");
     else if (r > 0)
         r = 0;
-    close_keep_errno(fd);
-    if (r < 0)
+    if (r < 0) {
+        close_keep_errno(fd);
         return r;
+    }
 
     if (fl.l_type == F_UNLCK)
-        return st.st_size > 0 ? LUST_PIDFILE_STALE : LUST_PIDFILE_EMPTY;
-    if (fl.l_type == F_RDLCK)
-        return LUST_PIDFILE_FOREIGN;
-    if (fl.l_pid <= 0)
-        return LUST_PIDFILE_RUNNING_UNKNOWN;
-    if (holder != NULL)
+        r = st.st_size > 0 ? LUST_PIDFILE_STALE : LUST_PIDFILE_EMPTY;
+    else if (fl.l_type == F_RDLCK)
+        r = LUST_PIDFILE_FOREIGN;
+    else if (fl.l_pid <= 0)
+        r = LUST_PIDFILE_RUNNING_UNKNOWN;
+    else
+        r = LUST_PIDFILE_RUNNING;
+    if (r == LUST_PIDFILE_RUNNING && holder != NULL)
         *holder = fl.l_pid;
-    return LUST_PIDFILE_RUNNING;
+    if (r == LUST_PIDFILE_RUNNING && keep != NULL)
+        *keep = fd;
+    else
+        close_keep_errno(fd);
+    return r;
+}
+
+int lust_pidfile_query(const char *path, pid_t *holder)
+{
+    LUST__REQUIRE(path != NULL, -EINVAL);
+    return lust__pidfile_query_fd(path, holder, NULL);
+}
+
+pid_t lust__pidfile_holder(int fd)
+{
+    struct flock fl;
+    int r = set_lock(fd, F_WRLCK, F_GETLK, &fl);
+    if (r < 0)
+        return r;
+    return fl.l_type == F_WRLCK && fl.l_pid > 0 ? fl.l_pid : 0;
 }
 
 int lust_pidfile_remove(const char *path)

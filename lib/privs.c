@@ -2,13 +2,13 @@
  * lib/privs.c - user lookup and prepare (the drop is in lib/privs_drop.c, the jail in
  * lib/privs_jail.c).
  *
- * Everything that needs the real / (NSS, time zone, libgcc_s) happens here; the drop only uses
- * what lookup returned, so it works inside an empty jail.
+ * Everything that needs the real / (NSS here; the time zone and libgcc_s in lib/privs_unwind.c)
+ * happens before the jail; the drop only uses what lookup returned, so it works inside an empty
+ * jail.
  */
 #include "internal.h"
 
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -243,20 +243,4 @@ int lust_creds_groups(const struct lust_creds *creds, unsigned *groups, unsigned
     for (int i = 0; i < creds->ngroups && (unsigned)i < max; i++)
         groups[i] = creds->groups[i];
     return creds->ngroups;
-}
-
-int lust_privs_prepare(void)
-{
-    tzset();
-    /*
-     * glibc dlopens libgcc_s.so.1 to unwind a thread in pthread_exit or cancellation. Loaded
-     * now and never unloaded, its later dlopen finds it by name without touching the disk.
-     */
-    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE);
-    if (!h) {
-        const char *why = dlerror();
-        return lust__fail_plain(ENOENT, "%s", why ? why : "libgcc_s.so.1: cannot load");
-    }
-    dlclose(h);
-    return 0;
 }

@@ -51,16 +51,45 @@ static int keep_net_bind_service(void)
     return 0;
 }
 
+/*
+ * The supplementary groups in a new array (*list, freed by the caller): one getgroups() into a
+ * small buffer first, which a daemon's few groups fit; asked for the count only when they do
+ * not. Returns how many, or -errno.
+ */
+static int get_groups(gid_t **list)
+{
+    gid_t few[32];
+    const gid_t *from = few;
+    int n = getgroups(32, few);
+    if (n < 0 && errno == EINVAL) { /* more than fit */
+        n = getgroups(0, NULL);
+        from = NULL;
+    }
+    if (n < 0)
+        return -errno;
+    gid_t *g = malloc(((size_t)n + 1) * sizeof *g);
+    if (!g)
+        return -ENOMEM;
+    if (from) {
+        memcpy(g, from, (size_t)n * sizeof *g);
+    } else if (getgroups(n, g) != n) {
+        free(g);
+        return -EAGAIN; /* the list changed between the two calls */
+    }
+    *list = g;
+    return n;
+}
+
 static int verify_groups(const struct lust_creds *c, char *why, size_t size)
 {
-    int n = getgroups(0, NULL);
+    gid_t *have = NULL;
+    int n = get_groups(&have);
     if (n < 0) {
-        snprintf(why, size, "getgroups: %s", strerror(errno));
+        snprintf(why, size, "getgroups: %s", strerror(-n));
         return -1;
     }
-    gid_t *have = malloc(((size_t)n + 1) * sizeof *have);
     gid_t *want = malloc(((size_t)c->ngroups + 1) * sizeof *want);
-    int ok = have && want && getgroups(n, have) == n && n == c->ngroups;
+    int ok = want && n == c->ngroups;
     if (ok) {
         memcpy(want, c->groups, (size_t)n * sizeof *want);
         qsort(have, (size_t)n, sizeof *have, cmp_gid);
@@ -78,12 +107,11 @@ static int verify_groups(const struct lust_creds *c, char *why, size_t size)
 static int verify_no_way_back(char *why, size_t size)
 {
     const char *back = NULL;
+    /* seteuid(0) is setresuid(-1, 0, -1) in glibc and musl alike: one call tries both. */
     if (setuid(0) == 0)
         back = "setuid(0)";
     else if (seteuid(0) == 0)
-        back = "seteuid(0)";
-    else if (setresuid((uid_t)-1, 0, (uid_t)-1) == 0)
-        back = "setresuid(-1, 0, -1)";
+        back = "seteuid(0) (setresuid(-1, 0, -1))";
     else if (setgid(0) == 0)
         back = "setgid(0)";
     else if (setegid(0) == 0)
@@ -196,17 +224,13 @@ static int verify(const struct lust_creds *c, unsigned long long caps)
     return 0;
 }
 
-static int drop_as_root(const struct lust_creds *c, int keep)
+/* old_gid: the gids before, for putting them back if a step is refused. */
+static int drop_as_root(const struct lust_creds *c, int keep, const gid_t old_gid[3])
 {
-    gid_t old_gid[3];
-    if (getresgid(&old_gid[0], &old_gid[1], &old_gid[2]) < 0)
-        return lust__fail(errno, "getresgid");
-    int n = getgroups(0, NULL);
-    gid_t *old = n >= 0 ? malloc(((size_t)n + 1) * sizeof *old) : NULL;
-    if (!old || getgroups(n, old) != n) {
-        free(old);
-        return lust__fail(n < 0 ? errno : ENOMEM, "getgroups");
-    }
+    gid_t *old = NULL;
+    int n = get_groups(&old);
+    if (n < 0)
+        return lust__fail(-n, "getgroups");
     int r = 0;
     if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         r = lust__fail(errno, "PR_SET_KEEPCAPS");
@@ -254,5 +278,6 @@ int lust_privs_drop(const struct lust_creds *c, unsigned flags)
                                 "cannot keep CAP_NET_BIND_SERVICE for user \"%s\": more than one "
                                 "thread runs (capabilities are per thread)",
                                 c->name);
-    return drop_as_root(c, keep);
+    gid_t old_gid[3] = {rg, eg, sg};
+    return drop_as_root(c, keep, old_gid);
 }

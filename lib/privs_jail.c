@@ -26,6 +26,7 @@
 
 #define SCAN_MAX_DEPTH 64
 #define MOUNTINFO_MAX  (16 * 1024 * 1024)
+#define SCAN_BUF       4096 /* directory entries read at once */
 
 /* Filesystems that reach past a chroot: processes, kernel objects, devices, namespaces. */
 static const char *const pseudo_fs[] = {
@@ -85,22 +86,27 @@ static int under(const char *dir, const char *mnt)
 }
 
 /*
- * One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE ...".
- * Splits out the mount point and the type; 0 when the line does not parse.
+ * One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE ...",
+ * fields split by single spaces (a space inside a path is written \040). Splits out the mount
+ * point and the type; 0 when the line does not parse.
  */
 static int parse_mount(char *line, char **mnt, char **type)
 {
-    char *save = NULL, *f[5];
-    for (int i = 0; i < 5; i++)
-        if (!(f[i] = strtok_r(i ? NULL : line, " ", &save)))
+    char *p = line;
+    for (int i = 0; i < 4; i++) {
+        p = strchr(p, ' ');
+        if (!p++)
             return 0;
-    char *t;
-    while ((t = strtok_r(NULL, " ", &save)) && strcmp(t, "-") != 0)
-        ;
-    if (!t || !(t = strtok_r(NULL, " ", &save)))
+    }
+    char *end = strchr(p, ' ');
+    char *dash = end ? strstr(end, " - ") : NULL;
+    if (!dash || !dash[3] || dash[3] == ' ')
         return 0;
-    unescape(f[4]);
-    *mnt = f[4];
+    *end = '\0';
+    char *t = dash + 3;
+    t[strcspn(t, " ")] = '\0';
+    unescape(p);
+    *mnt = p;
     *type = t;
     return 1;
 }
@@ -122,39 +128,45 @@ static int check_mounts(const char *path, const char *jail)
     close(fd);
     if (r < 0)
         return lust__fail(-r, "jail %s: /proc/self/mountinfo", path);
-    char own_type[64] = "", own_mnt[PATH_MAX] = "", below[PATH_MAX + 80] = "";
+    /* Pointers into text, not copies: two PATH_MAX buffers were 8 KiB of stack every start. */
+    const char *own_type = "", *own_mnt = "", *below_type = NULL, *below_mnt = NULL;
     size_t own_len = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = text, *next; *line; line = next) {
+        char *nl = strchr(line, '\n');
+        next = nl ? nl + 1 : line + strlen(line);
+        if (nl)
+            *nl = '\0';
         char *mnt, *type;
         if (!parse_mount(line, &mnt, &type))
             continue;
-        if (under(mnt, jail) == 2 && is_pseudo(type) && !below[0])
-            snprintf(below, sizeof below, "a %s filesystem is mounted at %s", type, mnt);
-        else if (under(jail, mnt) && strlen(mnt) >= own_len) {
+        if (under(mnt, jail) == 2 && is_pseudo(type) && !below_mnt) {
+            below_type = type;
+            below_mnt = mnt;
+        } else if (under(jail, mnt) && strlen(mnt) >= own_len) {
             own_len = strlen(mnt);
-            snprintf(own_type, sizeof own_type, "%s", type);
-            snprintf(own_mnt, sizeof own_mnt, "%s", mnt);
+            own_type = type;
+            own_mnt = mnt;
         }
     }
-    free(text);
-    if (r == 0 && is_pseudo(own_type))
+    if (is_pseudo(own_type))
         r = lust__fail_plain(EINVAL, "jail %s: lies on the %s filesystem mounted at %s", path,
                              own_type, own_mnt);
-    else if (r == 0 && below[0])
-        r = lust__fail_plain(EPERM, "jail %s: %s", path, below);
+    else if (below_mnt)
+        r = lust__fail_plain(EPERM, "jail %s: a %s filesystem is mounted at %s", path, below_type,
+                             below_mnt);
+    free(text);
     return r;
 }
 
 /* The real root, or a bind mount of it, is no jail. */
-static int check_not_root(int fd, const char *path, const char *canonical)
+static int check_not_root(const struct lust__walk *jail, const char *path)
 {
-    struct stat jail, root;
-    if (strcmp(canonical, "/") == 0)
+    struct stat root;
+    if (strcmp(jail->path, "/") == 0)
         return lust__fail_plain(EINVAL, "jail %s: the root directory is no jail", path);
-    if (fstat(fd, &jail) < 0 || stat("/", &root) < 0)
+    if (stat("/", &root) < 0)
         return lust__fail(errno, "jail %s", path);
-    if (jail.st_dev == root.st_dev && jail.st_ino == root.st_ino)
+    if (jail->dev == root.st_dev && jail->ino == root.st_ino)
         return lust__fail_plain(EINVAL, "jail %s: is the root directory (a bind mount of /)", path);
     return 0;
 }
@@ -174,16 +186,13 @@ struct checked_jail {
 static pthread_mutex_t checked_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct checked_jail *checked;
 
-static int remember_jail(int fd)
+static int remember_jail(const struct lust__walk *jail)
 {
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return -errno;
     struct checked_jail *j = malloc(sizeof *j);
     if (!j)
         return -ENOMEM;
-    j->dev = st.st_dev;
-    j->ino = st.st_ino;
+    j->dev = jail->dev;
+    j->ino = jail->ino;
     pthread_mutex_lock(&checked_mutex);
     j->next = checked;
     checked = j;
@@ -216,21 +225,25 @@ int lust__privs_jail_open(const char *path, int create, int *out, int *created)
     if (!path || !out || bad_jail_path(path))
         return lust__fail_plain(EINVAL, "jail %s: not an absolute path without . or .. components",
                                 path ? path : "(null)");
-    struct lust__walk w;
-    int fd = lust__walk_dir("jail", path, path, strlen(path), create ? LUST__WALK_CREATE : 0, &w);
-    if (fd < 0)
-        return fd;
-    int r = check_not_root(fd, path, w.path);
+    /* On the heap: two PATH_MAX arrays on the stack were pages every daemon keeps dirty. */
+    struct lust__walk *w = malloc(sizeof *w);
+    if (!w)
+        return lust__fail(ENOMEM, "jail %s", path);
+    int fd = lust__walk_dir("jail", path, path, strlen(path), create ? LUST__WALK_CREATE : 0, w);
+    /* The walk's own fstat of the jail (w->dev, w->ino) is the one these checks use. */
+    int r = fd < 0 ? fd : check_not_root(w, path);
     if (r == 0)
-        r = check_mounts(path, w.path);
-    if (r == 0 && (r = remember_jail(fd)) < 0)
+        r = check_mounts(path, w->path);
+    if (r == 0 && (r = remember_jail(w)) < 0)
         r = lust__fail(-r, "jail %s", path);
+    if (r == 0 && created)
+        *created = w->created;
+    free(w);
     if (r < 0) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         return r;
     }
-    if (created)
-        *created = w.created;
     *out = fd;
     return 0;
 }
@@ -253,25 +266,29 @@ static int scan_entry(struct scan *s, int dfd, const char *name, size_t plen, in
 /* Walks the directory open at dfd (consumed), whose path is s->path[0..plen). */
 static int scan_dir(struct scan *s, int dfd, size_t plen, int depth)
 {
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        int err = errno;
+    /* getdents64() on the descriptor itself: fdopendir() would first fstat it and set its
+     * flags again, three system calls per directory of every start's scan. */
+    char *buf = malloc(SCAN_BUF);
+    if (!buf) {
         close(dfd);
-        return lust__fail(err, "jail %s: %s", s->jail, s->path);
+        return lust__fail(ENOMEM, "jail %s: %s", s->jail, s->path);
     }
     int r = 0;
-    struct dirent *e;
-    errno = 0;
-    while (r == 0 && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        r = scan_entry(s, dirfd(d), e->d_name, plen, depth);
-        s->path[plen] = '\0';
-        errno = 0;
+    ssize_t n;
+    while (r == 0 && (n = getdents64(dfd, buf, SCAN_BUF)) > 0) {
+        for (ssize_t off = 0; r == 0 && off < n;) {
+            const struct dirent64 *e = (const struct dirent64 *)(const void *)(buf + off);
+            off += e->d_reclen;
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            r = scan_entry(s, dfd, e->d_name, plen, depth);
+            s->path[plen] = '\0';
+        }
     }
-    if (r == 0 && errno)
+    if (r == 0 && n < 0)
         r = lust__fail(errno, "jail %s: reading %s", s->jail, s->path);
-    closedir(d);
+    free(buf);
+    close(dfd);
     return r;
 }
 
@@ -383,48 +400,81 @@ int lust__privs_jail_scan_fd(int fd, const char *path, unsigned max_entries, uns
     return scan_open(root, path, max_entries, max_ms);
 }
 
-int lust_privs_jail_enter(int fd)
+/* The jail's path, read from its descriptor only when a sentence needs it. */
+static void jail_name(int fd, char *name, size_t size)
 {
-    char name[PATH_MAX] = "(jail)", link[64];
-    struct stat want, got;
+    char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, name, sizeof name - 1);
+    ssize_t n = readlink(link, name, size - 1);
     if (n > 0)
         name[n] = '\0';
-    if (fstat(fd, &want) < 0)
-        return lust__fail(errno, "chroot: descriptor %d", fd);
-    if (!S_ISDIR(want.st_mode))
-        return lust__fail(ENOTDIR, "chroot %s", name);
-    if (!checked_jail(&want, 0))
-        return lust__fail_plain(EBADF,
-                                "chroot: descriptor %d (%s) is not a jail lust_privs_jail_open() "
-                                "checked (closed, and its number reused?)",
-                                fd, name);
-    /* To put the working directory back if chroot is refused (not root, say). */
+    else
+        snprintf(name, size, "(jail)");
+}
+
+/* "chroot JAIL<after>", with ": strerror(err)" when with_strerror. Off the way of a success. */
+__attribute__((noinline)) static int enter_failed(int fd, int err, int with_strerror,
+                                                  const char *after)
+{
+    char name[PATH_MAX];
+    jail_name(fd, name, sizeof name);
+    if (with_strerror)
+        return lust__fail(err, "chroot %s%s", name, after);
+    return lust__fail_plain(err, "chroot %s%s", name, after);
+}
+
+__attribute__((noinline)) static int not_checked(int fd)
+{
+    char name[PATH_MAX];
+    jail_name(fd, name, sizeof name);
+    return lust__fail_plain(EBADF,
+                            "chroot: descriptor %d (%s) is not a jail lust_privs_jail_open() "
+                            "checked (closed, and its number reused?)",
+                            fd, name);
+}
+
+/*
+ * chroot through the descriptor: by its /proc/self/fd link, so a refused chroot (not root)
+ * leaves the working directory alone; without /proc, by fchdir() and chroot("."), putting the
+ * working directory back when refused. Returns 0 or -errno.
+ */
+static int chroot_fd(int fd)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    if (chroot(link) == 0)
+        return 0;
+    if (errno != ENOENT && errno != ENOTDIR)
+        return -errno;
     int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fchdir(fd) < 0) {
-        int err = errno;
-        if (cwd >= 0)
-            close(cwd);
-        return lust__fail(err, "chroot %s", name);
-    }
-    if (chroot(".") < 0) {
-        int err = errno;
-        if (cwd >= 0) {
-            (void)!fchdir(cwd);
-            close(cwd);
-        }
-        return lust__fail(err, "chroot %s", name);
-    }
+    int r = fchdir(fd) < 0 || chroot(".") < 0 ? -errno : 0;
+    if (r < 0 && cwd >= 0)
+        (void)!fchdir(cwd);
     /* The saved directory lies outside the jail: it must not survive. */
     if (cwd >= 0)
         close(cwd);
+    return r;
+}
+
+int lust_privs_jail_enter(int fd)
+{
+    struct stat want, got;
+    if (fstat(fd, &want) < 0)
+        return lust__fail(errno, "chroot: descriptor %d", fd);
+    if (!S_ISDIR(want.st_mode))
+        return enter_failed(fd, ENOTDIR, 1, "");
+    if (!checked_jail(&want, 0))
+        return not_checked(fd);
+    int r = chroot_fd(fd);
+    if (r < 0)
+        return enter_failed(fd, -r, 1, "");
+    /* From here on /proc is out of reach: a sentence says "(jail)". */
     if (chdir("/") < 0)
-        return lust__fail(errno, "chroot %s: chdir /", name);
+        return enter_failed(fd, errno, 1, ": chdir /");
     if (stat("/", &got) < 0)
-        return lust__fail(errno, "chroot %s: stat /", name);
+        return enter_failed(fd, errno, 1, ": stat /");
     if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
-        return lust__fail_plain(EIO, "chroot %s: / is not the jail afterwards", name);
+        return enter_failed(fd, EIO, 0, ": / is not the jail afterwards");
     checked_jail(&want, 1);
     close(fd);
     return 0;

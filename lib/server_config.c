@@ -101,12 +101,17 @@ void lust__server_config_drop_thread(struct lust_server *srv)
         lust_config_release(mine);
 }
 
-void lust__server_config_fini(struct lust_server *srv)
+struct lust_config *lust__server_config_keep(struct lust_server *srv)
 {
     lust__server_config_drop_thread(srv);
     if (srv->thread_config_made) {
         pthread_key_delete(srv->thread_config);
         srv->thread_config_made = 0;
     }
-    lust_config_release(lust__server_config_swap(srv, NULL));
+    return lust__server_config_swap(srv, NULL);
+}
+
+void lust__server_config_fini(struct lust_server *srv)
+{
+    lust_config_release(lust__server_config_keep(srv));
 }

@@ -328,14 +328,15 @@ static int control_make(struct lust_server *srv, const char *path)
                 : lust__fail_plain(ENAMETOOLONG, "control socket %s: path too long", path);
     if (r < 0)
         return r;
-    if (unlink(tmp) < 0 && errno != ENOENT)
-        return lust__fail(errno, "control socket %s", tmp);
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return lust__fail(errno, "control socket %s", path);
     /* Created 0600 by this umask (one thread here), so there is no chmod() to follow a link. */
     mode_t old = umask(0177);
     r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    /* A temporary name left by a daemon that had this pid and died: ours to take over. */
+    if (r < 0 && errno == EADDRINUSE && unlink(tmp) == 0)
+        r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
     if (r < 0) {
         r = lust__fail(errno, "control socket %s", tmp);

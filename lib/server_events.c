@@ -115,7 +115,7 @@ int lust__server_open_config(const char *path)
     if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)))
         r = -EINVAL;
     else if (fd >= 0)
-        r = lust__config_trusted(fd, path);
+        r = lust__config_trusted_stat(&st, path);
     if (r < 0 && fd >= 0)
         close(fd);
     return r < 0 ? r : fd;

@@ -114,8 +114,9 @@ struct lust_server {
     const char *sandbox_own;      /* what the framework promised for itself */
     unsigned sandbox_unveiled;    /* how many unveil entries */
 
-    int config_failed;     /* the running hook called lust_server_fail_config() */
-    char **restart_values; /* each restart-only key's value at start (server_restart.c) */
+    int config_failed;    /* the running hook called lust_server_fail_config() */
+    char *restart_text;   /* the restart-only keys' values at start, NUL after each ... */
+    size_t *restart_offs; /* ... and where each starts; both noted at the first reload */
     size_t nrestart;
 
     int stop_fd;                       /* eventfd, readable once a stop was asked */
@@ -166,6 +167,9 @@ LUST__HIDDEN struct lust_config *lust__server_config_swap(struct lust_server *sr
 LUST__HIDDEN void lust__server_config_trial(struct lust_config *fresh);
 LUST__HIDDEN void lust__server_config_drop_thread(struct lust_server *srv);
 LUST__HIDDEN void lust__server_config_fini(struct lust_server *srv);
+/* lust__server_config_fini(), handing over the config in force (its reference is the
+ * caller's now) instead of releasing it. */
+LUST__HIDDEN struct lust_config *lust__server_config_keep(struct lust_server *srv);
 
 /* server_start.c */
 LUST__HIDDEN int lust__server_cmd_start(struct lust_server *srv);
@@ -206,8 +210,15 @@ LUST__HIDDEN int lust__server_cmd_reload(struct lust_server *srv);
 LUST__HIDDEN int lust__server_cmd_reopen(struct lust_server *srv);
 
 /* server_restart.c */
+/* At start: checks that ops.restart_keys names keys of the config. */
 LUST__HIDDEN int lust__server_restart_note(struct lust_server *srv);
-LUST__HIDDEN void lust__server_restart_keys(const struct lust_server *srv,
+/*
+ * At each reload, before the config in force changes: the restart-only keys whose value in
+ * fresh differs from the one at start, comma-separated into out. The values at start are
+ * taken from the config in force at the first call, so no change of srv->config may come
+ * before it (only a reload changes it, and a reload calls this first).
+ */
+LUST__HIDDEN void lust__server_restart_keys(struct lust_server *srv,
                                             const struct lust_config *fresh, char *out,
                                             size_t size);
 LUST__HIDDEN void lust__server_restart_free(struct lust_server *srv);

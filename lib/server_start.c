@@ -54,7 +54,8 @@ static int take_pidfile(struct lust_server *srv)
 {
     pid_t holder = 0;
     const char *path = lust_config_pidfile(srv->config);
-    int r = lust_pidfile_open(path, &srv->pidfile, &holder);
+    /* Its directories were walked by check_paths() in the starting process. */
+    int r = lust__pidfile_open(path, 0, &srv->pidfile, &holder);
     if (r == -EEXIST) {
         srv->already_running = 1; /* the one failure that means "already running" */
         if (holder > 0)
@@ -112,7 +113,9 @@ static int become_server(struct lust_server *srv)
         r = lust_log_setup(NULL, NULL, 0);
         umask((mode_t)lust_config_umask(srv->config));
     } else {
-        r = lust_log_setup_fd(srv->log_fd, keep, compact_fds(keep, 5));
+        /* lust_daemonize() left stdin on /dev/null and closed all but what it kept (the log
+         * among them): the log only has to take stdout and stderr (kept for it till now). */
+        r = lust__log_take(srv->log_fd);
         if (r == 0)
             srv->log_fd = -1;
     }
@@ -133,6 +136,10 @@ static int become_server(struct lust_server *srv)
     if (r < 0)
         return r;
     r = lust__server_call_hook(srv, srv->ops.before_jail, "before_jail");
+    if (r < 0)
+        return r;
+    /* The last moment with the real /, and what the daemon will run is loaded by now. */
+    r = lust__privs_prepare(0);
     if (r < 0)
         return r;
     r = lust__server_sandbox_lock(srv);
@@ -163,15 +170,16 @@ static void announce_ready(struct lust_server *srv)
     /* The setup's garbage (NSS, getgrouplist and config-reading buffers, freed but resident;
      * in daemon mode in the heap inherited from `start`) goes back to the kernel first. */
     malloc_trim(0);
+    pid_t self = getpid();
     if (srv->ops.version)
         lust_log(LUST_LOG_NOTICE, "%s %s started (pid %ld) as uid %u (liblust %s)", srv->name,
-                 srv->ops.version, (long)getpid(), lust_creds_uid(srv->creds), lust_version());
+                 srv->ops.version, (long)self, lust_creds_uid(srv->creds), lust_version());
     else
         lust_log(LUST_LOG_NOTICE, "%s started (pid %ld) as uid %u (liblust %s)", srv->name,
-                 (long)getpid(), lust_creds_uid(srv->creds), lust_version());
+                 (long)self, lust_creds_uid(srv->creds), lust_version());
     lust_daemon_ready();
     if (!srv->foreground)
-        lust_notify_mainpid(srv->notify, getpid());
+        lust_notify_mainpid(srv->notify, self);
     lust_notify_ready(srv->notify);
     if (srv->ready_fd >= 0 && lust_notify_ready_fd(srv->ready_fd) < 0)
         lust_log(LUST_LOG_WARNING, "%s", lust_error());
@@ -281,22 +289,33 @@ static int path_exit(int r)
  * nobody else (whoever could write it could delete the file and hide the server). A sticky
  * directory such as /tmp passes with a warning. Returns 0 or an exit status (printed).
  */
-static int check_directory(struct lust_server *srv, const char *what, const char *path)
+static int check_directory(struct lust_server *srv, const char *what, const char *path, int *warned)
 {
-    struct lust__walk w;
-    int fd = lust__walk_dir(what, path, path, lust__dir_len(path),
-                            LUST__WALK_SELF | LUST__WALK_STICKY | LUST__WALK_FOLLOW, &w);
+    struct lust__walk *w = malloc(sizeof *w); /* 8 KiB: not on the stack (path.c says why) */
+    int fd = w ? lust__walk_dir(what, path, path, lust__dir_len(path),
+                                LUST__WALK_SELF | LUST__WALK_STICKY | LUST__WALK_FOLLOW, w)
+               : lust__fail(ENOMEM, "%s %s", what, path);
     if (fd < 0) {
+        free(w);
         lust__server_start_failed(srv, NULL, fd);
         return path_exit(fd);
     }
     close(fd);
-    if (w.sticky[0])
+    *warned = w->sticky[0] != '\0';
+    if (*warned)
         lust__server_print(stderr,
                            "%s: warning: %s %s: directory %s is writable by others (sticky): "
                            "prefer a directory only root can write",
-                           srv->name, what, path, w.sticky);
+                           srv->name, what, path, w->sticky);
+    free(w);
     return EXIT_OK;
+}
+
+/* Whether paths a and b are in the same directory, by name. */
+static int same_directory(const char *a, const char *b)
+{
+    size_t n = lust__dir_len(a);
+    return n == lust__dir_len(b) && memcmp(a, b, n) == 0;
 }
 
 /*
@@ -306,10 +325,12 @@ static int check_directory(struct lust_server *srv, const char *what, const char
  */
 static int check_default_control(struct lust_server *srv, const char *ctl)
 {
-    struct lust__walk w;
+    struct lust__walk *w = malloc(sizeof *w); /* 8 KiB: not on the stack (path.c says why) */
     struct stat st;
-    int fd = lust__walk_dir("control socket", ctl, ctl, lust__dir_len(ctl),
-                            LUST__WALK_SELF | LUST__WALK_FOLLOW, &w);
+    int fd = w ? lust__walk_dir("control socket", ctl, ctl, lust__dir_len(ctl),
+                                LUST__WALK_SELF | LUST__WALK_FOLLOW, w)
+               : lust__fail(ENOMEM, "control socket %s", ctl);
+    free(w);
     if (fd >= 0)
         close(fd);
     if (fd >= 0 && lstat(ctl, &st) == 0 && !S_ISSOCK(st.st_mode))
@@ -325,16 +346,17 @@ static int check_default_control(struct lust_server *srv, const char *ctl)
 }
 
 /* The pid file and the control socket, before anything forks: where they go, what is there. */
-static int check_paths(struct lust_server *srv)
+static int check_paths(struct lust_server *srv, int pid_state)
 {
     const char *pid = srv->pidfile_wanted ? lust_config_pidfile(srv->config) : NULL;
     const char *ctl = lust_config_control(srv->config);
     struct stat st;
-    int r;
+    int r, warned = 1;
     if (pid) {
-        if ((r = check_directory(srv, "pid file", pid)) != EXIT_OK)
+        if ((r = check_directory(srv, "pid file", pid, &warned)) != EXIT_OK)
             return r;
-        int q = lust_pidfile_query(pid, NULL);
+        /* What start found at the path a moment ago; asked again only to name a failure. */
+        int q = pid_state >= 0 ? pid_state : lust_pidfile_query(pid, NULL);
         if (q < 0) {
             lust__server_start_failed(srv, NULL, q);
             return path_exit(q);
@@ -349,7 +371,10 @@ static int check_paths(struct lust_server *srv)
     }
     if (srv->foreground && srv->control_implicit)
         return check_default_control(srv, ctl);
-    if ((r = check_directory(srv, "control socket", ctl)) != EXIT_OK)
+    /* The pid file's directory, checked a moment ago, is not walked again (unless it had a
+     * warning to repeat for the socket). */
+    if ((!pid || warned || !same_directory(pid, ctl)) &&
+        (r = check_directory(srv, "control socket", ctl, &warned)) != EXIT_OK)
         return r;
     if (lstat(ctl, &st) == 0 && !S_ISSOCK(st.st_mode)) {
         lust__fail_plain(ENOTSOCK, "control socket %s: exists and is not a socket", ctl);
@@ -386,7 +411,7 @@ static int open_jail(struct lust_server *srv, const char *jail)
  * mistake is reported on the terminal before anything forks. Nothing is created before the
  * config, the user and the jail are known good: the log file is opened last.
  */
-static int prepare(struct lust_server *srv)
+static int prepare(struct lust_server *srv, int pid_state)
 {
     struct lust_config *c = srv->config;
     int r = lust_privs_lookup(lust_config_user(c), lust_config_group(c), 0, &srv->creds);
@@ -394,14 +419,9 @@ static int prepare(struct lust_server *srv)
         lust__server_start_failed(srv, NULL, r);
         return EXIT_CONFIG;
     }
-    r = lust_privs_prepare();
-    if (r < 0) {
-        lust__server_start_failed(srv, NULL, r);
-        return EXIT_GENERIC;
-    }
     if (lust_config_jail(c) && (r = open_jail(srv, lust_config_jail(c))) != EXIT_OK)
         return r;
-    if ((r = check_paths(srv)) != EXIT_OK)
+    if ((r = check_paths(srv, pid_state)) != EXIT_OK)
         return r;
     r = lust_notify_open(&srv->notify, LUST_NOTIFY_UNSET_ENV);
     if (r < 0) {
@@ -414,7 +434,7 @@ static int prepare(struct lust_server *srv)
         srv->alive_interval_ms = half_ms == 0 ? 1 : half_ms > INT_MAX ? INT_MAX : (int)half_ms;
     if ((r = lust__server_sandbox_prepare(srv)) != EXIT_OK)
         return r;
-    if (srv->ops.reload) {
+    if (srv->ops.reload && srv->config_fd < 0) { /* not kept from the load (server.c) */
         srv->config_fd = lust__server_open_config(lust_config_path(c));
         if (srv->config_fd == -EPERM) {
             lust__server_start_failed(srv, NULL, srv->config_fd);
@@ -458,7 +478,10 @@ int lust__server_cmd_start(struct lust_server *srv)
     pid_t holder = 0;
     int r;
 
-    if (srv->pidfile_wanted && lust__server_query(srv, &holder) == LUST_PIDFILE_RUNNING) {
+    srv->owner_uid = getuid(); /* who may use the control socket, besides root */
+
+    int pid_state = srv->pidfile_wanted ? lust__server_query(srv, &holder) : LUST_PIDFILE_NONE;
+    if (pid_state == LUST_PIDFILE_RUNNING) {
         lust__server_print(stdout, "%s is already running (pid %ld)", srv->name, (long)holder);
         return EXIT_OK;
     }
@@ -466,7 +489,7 @@ int lust__server_cmd_start(struct lust_server *srv)
         lust__server_say(srv, NULL);
         return EXIT_GENERIC;
     }
-    r = prepare(srv);
+    r = prepare(srv, pid_state);
     if (r != EXIT_OK)
         return r;
     r = lust__server_call_hook(srv, srv->ops.before_daemonize, "before_daemonize");
@@ -486,6 +509,8 @@ int lust__server_cmd_start(struct lust_server *srv)
                    srv->config_fd};
     size_t nkeep = compact_fds(keep, 5);
     struct lust_daemon_opts opts = LUST_DAEMON_OPTS_INIT;
+    /* stdout and stderr go straight to the log (become_server), not to /dev/null first. */
+    opts.flags = LUST_DAEMON_KEEP_STDIO;
     opts.umask = (int)lust_config_umask(srv->config);
     opts.timeout_ms = lust_config_start_timeout(srv->config) * 1000;
     if (opts.timeout_ms == 0)

@@ -91,9 +91,13 @@ void lust__server_cleanup_failed_start(struct lust_server *srv)
 int lust__server_cmd_stop(struct lust_server *srv)
 {
     pid_t pid = 0;
-    int state = lust__server_query(srv, &pid);
+    int state = 0;
     int timeout_s = lust_config_stop_timeout(srv->config);
 
+    /* Noted before the pid file is asked: a server found running owns what is there now. */
+    note_control_socket(srv);
+    int r = lust__pidfile_kill_wait(lust_config_pidfile(srv->config),
+                                    timeout_s > 0 ? timeout_s * 1000 : -1, &pid, &state);
     if (state < 0) {
         lust__server_say(srv, "stop");
         return lust__server_exit_for(state);
@@ -121,9 +125,6 @@ int lust__server_cmd_stop(struct lust_server *srv)
         lust__server_print(stdout, "%s is not running", srv->name);
         return EXIT_OK;
     }
-    note_control_socket(srv);
-    int r = lust__pidfile_kill_wait(lust_config_pidfile(srv->config),
-                                    timeout_s > 0 ? timeout_s * 1000 : -1, &pid);
     if (r == LUST_PIDFILE_KILLED)
         lust__server_print(stdout, "%s did not stop within %d s; killed it (SIGKILL)", srv->name,
                            timeout_s);

@@ -120,16 +120,24 @@ static void body_state(void)
     getrlimit(RLIMIT_CORE, &core);
     report("cwd=%s\ncore=%llu\n", cwd, (unsigned long long)core.rlim_cur);
     report_status("SigIgn");
+    report_status("SigCgt");
     report_status("SigBlk");
     report_status("NoNewPrivs");
     report_status("Umask");
     lust_daemon_ready();
 }
 
-/* What a starting shell may pass on: ignored TERM, blocked HUP, odd umask and cwd, cores. */
+static void on_usr2(int sig)
+{
+    (void)sig;
+}
+
+/* What a starting shell may pass on: ignored TERM, blocked HUP, odd umask and cwd, cores; and
+ * what the program may have done before: a handler of its own for USR2. */
 static void spoil_process_state(void)
 {
     signal(SIGTERM, SIG_IGN);
+    signal(SIGUSR2, on_usr2);
     sigset_t hup;
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
@@ -154,6 +162,8 @@ START_TEST(daemon_starts_with_clean_process_state)
      * when the caller inherited them ignored (dpkg-buildpackage's make does) they stay so. */
     unsigned long long ign = strtoull(report_get(t, "SigIgn"), NULL, 16);
     ck_assert_uint_eq(ign & ~((1ULL << 31) | (1ULL << 32)), 0);
+    unsigned long long cgt = strtoull(report_get(t, "SigCgt"), NULL, 16);
+    ck_assert_uint_eq(cgt & ~((1ULL << 31) | (1ULL << 32)), 0);
     ck_assert_str_eq(report_get(t, "SigBlk"), "0000000000000000");
     ck_assert_str_eq(report_get(t, "NoNewPrivs"), "1");
     ck_assert_str_eq(report_get(t, "Umask"), "0027");

@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -344,6 +345,32 @@ START_TEST(the_time_zone_survives_the_jail_after_prepare)
     report_open();
     assert_exit0(in_child(zone_in_jail, NULL));
     ck_assert_str_ne(report_get(report_read(), "zone"), "EST"); /* the control */
+    remove_jail();
+}
+END_TEST
+
+/* Without /proc (a mount namespace that has none) the jail is entered through fchdir(). */
+static int enter_without_proc(void *arg)
+{
+    (void)arg;
+    struct stat want, got;
+    int fd;
+    if (lust_privs_jail_open(jail, &fd) < 0 || fstat(fd, &want) < 0)
+        return 10;
+    if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+        umount2("/proc", MNT_DETACH) < 0 || access("/proc/self", F_OK) == 0)
+        return 11;
+    if (lust_privs_jail_enter(fd) < 0)
+        return 12;
+    if (stat("/", &got) < 0 || got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+        return 13;
+    return stat(".", &got) == 0 && got.st_ino == want.st_ino ? 0 : 14; /* cwd: the jail */
+}
+
+START_TEST(the_jail_is_entered_without_proc_too)
+{
+    make_jail();
+    assert_exit0(in_child(enter_without_proc, NULL));
     remove_jail();
 }
 END_TEST
@@ -757,6 +784,7 @@ static Suite *privs_root_suite(void)
     tcase_add_test(tc, a_thread_may_exit_inside_an_empty_jail_after_prepare);
     tcase_add_test(tc, the_time_zone_survives_the_jail_after_prepare);
     tcase_add_test(tc, a_refused_chroot_leaves_cwd_and_root_alone);
+    tcase_add_test(tc, the_jail_is_entered_without_proc_too);
     tcase_add_test(tc, a_jail_number_reused_by_another_directory_is_not_entered);
     tcase_add_test(tc, drop_leaves_no_way_back_to_root);
     tcase_add_test(tc, user_groups_policy_sets_the_users_own_groups);

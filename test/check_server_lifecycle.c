@@ -4,6 +4,7 @@
  * daemons side by side, and callback structs of other sizes (test/server_harness.h).
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -201,6 +202,52 @@ START_TEST(a_running_server_is_chrooted_in_its_jail_in_a_session_it_does_not_lea
     ck_assert_int_gt(sid, 0);
     ck_assert_int_ne(sid, pid);
     ck_assert_int_ne(sid, getsid(0));
+    stop(thread_server, "thread_server", pid);
+}
+END_TEST
+
+/* 1 when the process maps libgcc_s, the library glibc unwinds threads with. */
+static int maps_libgcc_s(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%ld/maps", (long)pid);
+    FILE *f = fopen(path, "re");
+    ck_assert_ptr_nonnull(f);
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "/libgcc_s.so") != NULL;
+    fclose(f);
+    return found;
+}
+
+/*
+ * glibc unwinds a thread that calls pthread_exit or is cancelled with libgcc_s, which it loads
+ * at first use: inside an empty jail only if the framework loaded it before the chroot. It does
+ * so, with no option set, for a daemon that imports either function, and for no other: a
+ * daemon that never unwinds (thread_server) does not carry the library.
+ */
+START_TEST(threads_exit_and_are_cancelled_in_the_jail_and_only_such_daemons_load_libgcc_s)
+{
+    struct result r;
+    write_conf("old_ops_server", "%s", "");
+    ck_assert_msg(run_ops(&r, "unwind", "start") == 0, "%s%s", r.out, r.err);
+    pid_t pid = pid_in(r.out);
+    wait_in_file(at("old_ops_server", "log"), "threads unwound");
+    ck_assert_int_eq(run_ops(&r, "unwind", "status"), 0);
+    ck_assert_msg(run_ops(&r, "unwind", "stop") == 0, "%s%s", r.out, r.err);
+    ck_assert(wait_gone(pid, 2000));
+    char log[4096];
+    ck_assert_ptr_nonnull(read_text(at("old_ops_server", "log"), log, sizeof log));
+    ck_assert_msg(strstr(log, "exiting with status 0"), "%s", log);
+
+    /* A sanitizer runtime links libgcc_s into every program: then there is nothing to see. */
+    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NOLOAD);
+    if (h) {
+        dlclose(h);
+        return;
+    }
+    pid = start_greeted_thread_server();
+    ck_assert_msg(!maps_libgcc_s(pid), "thread_server loaded libgcc_s");
     stop(thread_server, "thread_server", pid);
 }
 END_TEST
@@ -689,6 +736,8 @@ static Suite *server_lifecycle_suite(void)
         tc, every_thread_of_a_running_server_is_nobody_without_privileges_or_signal_handlers);
     tcase_add_test(tc, a_running_server_is_chrooted_in_its_jail_in_a_session_it_does_not_lead);
     tcase_add_test(tc, a_running_server_holds_only_its_own_descriptors_and_no_directory);
+    tcase_add_test(tc,
+                   threads_exit_and_are_cancelled_in_the_jail_and_only_such_daemons_load_libgcc_s);
     suite_add_tcase(s, tc);
 
     tc = server_tcase("failed starts", 30);

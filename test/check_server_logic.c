@@ -1,7 +1,8 @@
 /*
  * test/check_server_logic.c - the framework's pure logic, without root and without a daemon:
  * the command line, the callback struct's copy, the keys a reload cannot apply, the control
- * socket's answer and the filter every operator message passes. Linked against the static copy
+ * socket's answer, the filter every operator message passes, and whether the daemon needs
+ * libgcc_s before its jail. Linked against the static copy
  * of the library, which reaches these hidden lust__server_* functions.
  */
 #include <errno.h>
@@ -364,6 +365,24 @@ START_TEST(printable_keeps_valid_utf8)
 }
 END_TEST
 
+/*
+ * Whether the daemon needs libgcc_s before its jail is read from the imports of every loaded
+ * object: this runner imports pthread_create and (through the static liblust) cfg_init; glibc
+ * defines argz_create_sep but nothing here calls it; no library has the last name.
+ */
+START_TEST(imports_are_found_in_every_loaded_object_and_only_imports)
+{
+    static const char *const create[] = {"pthread_create", NULL};
+    static const char *const second[] = {"no_such_function_anywhere", "cfg_init", NULL};
+    static const char *const defined[] = {"argz_create_sep", NULL};
+    static const char *const none[] = {"no_such_function_anywhere", NULL};
+    ck_assert_int_eq(lust__privs_imports(create), 1);
+    ck_assert_int_eq(lust__privs_imports(second), 1);
+    ck_assert_int_eq(lust__privs_imports(defined), 0);
+    ck_assert_int_eq(lust__privs_imports(none), 0);
+}
+END_TEST
+
 static Suite *server_logic_suite(void)
 {
     Suite *s = suite_create("server_logic");
@@ -394,6 +413,9 @@ static Suite *server_logic_suite(void)
     tcase_add_test(tc, reply_without_the_form_is_a_protocol_error);
     tcase_add_test(tc, printable_replaces_controls_and_broken_utf8);
     tcase_add_test(tc, printable_keeps_valid_utf8);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("unwinder");
+    tcase_add_test(tc, imports_are_found_in_every_loaded_object_and_only_imports);
     suite_add_tcase(s, tc);
     return s;
 }

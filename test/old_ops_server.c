@@ -13,13 +13,18 @@
  *                           header: must be refused;
  *   LUST_TEST_OPS=big-zero  the same longer struct with a zero tail: must work;
  *   LUST_TEST_OPS=slow-reload  today's struct, with a reload hook that takes 3 s, longer than
- *                           the reload command waits when start_timeout is 1.
+ *                           the reload command waits when start_timeout is 1;
+ *   LUST_TEST_OPS=unwind    today's struct; run() ends one thread with pthread_exit() and
+ *                           cancels another, which glibc unwinds with libgcc_s (loaded on
+ *                           first use, so inside the jail only if the framework loaded it
+ *                           before), logs "threads unwound" and serves until stopped.
  *
  * The rest of argv is the usual `-c FILE COMMAND`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +62,31 @@ static int run(struct lust_server *srv, void *data)
         if (poll(&p, 1, -1) < 0 && errno != EINTR)
             return 1;
     return 0;
+}
+
+static void *exiting(void *arg)
+{
+    pthread_exit(arg);
+}
+
+static void *cancelled(void *arg)
+{
+    for (;;)
+        poll(NULL, 0, 1000); /* a cancellation point */
+    return arg;
+}
+
+static int unwind_run(struct lust_server *srv, void *data)
+{
+    pthread_t a, b;
+    void *ret = NULL;
+    if (pthread_create(&a, NULL, exiting, &ret) != 0 || pthread_join(a, &ret) != 0 || ret != &ret)
+        return 1;
+    if (pthread_create(&b, NULL, cancelled, NULL) != 0 || pthread_cancel(b) != 0 ||
+        pthread_join(b, &ret) != 0 || ret != PTHREAD_CANCELED)
+        return 1;
+    lust_log(LUST_LOG_NOTICE, "threads unwound");
+    return run(srv, data);
 }
 
 static int slow_reload(struct lust_server *srv, void *data)
@@ -99,6 +129,11 @@ int main(int argc, char **argv)
         static const struct lust_server_ops ops = {.run = run, .reload = slow_reload};
         return lust_server_main("old_ops_server", &ops, NULL, argc, argv);
     }
-    fprintf(stderr, "old_ops_server: set LUST_TEST_OPS to old, big-set, big-zero or slow-reload\n");
+    if (mode && strcmp(mode, "unwind") == 0) {
+        static const struct lust_server_ops ops = {.run = unwind_run};
+        return lust_server_main("old_ops_server", &ops, NULL, argc, argv);
+    }
+    fprintf(stderr,
+            "old_ops_server: set LUST_TEST_OPS to old, big-set, big-zero, slow-reload or unwind\n");
     return 2;
 }

@@ -165,13 +165,13 @@ LUST_API int lust_privs_jail_enter(int fd);
  *
  * As root: setgroups(), setresgid(), setresuid() through the libc wrappers (which change every
  * thread of the process), PR_SET_NO_NEW_PRIVS in the calling thread, then verifies: the three uids
- * and gids are the target, getgroups() is the list asked for, setuid(0), seteuid(0), setresuid(-1,
- * 0, -1), setgid(0), setegid(0) and setgroups() all fail, the calling thread's effective, permitted
- * and ambient capability sets are empty (or exactly CAP_NET_BIND_SERVICE with
- * LUST_PRIVS_KEEP_NET_BIND_SERVICE), and, when /proc is reachable, every thread in /proc/self/task
- * shows the target ids, those capabilities and NoNewPrivs 1. (Inside a jail without /proc only the
- * calling thread can be examined; threads created after lust_daemonize() inherit NO_NEW_PRIVS, and
- * the libc wrappers keep ids equal.)
+ * and gids are the target, getgroups() is the list asked for, setuid(0), seteuid(0) (the libc
+ * makes it setresuid(-1, 0, -1)), setgid(0), setegid(0) and setgroups() all fail, the calling
+ * thread's effective, permitted and ambient capability sets are empty (or exactly
+ * CAP_NET_BIND_SERVICE with LUST_PRIVS_KEEP_NET_BIND_SERVICE), and, when /proc is reachable,
+ * every thread in /proc/self/task shows the target ids, those capabilities and NoNewPrivs 1.
+ * (Inside a jail without /proc only the calling thread can be examined; threads created after
+ * lust_daemonize() inherit NO_NEW_PRIVS, and the libc wrappers keep ids equal.)
  *
  * Not root: returns 0 when the process already runs as the target uid and gid (nothing to do),
  * otherwise -EPERM (`cannot become user "x" (uid N): not running as root`), never a silent

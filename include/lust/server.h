@@ -32,8 +32,10 @@
  *   5. in the daemon: signals blocked, no new privileges, umask, stdin from /dev/null,
  *      stdout/stderr into the log, every other descriptor closed, pid file created and locked,
  *      the control socket made (see below);
- *   6. before_jail(), then (with a sandbox) the capability bounding set emptied and securebits
- *      locked, then chroot into the checked jail;
+ *   6. before_jail(); the time zone loaded, and libgcc_s if an object of the process imports
+ *      pthread_exit, pthread_cancel, thrd_exit or backtrace (glibc loads it at their first use,
+ *      which fails inside an empty jail); then (with a sandbox) the capability bounding set
+ *      emptied and securebits locked; then chroot into the checked jail;
  *   7. before_drop_privs() (still root: bind low ports here, start no serving threads), then the
  *      irreversible drop to the configured user, verified; then the sandbox put in force, before
  *      the framework starts its own thread;
