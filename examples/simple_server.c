@@ -1,24 +1,18 @@
 /*
  * examples/simple_server.c - the smallest useful liblust daemon: a heartbeat in the log.
  *
- *     simple_server -c simple_server.conf start|stop|status|reload
+ *     simple_server -c simple_server.conf start|stop|status|reload|reopen
  *
  * It logs a heartbeat every `interval` seconds and its config on reload, tells a process
- * manager "beating" (STATUS=), and shows life to its watchdog (lust_server_alive()). With `markers`
- * set to a directory inside the jail, each hook leaves a file there ("1-before_daemonize",
- * "2-before_jail", ...) holding the pid and uid it ran with, so a test can see that every
- * stage ran, in order, and as whom. It runs in a sandbox (lust/sandbox.h): after the drop it
- * may write, and create files for its markers, and nothing else.
+ * manager "beating" (STATUS=), and shows life to its watchdog (lust_server_alive()). It runs in
+ * a sandbox (lust/sandbox.h): after the drop it may use the descriptors it has, and nothing else.
  *
  * Built alone, from an installed liblust (or with examples/CMakeLists.txt):
  *     cc -o simple_server simple_server.c $(pkg-config --cflags --libs lust)
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <stdio.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,59 +20,8 @@
 
 static cfg_opt_t options[] = {
     CFG_INT("interval", 1, CFGF_NONE),
-    CFG_STR("markers", "", CFGF_NONE),
     CFG_END(),
 };
-
-/*
- * The marker directory as this process sees it: outside the jail the configured path, inside
- * it the same path less the jail's prefix.
- */
-static void mark(struct lust_server *srv, const char *stage, int jailed)
-{
-    cfg_t *cfg = lust_server_config(srv);
-    const char *dir = cfg_getstr(cfg, "markers");
-    const char *jail = cfg_getstr(cfg, "jail");
-    char path[4096];
-
-    if (!dir || !*dir)
-        return;
-    if (jailed && jail && strcmp(jail, "none") != 0) {
-        size_t n = strlen(jail);
-        if (strncmp(dir, jail, n) != 0 || dir[n] != '/')
-            return; /* not reachable from inside the jail */
-        dir += n;
-    }
-    snprintf(path, sizeof path, "%s/%s", dir, stage);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) {
-        lust_log(LUST_LOG_WARNING, "marker %s: %m", path);
-        return;
-    }
-    dprintf(fd, "%ld %ld\n", (long)getpid(), (long)geteuid());
-    close(fd);
-}
-
-static int before_daemonize(struct lust_server *srv, void *data)
-{
-    (void)data;
-    mark(srv, "1-before_daemonize", 0);
-    return 0;
-}
-
-static int before_jail(struct lust_server *srv, void *data)
-{
-    (void)data;
-    mark(srv, "2-before_jail", 0);
-    return 0;
-}
-
-static int before_drop_privs(struct lust_server *srv, void *data)
-{
-    (void)data;
-    mark(srv, "3-before_drop_privs", 1);
-    return 0;
-}
 
 static long long now_ms(void)
 {
@@ -93,7 +36,6 @@ static int run(struct lust_server *srv, void *data)
     struct pollfd p = {.fd = lust_server_stop_fd(srv), .events = POLLIN};
     unsigned long beat = 0;
 
-    mark(srv, "4-run", 1);
     lust_server_status(srv, "beating");
     while (!lust_server_stopping(srv)) {
         /* A snapshot per round: safe while the framework's thread reloads, and a reload
@@ -110,23 +52,15 @@ static int run(struct lust_server *srv, void *data)
                 return 1;
         }
     }
-    mark(srv, "6-run_returns", 1);
     return 0;
-}
-
-static void shutdown_server(struct lust_server *srv, void *data)
-{
-    (void)data;
-    mark(srv, "5-shutdown", 1);
 }
 
 static int reload(struct lust_server *srv, void *data)
 {
     (void)data;
     cfg_t *cfg = lust_server_config(srv);
-    lust_log(LUST_LOG_INFO, "reloaded: interval = %ld, markers = \"%s\", log_level = %s",
-             cfg_getint(cfg, "interval"), cfg_getstr(cfg, "markers"), cfg_getstr(cfg, "log_level"));
-    mark(srv, "7-reload", 1);
+    lust_log(LUST_LOG_INFO, "reloaded: interval = %ld, log_level = %s", cfg_getint(cfg, "interval"),
+             cfg_getstr(cfg, "log_level"));
     return 0;
 }
 
@@ -134,15 +68,11 @@ int main(int argc, char **argv)
 {
     static const struct lust_server_ops ops = {
         .options = options,
-        .before_daemonize = before_daemonize,
-        .before_jail = before_jail,
-        .before_drop_privs = before_drop_privs,
         .run = run,
-        .shutdown = shutdown_server,
         .reload = reload,
-        /* After the drop: its log, its manager and, with markers, files it creates. */
+        /* After the drop: its log and its manager, on the descriptors it already has. */
         .sandbox = "best",
-        .promises = "stdio wpath cpath",
+        .promises = "stdio",
     };
     return lust_server_main("simple_server", &ops, NULL, argc, argv);
 }

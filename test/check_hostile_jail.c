@@ -25,21 +25,21 @@ static void refused(const struct result *r, int code, const char *sentence)
     ck_assert_msg(r->code == code, "exit %d, not %d: %s%s", r->code, code, r->out, r->err);
     ck_assert_msg(strstr(r->err, sentence), "stderr lacks \"%s\": %s", sentence, r->err);
     ck_assert_int_eq(count_left(dir), 0);
-    ck_assert_int_eq(access(at("simple_server", "pid"), F_OK), -1);
-    ck_assert_int_eq(access(at("simple_server", "log"), F_OK), -1);
+    ck_assert_int_eq(access(at("marker_server", "pid"), F_OK), -1);
+    ck_assert_int_eq(access(at("marker_server", "log"), F_OK), -1);
 }
 
 START_TEST(the_root_directory_and_a_pseudo_filesystem_are_no_jail_exit_6)
 {
     struct result r;
-    write_conf("simple_server", "jail = \"/\"\n");
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "jail = \"/\"\n");
+    RUN(&r, marker_server, "marker_server", "start");
     refused(&r, 6, "jail /: the root directory is no jail");
-    write_conf("simple_server", "jail = \"/proc\"\n");
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "jail = \"/proc\"\n");
+    RUN(&r, marker_server, "marker_server", "start");
     refused(&r, 6, "jail /proc: lies on the proc filesystem");
-    write_conf("simple_server", "jail = \"/sys\"\n");
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "jail = \"/sys\"\n");
+    RUN(&r, marker_server, "marker_server", "start");
     refused(&r, 6, "jail /sys: lies on the sysfs filesystem");
 }
 END_TEST
@@ -59,7 +59,7 @@ static void start_with_procfs_inside(struct result *r)
         if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("proc", proc, "proc", 0, NULL) < 0)
             _exit(99);
-        RUN(r, simple_server, "simple_server", "start");
+        RUN(r, marker_server, "marker_server", "start");
         if (write(rep[1], r, sizeof *r) != (ssize_t)sizeof *r)
             _exit(98);
         _exit(0);
@@ -76,7 +76,7 @@ START_TEST(procfs_mounted_inside_the_jail_is_refused_exit_5)
 {
     struct result r;
     char want[600];
-    write_conf("simple_server", "%s", "");
+    write_conf("marker_server", "%s", "");
     start_with_procfs_inside(&r);
     snprintf(want, sizeof want, "jail %s: a proc filesystem is mounted at %s/proc", jail, jail);
     refused(&r, 5, want);
@@ -88,11 +88,11 @@ START_TEST(a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5)
 {
     struct result r;
     char path[300], want[700];
-    write_conf("simple_server", "%s", "");
+    write_conf("marker_server", "%s", "");
 
     snprintf(path, sizeof path, "%s/null", jail);
     ck_assert_int_eq(mknod(path, S_IFCHR | 0666, makedev(1, 3)), 0);
-    RUN(&r, simple_server, "simple_server", "start");
+    RUN(&r, marker_server, "marker_server", "start");
     snprintf(want, sizeof want, "jail %s: device node %s", jail, path);
     refused(&r, 5, want);
     ck_assert_int_eq(unlink(path), 0);
@@ -100,7 +100,7 @@ START_TEST(a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5)
     snprintf(path, sizeof path, "%s/su", jail);
     write_text(path, "x");
     ck_assert_int_eq(chmod(path, 04755), 0);
-    RUN(&r, simple_server, "simple_server", "start");
+    RUN(&r, marker_server, "marker_server", "start");
     snprintf(want, sizeof want, "jail %s: set-uid or set-gid file %s", jail, path);
     refused(&r, 5, want);
     ck_assert_int_eq(unlink(path), 0);
@@ -109,7 +109,7 @@ START_TEST(a_device_a_setuid_file_or_a_root_user_in_the_jail_is_refused_exit_5)
     ck_assert_int_eq(mkdir(path, 0755), 0);
     snprintf(path, sizeof path, "%s/etc/passwd", jail);
     write_text(path, "nobody:x:65534:65534::/:/bin/false\ntoor:x:0:0::/:/bin/sh\n");
-    RUN(&r, simple_server, "simple_server", "start");
+    RUN(&r, marker_server, "marker_server", "start");
     snprintf(want, sizeof want, "jail %s: %s/etc/passwd defines uid 0", jail, jail);
     refused(&r, 5, want);
 }
@@ -119,7 +119,7 @@ START_TEST(a_jail_too_large_to_scan_quickly_is_refused_exit_5)
 {
     struct result r;
     char path[300], want[300];
-    write_conf("simple_server", "%s", "");
+    write_conf("marker_server", "%s", "");
     snprintf(path, sizeof path, "%s/many", jail);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     for (int i = 0; i < 10001; i++) {
@@ -128,7 +128,7 @@ START_TEST(a_jail_too_large_to_scan_quickly_is_refused_exit_5)
         ck_assert_int_ge(fd, 0);
         close(fd);
     }
-    RUN(&r, simple_server, "simple_server", "start");
+    RUN(&r, marker_server, "marker_server", "start");
     snprintf(want, sizeof want, "jail %s: more than 10000 entries", jail);
     refused(&r, 5, want);
 }
@@ -139,20 +139,20 @@ START_TEST(a_missing_jail_is_made_root_0755_and_an_existing_one_never_changed)
     char fresh[256];
     struct stat st;
     snprintf(fresh, sizeof fresh, "%s/fresh", dir);
-    write_conf("simple_server", "jail = \"%s\"\n", fresh);
-    pid_t pid = start(simple_server, "simple_server");
+    write_conf("marker_server", "jail = \"%s\"\n", fresh);
+    pid_t pid = start(marker_server, "marker_server");
     ck_assert_int_eq(lstat(fresh, &st), 0);
     ck_assert(S_ISDIR(st.st_mode));
     ck_assert_int_eq(st.st_mode & 07777, 0755);
     ck_assert_int_eq(st.st_uid, 0);
-    stop(simple_server, "simple_server", pid);
+    stop(marker_server, "marker_server", pid);
 
     ck_assert_int_eq(chmod(jail, 0711), 0);
-    write_conf("simple_server", "%s", "");
-    pid = start(simple_server, "simple_server");
+    write_conf("marker_server", "%s", "");
+    pid = start(marker_server, "marker_server");
     ck_assert_int_eq(stat(jail, &st), 0);
     ck_assert_int_eq(st.st_mode & 07777, 0711);
-    stop(simple_server, "simple_server", pid);
+    stop(marker_server, "marker_server", pid);
 }
 END_TEST
 
@@ -162,14 +162,14 @@ START_TEST(nothing_is_created_before_the_config_and_the_jail_are_known_good)
     char missing[256];
     /* The parent of the jail is missing: not made, and refused before any file exists. */
     snprintf(missing, sizeof missing, "%s/nowhere/jail", dir);
-    write_conf("simple_server", "jail = \"%s\"\n", missing);
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "jail = \"%s\"\n", missing);
+    RUN(&r, marker_server, "marker_server", "start");
     refused(&r, 5, missing);
     ck_assert_int_eq(access(missing, F_OK), -1);
     /* A jail that is unsafe: the same. */
     ck_assert_int_eq(chmod(jail, 0777), 0);
-    write_conf("simple_server", "%s", "");
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "%s", "");
+    RUN(&r, marker_server, "marker_server", "start");
     refused(&r, 5, "writable by group or others");
 }
 END_TEST
@@ -177,14 +177,14 @@ END_TEST
 START_TEST(user_or_group_root_is_refused_at_lookup_exit_6)
 {
     struct result r;
-    write_conf("simple_server", "user = root\n");
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "user = root\n");
+    RUN(&r, marker_server, "marker_server", "start");
     refused(&r, 6, "refusing to run as root");
-    write_conf("simple_server", "user = \"0\"\ngroup = nogroup\n");
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "user = \"0\"\ngroup = nogroup\n");
+    RUN(&r, marker_server, "marker_server", "start");
     refused(&r, 6, "refusing to run as root");
-    write_conf("simple_server", "group = root\n");
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "group = root\n");
+    RUN(&r, marker_server, "marker_server", "start");
     refused(&r, 6, "refusing to run as root");
 }
 END_TEST

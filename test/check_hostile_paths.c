@@ -19,7 +19,7 @@ static void no_server(void)
 static int stop_and_code(pid_t pid)
 {
     struct result r;
-    int code = RUN(&r, simple_server, "simple_server", "stop");
+    int code = RUN(&r, marker_server, "marker_server", "stop");
     ck_assert(wait_gone(pid, 2000));
     return code;
 }
@@ -34,14 +34,14 @@ START_TEST(a_pidfile_that_is_not_a_pid_file_is_never_written_nor_removed)
     write_text(victim, passwd);
     ck_assert_int_eq(chmod(victim, 0644), 0);
     ck_assert_int_eq(stat(victim, &before), 0);
-    write_conf("simple_server", "pidfile = \"%s\"\n", victim);
+    write_conf("marker_server", "pidfile = \"%s\"\n", victim);
 
-    RUN(&r, simple_server, "simple_server", "start");
+    RUN(&r, marker_server, "marker_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, "holds something other than a pid"), "%d: %s%s",
                   r.code, r.out, r.err);
     no_server();
-    ck_assert_msg(RUN(&r, simple_server, "simple_server", "stop") != 0, "%s", r.out);
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 4);
+    ck_assert_msg(RUN(&r, marker_server, "marker_server", "stop") != 0, "%s", r.out);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "status"), 4);
     ck_assert_int_eq(stat(victim, &after), 0);
     ck_assert_str_eq(read_text(victim, text, sizeof text), passwd);
     ck_assert_int_eq(after.st_mode, before.st_mode);
@@ -54,27 +54,27 @@ START_TEST(a_pidfile_directory_others_can_write_is_refused_a_sticky_one_warned_a
     struct result r;
     char sub[256], pid[300];
     snprintf(sub, sizeof sub, "%s/run", dir);
-    snprintf(pid, sizeof pid, "%s/simple_server.pid", sub);
+    snprintf(pid, sizeof pid, "%s/marker_server.pid", sub);
     ck_assert_int_eq(mkdir(sub, 0755), 0);
     ck_assert_int_eq(chown(sub, NOBODY, NOBODY), 0);
-    write_conf("simple_server", "pidfile = \"%s\"\n", pid);
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "pidfile = \"%s\"\n", pid);
+    RUN(&r, marker_server, "marker_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, "is owned by uid 65534"), "%d: %s%s", r.code, r.out,
                   r.err);
     no_server();
 
     ck_assert_int_eq(chown(sub, 0, 0), 0);
     ck_assert_int_eq(chmod(sub, 0777), 0);
-    RUN(&r, simple_server, "simple_server", "start");
+    RUN(&r, marker_server, "marker_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, "writable by group or others"), "%d: %s%s", r.code,
                   r.out, r.err);
     no_server();
 
     ck_assert_int_eq(chmod(sub, 01777), 0);
-    RUN(&r, simple_server, "simple_server", "start");
+    RUN(&r, marker_server, "marker_server", "start");
     ck_assert_msg(r.code == 0 && strstr(r.err, "warning") && strstr(r.err, sub), "%d: %s%s", r.code,
                   r.out, r.err);
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "stop"), 0);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "stop"), 0);
 }
 END_TEST
 
@@ -87,8 +87,8 @@ START_TEST(a_symlinked_pidfile_directory_counts_only_where_nobody_else_could_rep
     snprintf(link, sizeof link, "%s/var-run", dir);
     ck_assert_int_eq(mkdir(real, 0755), 0);
     ck_assert_int_eq(symlink("real", link), 0);
-    write_conf("simple_server", "pidfile = \"%s/x.pid\"\n", link);
-    ck_assert_msg(RUN(&r, simple_server, "simple_server", "start") == 0, "%s%s", r.out, r.err);
+    write_conf("marker_server", "pidfile = \"%s/x.pid\"\n", link);
+    ck_assert_msg(RUN(&r, marker_server, "marker_server", "start") == 0, "%s%s", r.out, r.err);
     pid_t pid = pid_in(r.out);
     snprintf(link2, sizeof link2, "%s/x.pid", real);
     ck_assert_int_eq(access(link2, F_OK), 0);
@@ -98,8 +98,8 @@ START_TEST(a_symlinked_pidfile_directory_counts_only_where_nobody_else_could_rep
     ck_assert_int_eq(chown(open_dir, NOBODY, NOBODY), 0);
     snprintf(link2, sizeof link2, "%s/run", open_dir);
     ck_assert_int_eq(symlink(real, link2), 0);
-    write_conf("simple_server", "pidfile = \"%s/x.pid\"\n", link2);
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "pidfile = \"%s/x.pid\"\n", link2);
+    RUN(&r, marker_server, "marker_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, open_dir), "%d: %s%s", r.code, r.out, r.err);
     no_server();
 }
@@ -108,29 +108,29 @@ END_TEST
 START_TEST(a_config_others_could_write_or_owned_by_another_user_is_refused)
 {
     struct result r;
-    write_conf("simple_server", "%s", "");
-    ck_assert_int_eq(chmod(at("simple_server", "conf"), 0664), 0);
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "%s", "");
+    ck_assert_int_eq(chmod(at("marker_server", "conf"), 0664), 0);
+    RUN(&r, marker_server, "marker_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, "writable by group or others"), "%d: %s%s", r.code,
                   r.out, r.err);
-    ck_assert_int_eq(chmod(at("simple_server", "conf"), 0644), 0);
-    ck_assert_int_eq(chown(at("simple_server", "conf"), NOBODY, NOBODY), 0);
-    RUN(&r, simple_server, "simple_server", "start");
+    ck_assert_int_eq(chmod(at("marker_server", "conf"), 0644), 0);
+    ck_assert_int_eq(chown(at("marker_server", "conf"), NOBODY, NOBODY), 0);
+    RUN(&r, marker_server, "marker_server", "start");
     ck_assert_msg(r.code == 6 && strstr(r.err, "owned by uid 65534"), "%d: %s%s", r.code, r.out,
                   r.err);
     no_server();
-    ck_assert_int_eq(access(at("simple_server", "log"), F_OK), -1);
+    ck_assert_int_eq(access(at("marker_server", "log"), F_OK), -1);
 }
 END_TEST
 
 START_TEST(a_fifo_at_the_log_path_held_open_by_someone_is_refused)
 {
     struct result r;
-    write_conf("simple_server", "%s", "");
-    ck_assert_int_eq(mkfifo(at("simple_server", "log"), 0600), 0);
-    int reader = open(at("simple_server", "log"), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    write_conf("marker_server", "%s", "");
+    ck_assert_int_eq(mkfifo(at("marker_server", "log"), 0600), 0);
+    int reader = open(at("marker_server", "log"), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     ck_assert_int_ge(reader, 0);
-    RUN(&r, simple_server, "simple_server", "start");
+    RUN(&r, marker_server, "marker_server", "start");
     ck_assert_msg(r.code != 0 && strstr(r.err, "not a regular file"), "%d: %s%s", r.code, r.out,
                   r.err);
     no_server();
@@ -145,10 +145,10 @@ START_TEST(a_control_socket_path_that_is_no_socket_fails_start_on_stderr)
     char other[256];
     snprintf(other, sizeof other, "%s/plain", dir);
     write_text(other, "x");
-    const char *bad[3] = {other, dir, at("simple_server", "pid")};
+    const char *bad[3] = {other, dir, at("marker_server", "pid")};
     for (int i = 0; i < 3; i++) {
-        write_conf("simple_server", "control_socket = \"%s\"\n", bad[i]);
-        RUN(&r, simple_server, "simple_server", "start");
+        write_conf("marker_server", "control_socket = \"%s\"\n", bad[i]);
+        RUN(&r, marker_server, "marker_server", "start");
         ck_assert_msg(r.code != 0, "%s: exit 0: %s%s", bad[i], r.out, r.err);
         ck_assert_msg(strstr(r.err, bad[i]) && !strstr(r.out, "running"), "%s: %s%s", bad[i], r.out,
                       r.err);
@@ -163,12 +163,12 @@ START_TEST(a_missing_directory_is_named_not_a_temporary_socket)
     char missing[256], want[300];
     snprintf(missing, sizeof missing, "%s/gone", dir);
     snprintf(want, sizeof want, "%s: No such file or directory", missing);
-    write_conf("simple_server", "control_socket = \"%s/x.ctl\"\n", missing);
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "control_socket = \"%s/x.ctl\"\n", missing);
+    RUN(&r, marker_server, "marker_server", "start");
     ck_assert_msg(r.code == 5 && strstr(r.err, want) && !strstr(r.err, ".ctl."), "%d: %s%s", r.code,
                   r.out, r.err);
-    write_conf("simple_server", "pidfile = \"%s/x.pid\"\n", missing);
-    RUN(&r, simple_server, "simple_server", "start");
+    write_conf("marker_server", "pidfile = \"%s/x.pid\"\n", missing);
+    RUN(&r, marker_server, "marker_server", "start");
     ck_assert_msg(r.code == 5 && strstr(r.err, want), "%d: %s%s", r.code, r.out, r.err);
     no_server();
 }
@@ -177,8 +177,8 @@ END_TEST
 START_TEST(status_on_a_broken_config_cannot_tell_exit_4)
 {
     struct result r;
-    write_text(at("simple_server", "conf"), "user = = nobody\n");
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 4);
+    write_text(at("marker_server", "conf"), "user = = nobody\n");
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "status"), 4);
 }
 END_TEST
 
@@ -194,10 +194,10 @@ START_TEST(config_text_reaches_the_terminal_and_the_log_without_control_bytes)
 {
     struct result r;
     /* A user name with an OSC title sequence, BEL, CSI as a C1 control, a broken byte. */
-    write_conf("simple_server", "user = \"\x1b]0;pwned\x07nob\xc2\x9b"
+    write_conf("marker_server", "user = \"\x1b]0;pwned\x07nob\xc2\x9b"
                                 "31m\xff"
                                 "ody\"\n");
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "start"), 6);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "start"), 6);
     assert_no_controls(r.err, "stderr");
     ck_assert_msg(strstr(r.err, "not found"), "%s", r.err);
 

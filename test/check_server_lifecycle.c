@@ -65,8 +65,8 @@ START_TEST(start_runs_each_hook_in_order_as_the_right_process_and_user)
     long mpid[4], muid[4];
     struct timespec mt[4];
 
-    simple_conf();
-    pid_t pid = start(simple_server, "simple_server");
+    marker_conf();
+    pid_t pid = start(marker_server, "marker_server");
     /* The first three ran before the daemon was ready, so before start returned. */
     for (int i = 0; i < 3; i++)
         ck_assert_msg(read_marker(stages[i], &mpid[i], &muid[i], &mt[i]), "no marker %s",
@@ -83,18 +83,18 @@ START_TEST(start_runs_each_hook_in_order_as_the_right_process_and_user)
     ck_assert_int_eq(muid[3], NOBODY);
     for (int i = 1; i < 4; i++)
         ck_assert_msg(ts_le(mt[i - 1], mt[i]), "%s written before %s", stages[i], stages[i - 1]);
-    stop(simple_server, "simple_server", pid);
+    stop(marker_server, "marker_server", pid);
 }
 END_TEST
 
 START_TEST(status_of_a_running_server_exits_0_naming_its_pid)
 {
     struct result r;
-    simple_conf();
-    pid_t pid = start(simple_server, "simple_server");
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 0);
+    marker_conf();
+    pid_t pid = start(marker_server, "marker_server");
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "status"), 0);
     ck_assert_int_eq(pid_in(r.out), pid);
-    stop(simple_server, "simple_server", pid);
+    stop(marker_server, "marker_server", pid);
 }
 END_TEST
 
@@ -102,15 +102,15 @@ START_TEST(stop_calls_shutdown_then_run_returns_and_the_pid_file_goes)
 {
     struct result r;
     long spid, suid, p, u;
-    simple_conf();
-    pid_t pid = start(simple_server, "simple_server");
+    marker_conf();
+    pid_t pid = start(marker_server, "marker_server");
     wait_marker("4-run", &p, &u, NULL);
-    stop(simple_server, "simple_server", pid);
+    stop(marker_server, "marker_server", pid);
     ck_assert(read_marker("5-shutdown", &spid, &suid, NULL));
     ck_assert_int_eq(spid, pid);
     ck_assert(read_marker("6-run_returns", &spid, &suid, NULL));
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 3);
-    ck_assert_int_eq(access(at("simple_server", "pid"), F_OK), -1);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "status"), 3);
+    ck_assert_int_eq(access(at("marker_server", "pid"), F_OK), -1);
     ck_assert_int_eq(count_left(dir), 0);
 }
 END_TEST
@@ -330,11 +330,11 @@ START_TEST(a_running_server_holds_only_its_own_descriptors_and_no_directory)
 }
 END_TEST
 
-/* A simple_server started, then killed with SIGKILL: its pid file is left behind. */
+/* A marker_server started, then killed with SIGKILL: its pid file is left behind. */
 static pid_t start_then_kill9(void)
 {
-    simple_conf();
-    pid_t pid = start(simple_server, "simple_server");
+    marker_conf();
+    pid_t pid = start(marker_server, "marker_server");
     ck_assert_int_eq(kill(pid, SIGKILL), 0);
     ck_assert(wait_gone(pid, 5000));
     return pid;
@@ -344,7 +344,7 @@ START_TEST(status_after_kill9_exits_1_saying_dead)
 {
     struct result r;
     start_then_kill9();
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 1);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "status"), 1);
     ck_assert_ptr_nonnull(strstr(r.out, "dead"));
 }
 END_TEST
@@ -353,10 +353,10 @@ START_TEST(start_after_kill9_starts_a_new_server)
 {
     struct result r;
     pid_t pid = start_then_kill9();
-    pid_t again = start(simple_server, "simple_server");
+    pid_t again = start(marker_server, "marker_server");
     ck_assert_int_ne(again, pid);
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 0);
-    stop(simple_server, "simple_server", again);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "status"), 0);
+    stop(marker_server, "marker_server", again);
 }
 END_TEST
 
@@ -364,18 +364,18 @@ START_TEST(twenty_concurrent_starts_make_exactly_one_server)
 {
     enum { N = 20 };
     char conf[256];
-    snprintf(conf, sizeof conf, "%s", at("simple_server", "conf"));
-    char *argv[] = {(char *)simple_server, "-c", conf, "start", NULL};
+    snprintf(conf, sizeof conf, "%s", at("marker_server", "conf"));
+    char *argv[] = {(char *)marker_server, "-c", conf, "start", NULL};
     pid_t pids[N];
     int outs[N], errs[N];
     static struct result r[N];
 
-    simple_conf();
+    marker_conf();
     for (int i = 0; i < N; i++)
         pids[i] = spawn(argv, NULL, &outs[i], &errs[i]);
     for (int i = 0; i < N; i++)
         collect(pids[i], outs[i], errs[i], &r[i]);
-    pid_t server = holder("simple_server");
+    pid_t server = holder("marker_server");
     ck_assert_int_gt(server, 0);
     int started = 0;
     for (int i = 0; i < N; i++) {
@@ -388,7 +388,7 @@ START_TEST(twenty_concurrent_starts_make_exactly_one_server)
     pid_t left[4];
     ck_assert_int_eq(find_procs(dir, left, 4), 1);
     ck_assert_int_eq(left[0], server);
-    stop(simple_server, "simple_server", server);
+    stop(marker_server, "marker_server", server);
 }
 END_TEST
 
@@ -402,13 +402,13 @@ static void nothing_left(const char *name)
     ck_assert_int_eq(count_left(dir), 0);
 }
 
-/* Starts simple_server with dir/bad.conf holding text: exit 6, and file:line on stderr. */
+/* Starts marker_server with dir/bad.conf holding text: exit 6, and file:line on stderr. */
 static void start_with_bad_config(struct result *r, const char *text, int line)
 {
     char want[300];
-    simple_conf();
+    marker_conf();
     write_file(at("bad", "conf"), text, strlen(text), 0644);
-    ck_assert_int_eq(RUN(r, simple_server, "bad", "start"), 6);
+    ck_assert_int_eq(RUN(r, marker_server, "bad", "start"), 6);
     snprintf(want, sizeof want, "%s:%d", at("bad", "conf"), line);
     ck_assert_msg(strstr(r->err, want), "stderr: %s", r->err);
 }
@@ -435,10 +435,10 @@ END_TEST
 START_TEST(unknown_user_exits_6_naming_the_user)
 {
     struct result r;
-    write_conf("simple_server", "user = \"lust-no-such-user\"\nmarkers = \"%s\"\n", markers);
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "start"), 6);
+    write_conf("marker_server", "user = \"lust-no-such-user\"\nmarkers = \"%s\"\n", markers);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "start"), 6);
     ck_assert_msg(strstr(r.err, "user \"lust-no-such-user\" not found"), "stderr: %s", r.err);
-    nothing_left("simple_server");
+    nothing_left("marker_server");
     long p, u;
     ck_assert(!read_marker("1-before_daemonize", &p, &u, NULL));
 }
@@ -451,11 +451,11 @@ START_TEST(missing_jail_exits_5_naming_the_jail)
     /* A missing jail is made when its parent passes the checks; a missing parent is not. */
     snprintf(missing, sizeof missing, "%s/no-such-dir/jail", dir);
     int n = snprintf(text, sizeof text, "jail = \"%s\"\npidfile = \"%s\"\nlogfile = \"%s\"\n",
-                     missing, at("simple_server", "pid"), at("simple_server", "log"));
-    write_file(at("simple_server", "conf"), text, (size_t)n, 0644);
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "start"), 5);
+                     missing, at("marker_server", "pid"), at("marker_server", "log"));
+    write_file(at("marker_server", "conf"), text, (size_t)n, 0644);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "start"), 5);
     ck_assert_msg(strstr(r.err, missing), "stderr: %s", r.err);
-    nothing_left("simple_server");
+    nothing_left("marker_server");
 }
 END_TEST
 
@@ -542,23 +542,23 @@ START_TEST(two_different_daemons_share_liblust_and_collide_in_nothing)
     struct result r;
     char m1[64], m2[64], buf[64];
 
-    simple_conf();
+    marker_conf();
     int port = thread_conf("two");
-    pid_t s = start(simple_server, "simple_server");
+    pid_t s = start(marker_server, "marker_server");
     pid_t t = start(thread_server, "thread_server");
     liblust_mapping(s, m1, sizeof m1);
     liblust_mapping(t, m2, sizeof m2);
     ck_assert_str_eq(m1, m2);
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 0);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "status"), 0);
     ck_assert_int_eq(pid_in(r.out), s);
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "status"), 0);
     ck_assert_int_eq(pid_in(r.out), t);
     ck_assert_str_eq(greet(port, buf, sizeof buf), "two\n");
-    stop(simple_server, "simple_server", s);
+    stop(marker_server, "marker_server", s);
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "status"), 0);
     ck_assert_str_eq(greet(port, buf, sizeof buf), "two\n");
     stop(thread_server, "thread_server", t);
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 3);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "status"), 3);
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "status"), 3);
 }
 END_TEST
@@ -643,8 +643,8 @@ END_TEST
 START_TEST(an_unknown_command_exits_2_naming_it)
 {
     struct result r;
-    simple_conf();
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "frobnicate"), 2);
+    marker_conf();
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "frobnicate"), 2);
     ck_assert_ptr_nonnull(strstr(r.err, "frobnicate"));
     ck_assert_int_eq(count_left(dir), 0);
 }
@@ -653,8 +653,8 @@ END_TEST
 START_TEST(no_command_exits_2_with_the_usage)
 {
     struct result r;
-    simple_conf();
-    char *none[] = {(char *)simple_server, "-c", (char *)at("simple_server", "conf"), NULL};
+    marker_conf();
+    char *none[] = {(char *)marker_server, "-c", (char *)at("marker_server", "conf"), NULL};
     run_argv(&r, NULL, none);
     ck_assert_int_eq(r.code, 2);
     ck_assert_ptr_nonnull(strstr(r.err, "Usage"));
@@ -665,30 +665,30 @@ END_TEST
 START_TEST(reload_on_a_stopped_server_exits_7)
 {
     struct result r;
-    simple_conf();
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "reload"), 7);
+    marker_conf();
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "reload"), 7);
 }
 END_TEST
 
 START_TEST(stop_on_a_stopped_server_exits_0_and_status_3)
 {
     struct result r;
-    simple_conf();
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "stop"), 0);
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "status"), 3);
+    marker_conf();
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "stop"), 0);
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "status"), 3);
 }
 END_TEST
 
 START_TEST(start_on_running_server_exits_0_saying_already_running)
 {
     struct result r;
-    simple_conf();
-    pid_t pid = start(simple_server, "simple_server");
-    ck_assert_int_eq(RUN(&r, simple_server, "simple_server", "start"), 0);
+    marker_conf();
+    pid_t pid = start(marker_server, "marker_server");
+    ck_assert_int_eq(RUN(&r, marker_server, "marker_server", "start"), 0);
     ck_assert_msg(strstr(r.out, "already running"), "stdout: %s", r.out);
     ck_assert_int_eq(pid_in(r.out), pid);
-    ck_assert_int_eq(holder("simple_server"), pid);
-    stop(simple_server, "simple_server", pid);
+    ck_assert_int_eq(holder("marker_server"), pid);
+    stop(marker_server, "marker_server", pid);
 }
 END_TEST
 
@@ -698,21 +698,21 @@ START_TEST(status_as_nobody_on_roots_pid_file_exits_4_and_changes_nothing)
     struct stat before, after;
     char text1[64], text2[64];
 
-    simple_conf();
-    ck_assert_int_eq(chmod(at("simple_server", "conf"), 0644), 0);
-    pid_t pid = start(simple_server, "simple_server");
-    ck_assert_int_eq(stat(at("simple_server", "pid"), &before), 0);
-    ck_assert_ptr_nonnull(read_text(at("simple_server", "pid"), text1, sizeof text1));
+    marker_conf();
+    ck_assert_int_eq(chmod(at("marker_server", "conf"), 0644), 0);
+    pid_t pid = start(marker_server, "marker_server");
+    ck_assert_int_eq(stat(at("marker_server", "pid"), &before), 0);
+    ck_assert_ptr_nonnull(read_text(at("marker_server", "pid"), text1, sizeof text1));
     struct how how = {.fd3 = -1, .as_nobody = 1};
-    ck_assert_int_eq(run_how(&r, &how, simple_server, "simple_server", "status", (char *)NULL), 4);
-    ck_assert_int_eq(stat(at("simple_server", "pid"), &after), 0);
-    ck_assert_ptr_nonnull(read_text(at("simple_server", "pid"), text2, sizeof text2));
+    ck_assert_int_eq(run_how(&r, &how, marker_server, "marker_server", "status", (char *)NULL), 4);
+    ck_assert_int_eq(stat(at("marker_server", "pid"), &after), 0);
+    ck_assert_ptr_nonnull(read_text(at("marker_server", "pid"), text2, sizeof text2));
     ck_assert_str_eq(text1, text2);
     ck_assert_int_eq(before.st_ino, after.st_ino);
     ck_assert_int_eq(before.st_mode, after.st_mode);
     ck_assert_int_eq(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
-    ck_assert_int_eq(holder("simple_server"), pid);
-    stop(simple_server, "simple_server", pid);
+    ck_assert_int_eq(holder("marker_server"), pid);
+    stop(marker_server, "marker_server", pid);
 }
 END_TEST
 

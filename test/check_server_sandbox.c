@@ -136,23 +136,52 @@ START_TEST(thread_server_runs_in_its_default_profile_without_sandbox_keys)
 }
 END_TEST
 
-/* simple_server's default profile lets it write its markers after the drop, and no more. */
-START_TEST(simple_server_writes_its_markers_in_its_default_profile)
+/* marker_server's default profile lets it write its markers after the drop, and no more. */
+START_TEST(marker_server_writes_its_markers_in_its_default_profile)
 {
     char path[256];
-    simple_conf();
-    pid_t pid = start(simple_server, "simple_server");
+    marker_conf();
+    pid_t pid = start(marker_server, "marker_server");
     expect_status(pid, "Seccomp", "2");
-    wait_in_file(at("simple_server", "log"), "heartbeat 1"); /* logged after its marker */
+    wait_in_file(at("marker_server", "log"), "heartbeat 1"); /* logged after its marker */
     ck_assert_int_eq(kill(pid, SIGHUP), 0);
-    wait_in_file(at("simple_server", "log"), "SIGHUP: reloaded");
-    stop(simple_server, "simple_server", pid);
+    wait_in_file(at("marker_server", "log"), "SIGHUP: reloaded");
+    stop(marker_server, "marker_server", pid);
     static const char *const written[] = {"4-run", "7-reload", "5-shutdown", "6-run_returns"};
     for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", markers, written[i]);
         ck_assert_msg(access(path, F_OK) == 0, "no marker %s", written[i]);
     }
-    wait_in_file(at("simple_server", "log"), "sandbox (best): promises \"stdio wpath cpath\"");
+    wait_in_file(at("marker_server", "log"), "sandbox (best): promises \"stdio wpath cpath\"");
+    expect_no_kill(at("marker_server", "log"));
+}
+END_TEST
+
+/*
+ * examples/simple_server, as a reader copies it: its own key, reload by command and SIGHUP,
+ * logrotate's reopen, under its default profile (stdio), with no call killed.
+ */
+START_TEST(the_simple_server_example_runs_reloads_and_rotates_in_its_default_profile)
+{
+    struct result r;
+    char rotated[256];
+    write_conf("simple_server", "interval = 60\n");
+    pid_t pid = start(simple_server, "simple_server");
+    expect_status(pid, "Seccomp", "2");
+    wait_in_file(at("simple_server", "log"), "heartbeat 1");
+    ck_assert_int_eq(kill(pid, SIGHUP), 0);
+    wait_in_file(at("simple_server", "log"), "SIGHUP: reloaded");
+    rename_conf("simple_server", "interval = 30\n");
+    ck_assert_msg(RUN(&r, simple_server, "simple_server", "reload") == 0, "reload: %.1000s", r.err);
+    wait_in_file(at("simple_server", "log"), "reloaded: interval = 30, log_level = info");
+    snprintf(rotated, sizeof rotated, "%s.1", at("simple_server", "log"));
+    ck_assert_int_eq(rename(at("simple_server", "log"), rotated), 0);
+    ck_assert_msg(RUN(&r, simple_server, "simple_server", "reopen") == 0, "reopen: %.1000s", r.err);
+    wait_in_file(at("simple_server", "log"), "log reopened");
+    stop(simple_server, "simple_server", pid);
+    wait_in_file(at("simple_server", "log"), "exiting with status 0");
+    wait_in_file(rotated, "sandbox (best): promises \"stdio\"");
+    expect_no_kill(rotated);
     expect_no_kill(at("simple_server", "log"));
 }
 END_TEST
@@ -544,7 +573,8 @@ static Suite *server_sandbox_suite(void)
     TCase *tc = server_tcase("thread_server", 120);
     tcase_add_test(tc, thread_server_in_its_sandbox_serves_reloads_rotates_and_stops);
     tcase_add_test(tc, thread_server_runs_in_its_default_profile_without_sandbox_keys);
-    tcase_add_test(tc, simple_server_writes_its_markers_in_its_default_profile);
+    tcase_add_test(tc, marker_server_writes_its_markers_in_its_default_profile);
+    tcase_add_test(tc, the_simple_server_example_runs_reloads_and_rotates_in_its_default_profile);
     tcase_add_test(tc, sandbox_off_leaves_the_daemon_as_before);
     tcase_add_test(tc, sighup_without_rpath_rereads_the_file_opened_at_start);
     tcase_add_test(tc, thread_server_in_its_sandbox_talks_to_its_manager_and_exits_0);

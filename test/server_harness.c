@@ -12,6 +12,7 @@
 #include <lust/pidfile.h>
 
 const char *const simple_server = SIMPLE_SERVER;
+const char *const marker_server = MARKER_SERVER;
 const char *const thread_server = THREAD_SERVER;
 const char *const old_ops_server = OLD_OPS_SERVER;
 const char *const skeleton = SKELETON;
@@ -108,9 +109,9 @@ int thread_conf(const char *greeting)
     return thread_conf_lines(line);
 }
 
-void simple_conf(void)
+void marker_conf(void)
 {
-    write_conf("simple_server", "markers = \"%s\"\ninterval = 60\n", markers);
+    write_conf("marker_server", "markers = \"%s\"\ninterval = 60\n", markers);
 }
 
 int run_how(struct result *r, const struct how *how, const char *prog, const char *name, ...)

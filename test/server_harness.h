@@ -1,7 +1,7 @@
 /*
- * test/server_harness.h - the example daemons (and test/old_ops_server) run for real, as root,
- * for the server framework's runners: check_server_{lifecycle,supervision,control}.c, and
- * check_hostile_{jail,paths,start,thread}.c. Defined in test/server_harness.c.
+ * test/server_harness.h - the example daemons and the test daemons (test/marker_server.c,
+ * test/old_ops_server.c) run for real, as root, for the server framework's runners:
+ * check_server_*.c and check_hostile_*.c. Defined in test/server_harness.c.
  *
  * Each test gets its own directory `dir` under jail_top, a root-owned 0755 directory in /run (a
  * jail must not have /tmp's 1777 above it): dir/jail (0755), dir/jail/m (the markers, owned by
@@ -19,8 +19,9 @@
 
 #include "lust_test.h"
 
-extern const char *const simple_server, *const thread_server, *const old_ops_server,
-                                                                  *const skeleton;
+/* The example daemons, and the test daemons test/marker_server.c and test/old_ops_server.c. */
+extern const char *const simple_server, *const thread_server, *const skeleton;
+extern const char *const marker_server, *const old_ops_server;
 
 extern char *dir;     /* this test's directory */
 extern char *jail;    /* dir/jail */
@@ -41,8 +42,8 @@ void rename_conf(const char *name, const char *fmt, ...) TEST_PRINTF(2, 3);
 int thread_conf(const char *greeting);
 /* A thread_server config on a fresh port, then lines (no greeting key: the server's "HI!"). */
 int thread_conf_lines(const char *lines);
-/* A simple_server config writing its markers into dir/jail/m. */
-void simple_conf(void);
+/* A marker_server config writing its markers into dir/jail/m. */
+void marker_conf(void);
 
 /* Runs PROG -c dir/NAME.conf ARGS... (NULL-terminated) and returns its exit status. */
 int run_how(struct result *r, const struct how *how, const char *prog, const char *name, ...);
