@@ -1,5 +1,5 @@
 /*
- * lib/server.c - the framework's entry point: argv -> command, and the handle hooks get.
+ * lib/server.c - the framework's entry point: argv -> command.
  *
  * The only module that composes the others; its other files are listed in server_internal.h.
  * This file parses the command line, copies the caller's callback struct (whatever its
@@ -63,103 +63,6 @@ void lust__server_say(const struct lust_server *srv, const char *what)
 {
     lust__server_print(stderr, "%s: %s%s%s", srv->name, what ? what : "", what ? ": " : "",
                        lust_error());
-}
-
-const char *lust_server_name(const struct lust_server *srv)
-{
-    LUST__REQUIRE(srv != NULL, NULL);
-    return srv->name;
-}
-
-int lust_server_stop_fd(const struct lust_server *srv)
-{
-    LUST__REQUIRE(srv != NULL, -EINVAL);
-    return srv->stop_fd;
-}
-
-int lust_server_stopping(const struct lust_server *srv)
-{
-    if (srv == NULL)
-        return -EINVAL; /* no sentence: async-signal-safe */
-    return atomic_load(&srv->stopping);
-}
-
-int lust_server_foreground(const struct lust_server *srv)
-{
-    LUST__REQUIRE(srv != NULL, -EINVAL);
-    return srv->foreground;
-}
-
-void lust_server_alive(struct lust_server *srv)
-{
-    if (srv)
-        atomic_store_explicit(&srv->alive, 1, memory_order_relaxed);
-}
-
-int lust_server_alive_interval(const struct lust_server *srv)
-{
-    LUST__REQUIRE(srv != NULL, -EINVAL);
-    return srv->alive_interval_ms;
-}
-
-int lust_server_status(struct lust_server *srv, const char *fmt, ...)
-{
-    char text[2048];
-    va_list ap;
-    LUST__REQUIRE(srv != NULL, -EINVAL);
-    LUST__REQUIRE(fmt != NULL, -EINVAL);
-    if (!srv->notify)
-        return 0;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    return lust_notify_status(srv->notify, text);
-}
-
-int lust_server_fail(struct lust_server *srv, int err, const char *fmt, ...)
-{
-    va_list ap;
-    (void)srv;
-    LUST__REQUIRE(fmt != NULL, -EINVAL);
-    if (err == 0)
-        err = EINVAL;
-    va_start(ap, fmt);
-    int r = lust__vfail(err, 1, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-int lust_server_fail_config(struct lust_server *srv, const char *fmt, ...)
-{
-    va_list ap;
-    LUST__REQUIRE(srv != NULL, -EINVAL);
-    LUST__REQUIRE(fmt != NULL, -EINVAL);
-    va_start(ap, fmt);
-    int r = lust__vfail(EINVAL, 0, fmt, ap);
-    va_end(ap);
-    srv->config_failed = 1;
-    return r;
-}
-
-/*
- * Runs one hook. The sentence is cleared first, so a hook that fails without setting one gets
- * a generic sentence instead of an older, unrelated failure's.
- */
-int lust__server_call_hook(struct lust_server *srv, int (*hook)(struct lust_server *, void *),
-                           const char *stage)
-{
-    if (!hook)
-        return 0;
-    lust__error_clear();
-    srv->config_failed = 0;
-    int r = hook(srv, srv->user_data);
-    if (r >= 0) {
-        srv->config_failed = 0; /* a config failure the hook chose to ignore */
-        return 0;
-    }
-    if (lust_error()[0] == '\0')
-        lust__fail(-r, "%s failed", stage);
-    return r;
 }
 
 static void usage(const struct lust_server *srv, FILE *to)
@@ -427,8 +330,8 @@ static int server_main(const char *name, const struct lust_server_ops *ops, size
     }
     for (int i = 0; i < CTL_CONN_MAX; i++)
         srv.conns[i].fd = -1;
-    /* A start of a daemon that reloads keeps the file open for SIGHUP (prepare() in
-     * server_start.c would open it again otherwise). */
+    /* A start of a daemon that reloads keeps the file open for SIGHUP (lust__server_prepare() in
+     * server_prepare.c would open it again otherwise). */
     int keep = srv.ops.reload && (cmd == CMD_START || cmd == CMD_RESTART);
     int r = lust__config_load(name, srv.config_path, srv.ops.options, &config,
                               keep ? &srv.config_fd : NULL);

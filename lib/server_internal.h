@@ -2,9 +2,11 @@
  * lib/server_internal.h - what the framework's files share; never installed.
  *
  * The framework is one module (include/lust/server.h) in several files, one job each:
- *   server.c          the entry point, the command line, the handle the hooks get
+ *   server.c          the entry point, the command line
+ *   server_handle.c   what the hooks call on their handle; calling a hook
  *   server_config.c   the config as every thread of the daemon reads it: held snapshots
- *   server_start.c    `start`: what needs the real /, daemonize, the dance, run()
+ *   server_prepare.c  `start` before the fork: every check that needs the real /
+ *   server_start.c    `start`: daemonize, the dance, run()
  *   server_events.c   the framework's thread in the daemon: signals, watchdog, reload
  *   server_control.c  the daemon's end of the control socket: listen, serve requests
  *   server_client.c   the commands' end of it: dial, call, `reload` and `reopen`
@@ -174,6 +176,10 @@ LUST__HIDDEN struct lust_config *lust__server_config_keep(struct lust_server *sr
 /* server_start.c */
 LUST__HIDDEN int lust__server_cmd_start(struct lust_server *srv);
 LUST__HIDDEN void lust__server_start_failed(struct lust_server *srv, const char *what, int r);
+
+/* server_prepare.c: step 3 of start (pid_state: the pid file's, just asked); EXIT_OK or the
+ * exit status, the sentence printed. */
+LUST__HIDDEN int lust__server_prepare(struct lust_server *srv, int pid_state);
 LUST__HIDDEN int lust__server_open_log(struct lust_server *srv);
 
 /* server_events.c */
