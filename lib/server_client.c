@@ -79,21 +79,26 @@ static const char *control_path(const struct lust_server *srv)
 /*
  * Connects to the server's control socket. Returns the socket, or -errno: -ENOENT or
  * -ECONNREFUSED when no server listens there, -EACCES when this user may not connect,
- * -EAGAIN when the server is too busy to take the connection. The config or log file goes
- * only to a server that listens as root or as this user (SO_PEERCRED gives who called
- * listen()): a socket planted in its place would collect it (-EPERM).
+ * -EAGAIN when the server's queue of connections stayed full for wait_ms (-1: no limit; the
+ * daemon's thread may be busy for a moment, or silent clients may fill it until the daemon
+ * drops them). The config or log file goes only to a server that listens as root or as this
+ * user (SO_PEERCRED gives who called listen()): a socket planted in its place would collect
+ * it (-EPERM).
  */
-static int control_connect(const char *path)
+static int control_connect(const char *path, int wait_ms)
 {
     struct stat st;
     struct ucred cred;
     socklen_t len = sizeof cred;
+    long long until = lust__now_ms() + wait_ms;
 
     if (lstat(path, &st) < 0)
         return -errno;
     if (!S_ISSOCK(st.st_mode))
         return -ENOTSOCK;
-    int fd = control_dial(path);
+    int fd;
+    while ((fd = control_dial(path)) == -EAGAIN && (wait_ms < 0 || lust__now_ms() < until))
+        poll(NULL, 0, 10);
     if (fd < 0)
         return fd;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
@@ -108,7 +113,7 @@ int lust__server_control_peer(const char *path, pid_t *pid)
 {
     struct ucred cred;
     socklen_t len = sizeof cred;
-    int fd = control_connect(path);
+    int fd = control_connect(path, 0);
     if (fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTSOCK)
         return 0;
     if (fd < 0)
@@ -258,7 +263,9 @@ static int control_unreachable(struct lust_server *srv, const char *path, int r)
             "or the user who started the server may control it)",
             srv->name, path);
     else if (r == -EAGAIN)
-        lust__server_print(stderr, "%s: %s: the server is too busy to take the request; try again",
+        lust__server_print(stderr,
+                           "%s: %s: the server took no connection within start_timeout; it is "
+                           "too busy, or stopped; try again",
                            srv->name, path);
     else
         lust__server_print(stderr, "%s: control socket %s: %s", srv->name, path, strerror(-r));
@@ -314,7 +321,9 @@ static int control_outcome(struct lust_server *srv, int r, char *reply, int time
  */
 static int control_reach(struct lust_server *srv, const char *path, const char *cmd, int *status)
 {
-    int sock = control_connect(path);
+    /* A full queue is waited out as long as the answer would be. */
+    int timeout_s = lust_config_start_timeout(srv->config);
+    int sock = control_connect(path, timeout_s > 0 ? timeout_s * 1000 : -1);
     if (sock >= 0)
         return sock;
     if (sock == -ENOENT || sock == -ECONNREFUSED) {

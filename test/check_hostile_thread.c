@@ -1,15 +1,19 @@
 /*
  * test/check_hostile_thread.c - the framework's thread never blocks on others: not on a notify
- * socket nobody reads, not on control-socket clients that say nothing, and `stop` never takes
- * the control socket of a server started meanwhile.
+ * socket nobody reads, not on control-socket clients that say nothing (and a command waits out
+ * a full queue), and `stop` never takes the control socket of a server started meanwhile.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "server_harness.h"
@@ -68,6 +72,66 @@ START_TEST(control_clients_that_never_write_delay_neither_reload_nor_stop)
     ck_assert(wait_gone(pid, 2000));
     for (int i = 0; i < 40; i++)
         close(fds[i]);
+}
+END_TEST
+
+/*
+ * Fills the queue of the control socket of a server stopped with SIGSTOP (its thread takes no
+ * connection), as clients that connect and say nothing do when they outrun it. Returns how
+ * many sockets it took (closed by the caller).
+ */
+static int fill_control_queue(int *fds, int max)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", at("thread_server", "ctl"));
+    for (int n = 0; n < max; n++) {
+        fds[n] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ck_assert_int_ge(fds[n], 0);
+        if (connect(fds[n], (struct sockaddr *)&a, sizeof a) < 0) {
+            ck_assert_msg(errno == EAGAIN, "connect: %s", strerror(errno));
+            close(fds[n]);
+            return n;
+        }
+    }
+    ck_abort_msg("the control socket's queue never filled (%d connections)", max);
+    return max;
+}
+
+/*
+ * `reload` finds the control socket's queue full: it waits for room as long as it would wait
+ * for the answer (start_timeout), so a daemon busy for a moment still takes it; past that it
+ * says so and exits 1, and the daemon is untouched.
+ */
+START_TEST(a_full_control_queue_is_waited_out_for_start_timeout)
+{
+    struct result r;
+    int fds[64], out, err;
+    int port = thread_conf_lines("start_timeout = 5\n");
+    pid_t pid = start(thread_server, "thread_server");
+    char *argv[] = {(char *)thread_server, "-c", (char *)at("thread_server", "conf"), "reload",
+                    NULL};
+
+    ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+    int n = fill_control_queue(fds, 64);
+    pid_t cmd = spawn(argv, NULL, &out, &err);
+    poll(NULL, 0, 500);
+    ck_assert_msg(waitpid(cmd, NULL, WNOHANG) == 0, "reload gave up on a full queue at once");
+    ck_assert_int_eq(kill(pid, SIGCONT), 0);
+    collect(cmd, out, err, &r);
+    ck_assert_msg(r.code == 0, "%d: %s%s", r.code, r.out, r.err);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+
+    write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\nstart_timeout = 1\n", port);
+    ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+    n = fill_control_queue(fds, 64);
+    ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 1);
+    ck_assert_msg(strstr(r.err, "took no connection within start_timeout"), "%s", r.err);
+    ck_assert_int_eq(kill(pid, SIGCONT), 0);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    ck_assert_int_eq(holder("thread_server"), pid);
+    stop(thread_server, "thread_server", pid);
 }
 END_TEST
 
@@ -135,6 +199,7 @@ static Suite *hostile_thread_suite(void)
     TCase *tc = server_tcase("thread", 60);
     tcase_add_test(tc, a_notify_socket_nobody_reads_never_holds_reload_or_stop);
     tcase_add_test(tc, control_clients_that_never_write_delay_neither_reload_nor_stop);
+    tcase_add_test(tc, a_full_control_queue_is_waited_out_for_start_timeout);
     tcase_add_test(tc, stop_never_removes_the_control_socket_of_a_server_started_meanwhile);
     suite_add_tcase(s, tc);
     return s;
