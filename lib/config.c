@@ -1,5 +1,6 @@
 /*
  * lib/config.c - the config file: libconfuse plus the standard keys, errors as FILE:LINE.
+ * The standard keys' checks are in config_keys.c, the scan of the text in config_scan.c.
  *
  * What libconfuse 3.3 (Debian 12) does not do by itself, and so what this file adds:
  * - It prints errors to stderr unless the cfg_t has an error function, and sections made at
@@ -7,31 +8,28 @@
  * - Its line numbers run ahead after each comment (by 2 after a '#' or '//' comment, by 1 after
  *   a C comment), and it accepts a file that ends inside a comment, a string or an open
  *   section; a string left open that ends in a backslash even makes its scanner ECHO the
- *   backslash to stdout. prescan() blanks the comments (keeping the newlines) and finds those
- *   endings before libconfuse sees the text.
+ *   backslash to stdout. lust__config_prescan() (config_scan.c) blanks the comments (keeping
+ *   the newlines) and finds those endings before libconfuse sees the text.
  * - Its scanner is one global flex instance. Every call that can run it (cfg_init, which
  *   parses list defaults; cfg_parse_fp; cfg_free of a root, which resets it) holds parse_lock.
  * - Its integer parser tests errno for ERANGE without clearing it first: errno is cleared
  *   before each parse so a stale value cannot fail a good number.
  */
-#include "internal.h"
+#include "config_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <lust/config.h>
 #include <lust/error.h>
-#include <lust/sandbox.h>
 
 #if !defined(LUST_SYSCONFDIR) || !defined(LUST_RUNSTATEDIR) || !defined(LUST_LOCALSTATEDIR)
 #error "LUST_SYSCONFDIR, LUST_RUNSTATEDIR and LUST_LOCALSTATEDIR come from CMakeLists.txt"
@@ -107,205 +105,6 @@ LUST__PRINTF(2, 0) static void on_error(cfg_t *cfg, const char *fmt, va_list ap)
     }
 }
 
-/* The parse callbacks validate the standard keys while libconfuse still knows the line. */
-
-static int parse_nonempty(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    if (!value || !*value) {
-        cfg_error(cfg, "%s must not be empty", opt->name);
-        return -1;
-    }
-    *(const char **)result = value;
-    return 0;
-}
-
-static int parse_path(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    if (!value || value[0] != '/') {
-        cfg_error(cfg, "%s must be an absolute path, not \"%s\"", opt->name, value ? value : "");
-        return -1;
-    }
-    *(const char **)result = value;
-    return 0;
-}
-
-/* An absolute path, or the word `none` turns the feature off; max 0 for no length limit. */
-static int parse_path_or_none(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result,
-                              const char *none, size_t max)
-{
-    if (value && strcmp(value, none) == 0) {
-        *(const char **)result = value;
-        return 0;
-    }
-    if (!value || value[0] != '/') {
-        cfg_error(cfg, "%s must be an absolute path or \"%s\", not \"%s\"", opt->name, none,
-                  value ? value : "");
-        return -1;
-    }
-    if (max && strlen(value) > max) {
-        cfg_error(cfg, "%s must be at most %zu bytes long (a unix socket's limit)", opt->name, max);
-        return -1;
-    }
-    *(const char **)result = value;
-    return 0;
-}
-
-static int parse_jail(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    return parse_path_or_none(cfg, opt, value, result, LUST_CONFIG_NO_JAIL, 0);
-}
-
-/*
- * A unix socket path must fit sockaddr_un's sun_path with its NUL (107 bytes on Linux), and the
- * server binds it first under a temporary name, the path plus "." and its pid (up to 11 more).
- */
-#define CONTROL_PATH_MAX 96
-
-static int parse_control(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    return parse_path_or_none(cfg, opt, value, result, LUST_CONFIG_NO_CONTROL, CONTROL_PATH_MAX);
-}
-
-/* Stored by its canonical name, so the getters below need no second table. */
-static int parse_log_level(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    int level = lust__level_parse(value);
-    if (level >= 0) {
-        *(const char **)result = lust__levels[level].name;
-        return 0;
-    }
-    cfg_error(cfg, "%s must be " LUST__LEVEL_NAMES ", not \"%s\"", opt->name, value ? value : "");
-    return -1;
-}
-
-/* By the log's numbers (LUST__STAMPS_*); stored by these names. */
-static const char *const stamp_modes[LUST__STAMPS_MODES] = {"no", "yes", "auto"};
-
-/* In any case, and with the other words libconfuse takes for a boolean. */
-static int parse_log_timestamps(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    static const struct {
-        const char *name;
-        int mode;
-    } names[] = {{"no", LUST__STAMPS_NO},    {"false", LUST__STAMPS_NO}, {"off", LUST__STAMPS_NO},
-                 {"yes", LUST__STAMPS_YES},  {"true", LUST__STAMPS_YES}, {"on", LUST__STAMPS_YES},
-                 {"auto", LUST__STAMPS_AUTO}};
-    for (size_t i = 0; value && i < sizeof names / sizeof names[0]; i++)
-        if (strcasecmp(value, names[i].name) == 0) {
-            *(const char **)result = stamp_modes[names[i].mode];
-            return 0;
-        }
-    cfg_error(cfg, "%s must be auto, yes (true, on) or no (false, off), not \"%s\"", opt->name,
-              value ? value : "");
-    return -1;
-}
-
-/* Octal digits whatever they look like, as the shell's umask reads them: 27 means 027. */
-static int parse_umask(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    long mode = 0;
-    const char *p = value ? value : "";
-    if (!*p)
-        goto bad;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '7')
-            goto bad;
-        mode = mode * 8 + (*p - '0');
-        if (mode > 0777) {
-            cfg_error(cfg, "%s must be at most 0777, not \"%s\"", opt->name, value);
-            return -1;
-        }
-    }
-    *(long *)result = mode;
-    return 0;
-bad:
-    cfg_error(cfg, "%s must be octal digits such as 027, not \"%s\"", opt->name,
-              value ? value : "");
-    return -1;
-}
-
-static int parse_timeout(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    long secs = 0;
-    const char *p = value ? value : "";
-    if (*p == '-') {
-        cfg_error(cfg, "%s must not be negative, not \"%s\"", opt->name, value);
-        return -1;
-    }
-    if (!*p)
-        goto bad;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            goto bad;
-        secs = secs * 10 + (*p - '0');
-        if (secs > LUST_CONFIG_TIMEOUT_MAX) {
-            cfg_error(cfg, "%s must be at most %d seconds, not \"%s\"", opt->name,
-                      LUST_CONFIG_TIMEOUT_MAX, value);
-            return -1;
-        }
-    }
-    *(long *)result = secs;
-    return 0;
-bad:
-    cfg_error(cfg, "%s must be a whole number of seconds, not \"%s\"", opt->name,
-              value ? value : "");
-    return -1;
-}
-
-/*
- * The sandbox keys are checked by the sandbox module's own rules (lust/sandbox.h), so a word
- * it would refuse at start is a FILE:LINE error here already.
- */
-static int parse_sandbox(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    if (lust_sandbox_mode_from_name(value) < 0) {
-        cfg_error(cfg, "%s must be require, best, log or off, not \"%s\"", opt->name,
-                  value ? value : "");
-        return -1;
-    }
-    *(const char **)result = value;
-    return 0;
-}
-
-/* One entry of promises ("inet", or several words: "stdio inet") or of unveil ("/data:rwc"). */
-static int parse_sandbox_entry(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    struct lust_sandbox *sb;
-    int r = lust_sandbox_new(&sb);
-    if (r == 0)
-        r = strcmp(opt->name, "promises") == 0 ? lust_sandbox_promise(sb, value ? value : "")
-                                               : lust__sandbox_unveil_entry(sb, value);
-    lust_sandbox_free(sb);
-    if (r < 0) {
-        cfg_error(cfg, "%s", lust_error()); /* "unknown promise ...", "unveil /x: ..." */
-        return -1;
-    }
-    *(const char **)result = value;
-    return 0;
-}
-
-enum { STD_USER, STD_GROUP, STD_JAIL, STD_PIDFILE, STD_LOGFILE, STD_CONTROL, STD_COUNT = 15 };
-
-/* The defaults that depend on the program name are filled in by load_text(). */
-static const cfg_opt_t std_opts[STD_COUNT] = {
-    [STD_USER] = CFG_STR_CB("user", "nobody", CFGF_NONE, parse_nonempty),
-    [STD_GROUP] = CFG_STR_CB("group", "nogroup", CFGF_NONE, parse_nonempty),
-    [STD_JAIL] = CFG_STR_CB("jail", NULL, CFGF_NONE, parse_jail),
-    [STD_PIDFILE] = CFG_STR_CB("pidfile", NULL, CFGF_NONE, parse_path),
-    [STD_LOGFILE] = CFG_STR_CB("logfile", NULL, CFGF_NONE, parse_path),
-    [STD_CONTROL] = CFG_STR_CB("control_socket", NULL, CFGF_NONE, parse_control),
-    CFG_STR_CB("log_level", "info", CFGF_NONE, parse_log_level),
-    CFG_STR_CB("log_timestamps", "auto", CFGF_NONE, parse_log_timestamps),
-    CFG_INT_CB("umask", 027, CFGF_NONE, parse_umask),
-    CFG_BOOL("foreground", cfg_false, CFGF_NONE),
-    CFG_INT_CB("start_timeout", 10, CFGF_NONE, parse_timeout),
-    CFG_INT_CB("stop_timeout", 10, CFGF_NONE, parse_timeout),
-    /* No defaults: where the file sets none, the daemon's own apply (lust/server.h). */
-    CFG_STR_CB("sandbox", NULL, CFGF_NONE, parse_sandbox),
-    CFG_STR_LIST_CB("promises", NULL, CFGF_NONE, parse_sandbox_entry),
-    CFG_STR_LIST_CB("unveil", NULL, CFGF_NONE, parse_sandbox_entry),
-};
-
 static bool same_name(const cfg_opt_t *a, const cfg_opt_t *b)
 {
     /* libconfuse's own rule for duplicates: case-blind when either option is. */
@@ -334,7 +133,7 @@ static int check_opts(const char *name, const cfg_opt_t *opts, bool top, int dep
                 return lust__fail_plain(EINVAL, "%s: config option \"%s\" is declared twice", name,
                                         o->name);
         for (size_t j = 0; top && j < STD_COUNT; j++)
-            if (same_name(o, &std_opts[j]))
+            if (same_name(o, &lust__config_std_opts[j]))
                 return lust__fail_plain(
                     EINVAL, "%s: config option \"%s\" is a standard key of liblust", name, o->name);
         if (o->type == CFGT_SEC) {
@@ -349,147 +148,6 @@ static int check_opts(const char *name, const cfg_opt_t *opts, bool top, int dep
     }
     *n = i;
     return 0;
-}
-
-/* Where prescan() found the file to end badly, if it did. */
-struct scan {
-    size_t cut;       /* libconfuse parses the text before this offset */
-    int line;         /* 0, or the line where the unfinished thing began */
-    const char *what; /* what is unfinished */
-};
-
-static bool unquoted(char c)
-{
-    /* The characters libconfuse's scanner lets into an unquoted string. */
-    switch (c) {
-    case '\0':
-    case ' ':
-    case '#':
-    case '"':
-    case '\'':
-    case '\t':
-    case '\n':
-    case '\r':
-    case '=':
-    case '{':
-    case '}':
-    case '(':
-    case ')':
-    case '+':
-    case ',':
-    case '*':
-        return false;
-    default:
-        return true;
-    }
-}
-
-static void blank(char *s, size_t from, size_t to)
-{
-    for (size_t i = from; i < to; i++)
-        if (s[i] != '\n')
-            s[i] = ' ';
-}
-
-static int count_lines(const char *s, size_t from, size_t to)
-{
-    int n = 0;
-    for (size_t i = from; i < to; i++)
-        n += s[i] == '\n';
-    return n;
-}
-
-/* Offset after the closing brace of "${VAR}" at s[i], or 0 when it is not one. */
-static size_t env_end(const char *s, size_t len, size_t i)
-{
-    if (i + 1 >= len || s[i] != '$' || s[i + 1] != '{')
-        return 0;
-    const char *end = memchr(s + i + 2, '}', len - i - 2);
-    return end ? (size_t)(end - s) + 1 : 0;
-}
-
-/* Offset after the string opened by the quote at s[i], or 0 if it is never closed. */
-static size_t string_end(const char *s, size_t len, size_t i, int *line)
-{
-    char quote = s[i++];
-    while (i < len) {
-        size_t env = quote == '"' ? env_end(s, len, i) : 0;
-        if (s[i] == quote)
-            return i + 1;
-        if (s[i] == '\\' && i + 1 < len) {
-            *line += s[i + 1] == '\n';
-            i += 2;
-        } else if (env) {
-            *line += count_lines(s, i, env);
-            i = env;
-        } else {
-            *line += s[i] == '\n';
-            i++;
-        }
-    }
-    return 0;
-}
-
-/*
- * Walk the text as libconfuse's scanner does: blank the comments, keeping their newlines, so
- * its line count stays true; report a comment or string that is never closed (the text is cut
- * there) and a '{' never closed. The rules follow its lexer.l: '#' starts a comment anywhere
- * outside a string, "//" and "/ *" only where a token starts (inside an unquoted word a
- * slash is a letter, a '*' ends the word).
- */
-static struct scan prescan(char *s, size_t len)
-{
-    struct scan r = {len, 0, NULL};
-    int line = 1, depth = 0, open_line = 0;
-    size_t i = 0;
-
-    while (i < len) {
-        char c = s[i], next = i + 1 < len ? s[i + 1] : '\0';
-        size_t end;
-        if (c == '\n') {
-            line++;
-            i++;
-        } else if (c == '#' || (c == '/' && next == '/')) {
-            for (end = i; end < len && s[end] != '\n'; end++)
-                ;
-            blank(s, i, end);
-            i = end;
-        } else if (c == '/' && next == '*') {
-            const char *close = memmem(s + i + 2, len - i - 2, "*/", 2);
-            if (!close)
-                return (struct scan){i, line, "comment is not closed (no */)"};
-            end = (size_t)(close - s) + 2;
-            line += count_lines(s, i, end);
-            blank(s, i, end);
-            i = end;
-        } else if (c == '"' || c == '\'') {
-            int start = line;
-            end = string_end(s, len, i, &line);
-            if (!end)
-                return (struct scan){i, start, "string is not closed (no closing quote)"};
-            i = end;
-        } else if ((end = env_end(s, len, i)) != 0) {
-            line += count_lines(s, i, end);
-            i = end;
-        } else if (c == '{') {
-            if (depth++ == 0)
-                open_line = line;
-            i++;
-        } else if (c == '}') {
-            depth -= depth > 0;
-            i++;
-        } else if (unquoted(c)) {
-            while (i < len && unquoted(s[i]))
-                i++;
-        } else {
-            i++;
-        }
-    }
-    if (depth > 0) {
-        r.line = open_line;
-        r.what = "'{' is never closed (no matching })";
-    }
-    return r;
 }
 
 /* Read FD to its end, at most CONFIG_MAX bytes; *text is NUL-terminated. */
@@ -616,7 +274,7 @@ static cfg_opt_t *merge_opts(const char *name, const cfg_opt_t *opts, size_t n, 
         return NULL;
     }
     *defs = p;
-    memcpy(all, std_opts, sizeof std_opts);
+    memcpy(all, lust__config_std_opts, sizeof lust__config_std_opts);
     all[STD_JAIL].def.string = put_path(&p, run, name, "");
     all[STD_PIDFILE].def.string = put_path(&p, run, name, ".pid");
     all[STD_LOGFILE].def.string = put_path(&p, logs, name, ".log");
@@ -633,7 +291,7 @@ static cfg_opt_t *merge_opts(const char *name, const cfg_opt_t *opts, size_t n, 
 /* Parse TEXT (modified: comments blanked) with libconfuse. Called with parse_lock held. */
 static int parse_locked(cfg_t *cfg, struct load *ld, char *text, size_t len)
 {
-    struct scan scan = prescan(text, len);
+    struct lust__config_scan scan = lust__config_prescan(text, len);
     int r = CFG_SUCCESS;
 
     cfg_set_error_function(cfg, on_error);
@@ -666,7 +324,7 @@ static int load_text(const char *name, const char *path, char *text, size_t len,
     const char *nul = memchr(text, '\0', len);
     if (nul)
         return lust__fail_plain(EINVAL, "%s:%d: NUL byte in a text file", path,
-                                1 + count_lines(text, 0, (size_t)(nul - text)));
+                                1 + lust__config_count_lines(text, 0, (size_t)(nul - text)));
 
     size_t n = 0;
     int r = opts ? check_opts(name, opts, true, 0, &n) : 0;
@@ -931,7 +589,7 @@ int lust_config_log_timestamps(const struct lust_config *config)
     LUST__REQUIRE(config != NULL, -EINVAL);
     const char *mode = cfg_getstr(config->cfg, "log_timestamps");
     for (int i = 0; i < LUST__STAMPS_MODES; i++)
-        if (mode && strcmp(mode, stamp_modes[i]) == 0)
+        if (mode && strcmp(mode, lust__config_stamp_modes[i]) == 0)
             return i;
     /* parse_log_timestamps() admits only these names, so this is only for a NULL string. */
     return LUST__STAMPS_AUTO;
