@@ -119,8 +119,15 @@ static void body_state(void)
         cwd[0] = '?';
     getrlimit(RLIMIT_CORE, &core);
     report("cwd=%s\ncore=%llu\n", cwd, (unsigned long long)core.rlim_cur);
+    /* The handlers as the process sees them: /proc's SigCgt would show valgrind's own. */
+    unsigned long long caught = 0;
+    for (int sig = 1; sig <= 64; sig++) {
+        struct sigaction sa;
+        if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+            caught |= 1ULL << (sig - 1);
+    }
+    report("caught=%llx\n", caught);
     report_status("SigIgn");
-    report_status("SigCgt");
     report_status("SigBlk");
     report_status("NoNewPrivs");
     report_status("Umask");
@@ -162,8 +169,7 @@ START_TEST(daemon_starts_with_clean_process_state)
      * when the caller inherited them ignored (dpkg-buildpackage's make does) they stay so. */
     unsigned long long ign = strtoull(report_get(t, "SigIgn"), NULL, 16);
     ck_assert_uint_eq(ign & ~((1ULL << 31) | (1ULL << 32)), 0);
-    unsigned long long cgt = strtoull(report_get(t, "SigCgt"), NULL, 16);
-    ck_assert_uint_eq(cgt & ~((1ULL << 31) | (1ULL << 32)), 0);
+    ck_assert_str_eq(report_get(t, "caught"), "0");
     ck_assert_str_eq(report_get(t, "SigBlk"), "0000000000000000");
     ck_assert_str_eq(report_get(t, "NoNewPrivs"), "1");
     ck_assert_str_eq(report_get(t, "Umask"), "0027");
