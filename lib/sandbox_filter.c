@@ -1,10 +1,10 @@
 /*
- * lib/sandbox_filter.c - the seccomp rules of each promise, compiled by libseccomp.
+ * lib/sandbox_filter.c - the seccomp rules of each promise, compiled by sandbox_bpf.c.
  *
  * An allow list: a call is allowed by the promises' rules or meets the default action. Calls
  * are named, not numbered; libseccomp gives each name its number on the running architecture
- * and names the architecture lacks are skipped. libseccomp also emits the architecture check
- * (another ABI, and x32 numbers on x86-64, meet the "bad architecture" action: a trap).
+ * and names the architecture lacks are skipped. The program checks the architecture first
+ * (another ABI, and x32 numbers on x86-64, meet a trap).
  *
  * The lists must stay in step with the promise table in include/lust/sandbox.h.
  */
@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,7 +84,8 @@ static const char fattr_calls[] =
 
 struct rules {
     const struct lust__seccomp_api *api;
-    scmp_filter_ctx ctx;
+    struct lust__bpf_rule *rule;
+    size_t n, cap;
     int err;
     char failed[32];
 };
@@ -98,11 +98,21 @@ static void add(struct rules *c, uint32_t action, const char *name, unsigned n,
     int nr = c->api->resolve_name(name);
     if (nr < 0) /* not a call of this architecture */
         return;
-    int r = c->api->rule_add_array(c->ctx, action, nr, n, cmp);
-    if (r < 0) {
-        c->err = r;
-        snprintf(c->failed, sizeof c->failed, "%s", name);
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 256;
+        struct lust__bpf_rule *grown = realloc(c->rule, cap * sizeof *grown);
+        if (!grown) {
+            c->err = -ENOMEM;
+            snprintf(c->failed, sizeof c->failed, "%s", name);
+            return;
+        }
+        c->rule = grown;
+        c->cap = cap;
     }
+    struct lust__bpf_rule *r = &c->rule[c->n];
+    *r = (struct lust__bpf_rule){.nr = nr, .order = (unsigned)c->n, .action = action, .ncmp = n};
+    memcpy(r->cmp, cmp, n * sizeof *cmp);
+    c->n++;
 }
 
 static void allow_all(struct rules *c, const char *names)
@@ -269,57 +279,22 @@ static void never_rules(struct rules *c)
     add(c, SCMP_ACT_TRAP, "personality", 1, &change);
 }
 
-/* libseccomp writes the program to a descriptor: a memfd keeps it off any file system. */
-static int export_program(struct rules *c, struct sock_filter **prog, size_t *len)
-{
-    int fd = memfd_create("lust-sandbox", MFD_CLOEXEC);
-    if (fd < 0)
-        return lust__fail(errno, "sandbox: memfd for the seccomp filter");
-    int r = c->api->export_bpf(c->ctx, fd);
-    off_t size = r < 0 ? -1 : lseek(fd, 0, SEEK_END);
-    struct sock_filter *p = size > 0 ? malloc((size_t)size) : NULL;
-    if (r < 0)
-        r = lust__fail(-r, "sandbox: exporting the seccomp filter");
-    else if (size <= 0 || size % (off_t)sizeof *p)
-        r = lust__fail_plain(EIO, "sandbox: the seccomp filter has %lld bytes", (long long)size);
-    else if (!p)
-        r = lust__fail(ENOMEM, "sandbox: seccomp filter");
-    else if (pread(fd, p, (size_t)size, 0) != size)
-        r = lust__fail(errno ? errno : EIO, "sandbox: reading the seccomp filter back");
-    close(fd);
-    if (r < 0) {
-        free(p);
-        return r;
-    }
-    *prog = p;
-    *len = (size_t)size / sizeof *p;
-    return 0;
-}
-
 int lust__filter_build(struct lust_sandbox *sb, uint32_t default_action, struct sock_filter **prog,
                        size_t *len)
 {
-    struct rules c = {.api = &sb->api, .ctx = sb->api.init(default_action)};
-    if (!c.ctx)
-        return lust__fail_plain(ENOMEM, "sandbox: libseccomp could not start a filter");
+    struct rules c = {.api = &sb->api};
     bool log = sb->mode == LUST_SANDBOX_LOG;
-    int r = sb->api.attr_set(c.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
-    /* A binary search over the call numbers; older libseccomp keeps its linear list. */
-    if (r == 0)
-        sb->api.attr_set(c.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-    if (r < 0)
-        c.err = r;
     stdio_rules(&c, sb, getpid());
     task_rules(&c, sb, log);
     path_rules(&c, sb);
     other_rules(&c, sb);
-    if (default_action != SCMP_ACT_TRAP)
+    if (default_action != SECCOMP_RET_TRAP)
         never_rules(&c);
+    int r;
     if (c.err)
-        r = lust__fail(-c.err, "sandbox: libseccomp refused the rule for %s",
-                       c.failed[0] ? c.failed : "the architecture");
+        r = lust__fail(-c.err, "sandbox: seccomp rule for %s", c.failed);
     else
-        r = export_program(&c, prog, len);
-    sb->api.release(c.ctx);
+        r = lust__bpf_compile(c.rule, c.n, sb->api.arch_native(), default_action, prog, len);
+    free(c.rule);
     return r;
 }

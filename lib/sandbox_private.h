@@ -1,11 +1,11 @@
 /*
  * lib/sandbox_private.h - what the sandbox module's files share; never installed.
  *
- * The module is five files, one job each: sandbox.c (the specification and its report),
+ * The module is six files, one job each: sandbox.c (the specification and its report),
  * sandbox_steps.c (prepare and apply: libseccomp loaded, the kernel probed, the steps in
  * order), sandbox_privs.c (bounding set, securebits, rlimits), sandbox_landlock.c (unveil and
- * ports) and sandbox_filter.c + sandbox_trap.c (the seccomp rules; the SIGSYS handler and the
- * filter's installation).
+ * ports), sandbox_filter.c + sandbox_bpf.c (the seccomp rules, and their program) and
+ * sandbox_trap.c (the SIGSYS handler and the filter's installation).
  *
  * libseccomp's header gives the types of the functions liblust calls through pointers, so the
  * compiler checks every call; nothing links against the library.
@@ -45,17 +45,12 @@ enum lust__promise {
 #define LUST__UNVEIL_C 0x4u
 #define LUST__UNVEIL_X 0x8u
 
-/* The libseccomp functions used, resolved with dlsym. */
+/* The libseccomp functions used (call names and numbers, the architecture), by dlsym. */
 struct lust__seccomp_api {
     void *handle;
-    __typeof__(seccomp_init) *init;
-    __typeof__(seccomp_release) *release;
-    __typeof__(seccomp_attr_set) *attr_set;
-    __typeof__(seccomp_rule_add_array) *rule_add_array;
     __typeof__(seccomp_syscall_resolve_name) *resolve_name;
     __typeof__(seccomp_syscall_resolve_num_arch) *resolve_num_arch;
     __typeof__(seccomp_arch_native) *arch_native;
-    __typeof__(seccomp_export_bpf) *export_bpf;
 };
 
 struct lust__unveil {
@@ -117,8 +112,28 @@ LUST__HIDDEN void lust__sandbox_fake_libseccomp(const char *name);
 /* sandbox_privs.c: RLIMIT_CORE, RLIMIT_NPROC. */
 LUST__HIDDEN int lust__sandbox_limits(struct lust_sandbox *sb);
 
+/* The most comparisons of arguments one rule makes (all must hold). */
+#define LUST__BPF_CMP_MAX 2
+
+/* One rule: a call, by number, and its action when its comparisons (if any) all hold. */
+struct lust__bpf_rule {
+    int nr;
+    unsigned order; /* rules of one call are tried in the order they were added */
+    uint32_t action;
+    unsigned ncmp;
+    struct scmp_arg_cmp cmp[LUST__BPF_CMP_MAX];
+};
+
 /*
- * sandbox_filter.c: the BPF program for the promises, built by libseccomp and copied out.
+ * sandbox_bpf.c: the rules (sorted here by number) compiled into a program for the audit
+ * architecture arch: another meets SECCOMP_RET_TRAP, a call without a rule default_action.
+ * On success *prog is malloc'd (the caller frees it) and *len its instruction count.
+ */
+LUST__HIDDEN int lust__bpf_compile(struct lust__bpf_rule *rules, size_t n, uint32_t arch,
+                                   uint32_t default_action, struct sock_filter **prog, size_t *len);
+
+/*
+ * sandbox_filter.c: the BPF program for the promises (lust__bpf_compile).
  * default_action is SCMP_ACT_TRAP, or SCMP_ACT_LOG in log mode without re-issuing. On success
  * *prog is malloc'd (the caller frees it) and *len its instruction count.
  */

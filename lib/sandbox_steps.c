@@ -62,14 +62,9 @@ static bool load_library(struct lust__seccomp_api *api, char *why, size_t size)
         return false;
     }
     const char *missing = NULL;
-    RESOLVE(api, init, "seccomp_init");
-    RESOLVE(api, release, "seccomp_release");
-    RESOLVE(api, attr_set, "seccomp_attr_set");
-    RESOLVE(api, rule_add_array, "seccomp_rule_add_array");
     RESOLVE(api, resolve_name, "seccomp_syscall_resolve_name");
     RESOLVE(api, resolve_num_arch, "seccomp_syscall_resolve_num_arch");
     RESOLVE(api, arch_native, "seccomp_arch_native");
-    RESOLVE(api, export_bpf, "seccomp_export_bpf");
     if (!missing)
         return true;
     snprintf(why, size, "%s has no %s", libseccomp, missing);

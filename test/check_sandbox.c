@@ -10,7 +10,9 @@
 #include "sandbox_private.h"
 #include "sandbox_test_util.h"
 
+#include <linux/audit.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -131,6 +133,134 @@ START_TEST(sandbox_off_does_nothing_and_loads_nothing)
 END_TEST
 
 /* The program for each promise alone, built and checked without loading it (valgrind too). */
+/*
+ * The compiler alone (sandbox_bpf.c), its programs run here by a small interpreter of the
+ * instructions it emits, on made-up calls: what the kernel would answer for each.
+ */
+static uint32_t run_bpf(const struct sock_filter *prog, size_t len, const struct seccomp_data *d)
+{
+    uint32_t a = 0;
+    for (size_t pc = 0; pc < len; pc++) {
+        const struct sock_filter *f = &prog[pc];
+        switch (f->code) {
+        case BPF_LD | BPF_W | BPF_ABS:
+            ck_assert_uint_le(f->k + 4, sizeof *d);
+            memcpy(&a, (const char *)d + f->k, 4);
+            break;
+        case BPF_ALU | BPF_AND | BPF_K:
+            a &= f->k;
+            break;
+        case BPF_JMP | BPF_JA:
+            pc += f->k;
+            break;
+        case BPF_JMP | BPF_JEQ | BPF_K:
+            pc += a == f->k ? f->jt : f->jf;
+            break;
+        case BPF_JMP | BPF_JGE | BPF_K:
+            pc += a >= f->k ? f->jt : f->jf;
+            break;
+        case BPF_RET | BPF_K:
+            return f->k;
+        default:
+            ck_abort_msg("instruction %zu: code %#x", pc, f->code);
+        }
+    }
+    ck_abort_msg("the program ran off its end");
+    return 0;
+}
+
+static uint32_t verdict(const struct sock_filter *prog, size_t len, uint32_t arch, int nr,
+                        uint64_t a0, uint64_t a1)
+{
+    struct seccomp_data d = {.nr = nr, .arch = arch, .args = {a0, a1}};
+    return run_bpf(prog, len, &d);
+}
+
+#define ALLOW  SECCOMP_RET_ALLOW
+#define TRAP   SECCOMP_RET_TRAP
+#define EPERM_ (SECCOMP_RET_ERRNO | EPERM)
+#define ARCH   AUDIT_ARCH_X86_64
+
+START_TEST(sandbox_compiled_rules_answer_as_written)
+{
+    struct lust__bpf_rule r[320];
+    size_t n = 0;
+    /* 300 calls allowed outright: more than one shared `ret` can be reached from. */
+    for (int nr = 1000; nr < 1300; nr++)
+        r[n++] = (struct lust__bpf_rule){.nr = nr, .action = ALLOW};
+    /* 7: allowed when arg0 is 0x1234567800000005 (both words count). */
+    r[n++] = (struct lust__bpf_rule){
+        .nr = 7, .action = ALLOW, .ncmp = 1, .cmp = {{0, SCMP_CMP_EQ, 0x1234567800000005ull, 0}}};
+    /* 8: allowed when arg0 is not 31, refused (EPERM) when arg1 & 0xf0 is 0x20 and arg0 is. */
+    r[n++] = (struct lust__bpf_rule){
+        .nr = 8, .action = ALLOW, .ncmp = 1, .cmp = {{0, SCMP_CMP_NE, 31, 0}}};
+    r[n++] = (struct lust__bpf_rule){
+        .nr = 8,
+        .action = EPERM_,
+        .ncmp = 2,
+        .cmp = {{0, SCMP_CMP_EQ, 31, 0}, {1, SCMP_CMP_MASKED_EQ, 0xf0, 0x20}}};
+    /* 9: a conditional rule and an unconditional one: the unconditional one decides. */
+    r[n++] = (struct lust__bpf_rule){
+        .nr = 9, .action = ALLOW, .ncmp = 1, .cmp = {{0, SCMP_CMP_EQ, 1, 0}}};
+    r[n++] = (struct lust__bpf_rule){.nr = 9, .action = ALLOW};
+    /* 10: refused outright with EPERM; 11: a mask that reaches the high word. */
+    r[n++] = (struct lust__bpf_rule){.nr = 10, .action = EPERM_};
+    r[n++] =
+        (struct lust__bpf_rule){.nr = 11,
+                                .action = ALLOW,
+                                .ncmp = 1,
+                                .cmp = {{1, SCMP_CMP_MASKED_EQ, 0xff00000000ull, 0x100000000ull}}};
+    /* 12: arg1 fits in 32 bits (the mask is the high word alone); 13: arg0 is 5, not 2^32+5. */
+    r[n++] = (struct lust__bpf_rule){.nr = 12,
+                                     .action = ALLOW,
+                                     .ncmp = 1,
+                                     .cmp = {{1, SCMP_CMP_MASKED_EQ, 0xffffffff00000000ull, 0}}};
+    r[n++] = (struct lust__bpf_rule){
+        .nr = 13, .action = ALLOW, .ncmp = 1, .cmp = {{0, SCMP_CMP_EQ, 5, 0}}};
+    for (size_t i = 0; i < n; i++)
+        r[i].order = (unsigned)i;
+    struct sock_filter *prog = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(lust__bpf_compile(r, n, ARCH, TRAP, &prog, &len), 0);
+
+    for (int nr = 1000; nr < 1300; nr++)
+        ck_assert_uint_eq(verdict(prog, len, ARCH, nr, 0, 0), ALLOW);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 999, 0, 0), TRAP);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 1300, 0, 0), TRAP);
+    ck_assert_uint_eq(verdict(prog, len, AUDIT_ARCH_I386, 1000, 0, 0), TRAP);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 1000 | 0x40000000, 0, 0), TRAP);
+
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 7, 0x1234567800000005ull, 0), ALLOW);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 7, 5, 0), TRAP);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 7, 0x1234567800000006ull, 0), TRAP);
+
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 8, 30, 0), ALLOW);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 8, 31 | (1ull << 32), 0), ALLOW);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 8, 31, 0x25), EPERM_);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 8, 31, 0x125), EPERM_);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 8, 31, 0x35), TRAP);
+
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 9, 2, 0), ALLOW);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 10, 0, 0), EPERM_);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 11, 0, 0x1ffffffffull), ALLOW);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 11, 0, 0x200000000ull), TRAP);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 11, 0, 0xffffffffull), TRAP);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 12, 0, 0xffffffffull), ALLOW);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 12, 0, 0x100000000ull), TRAP);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 13, 5, 0), ALLOW);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 13, 0x100000005ull, 0), TRAP);
+    free(prog);
+
+    /* Log mode's default, and no x32 test on another architecture. */
+    ck_assert_int_eq(lust__bpf_compile(r, n, AUDIT_ARCH_AARCH64, SECCOMP_RET_LOG, &prog, &len), 0);
+    ck_assert_uint_eq(verdict(prog, len, AUDIT_ARCH_AARCH64, 999, 0, 0), SECCOMP_RET_LOG);
+    ck_assert_uint_eq(verdict(prog, len, AUDIT_ARCH_AARCH64, 1000 | 0x40000000, 0, 0),
+                      SECCOMP_RET_LOG);
+    ck_assert_uint_eq(verdict(prog, len, ARCH, 1000, 0, 0), TRAP);
+    free(prog);
+}
+END_TEST
+
 START_TEST(sandbox_filter_program_builds_for_every_promise)
 {
     SKIP_UNDER_VALGRIND();
@@ -779,6 +909,7 @@ static Suite *sandbox_suite(void)
     tcase_add_test(spec, sandbox_mode_names_and_null_arguments);
     tcase_add_test(spec, sandbox_is_frozen_once_prepared);
     tcase_add_test(spec, sandbox_off_does_nothing_and_loads_nothing);
+    tcase_add_test(spec, sandbox_compiled_rules_answer_as_written);
     suite_add_tcase(s, spec);
     TCase *p = tcase_create("promises");
     /* Each test forks and loads libseccomp: Check's 4 s default is short on a loaded machine. */

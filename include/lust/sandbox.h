@@ -229,7 +229,8 @@ LUST_API int lust_sandbox_mode_from_name(const char *name);
  * lust_sandbox_prepare - load libseccomp and check the kernel, while / is the real one.
  *
  * Call once, before the chroot (not necessarily as root). It dlopens libseccomp.so.2 when there
- * are promises, and reads which seccomp actions and which Landlock ABI the kernel offers. In
+ * are promises (for the calls' numbers on this architecture; liblust compiles the filter
+ * itself), and reads which seccomp actions and which Landlock ABI the kernel offers. In
  * REQUIRE mode, it fails here, where the operator can still be told, when something explicitly
  * asked cannot be enforced:
  *   -ENOSYS      `seccomp filters unavailable: ...` (no libseccomp.so.2, or a kernel without
