@@ -111,7 +111,8 @@ static void add(struct rules *c, uint32_t action, const char *name, unsigned n,
     }
     struct lust__bpf_rule *r = &c->rule[c->n];
     *r = (struct lust__bpf_rule){.nr = nr, .order = (unsigned)c->n, .action = action, .ncmp = n};
-    memcpy(r->cmp, cmp, n * sizeof *cmp);
+    if (n) /* cmp may be NULL then, which memcpy must not be given */
+        memcpy(r->cmp, cmp, n * sizeof *cmp);
     c->n++;
 }
 

@@ -445,7 +445,8 @@ END_TEST
 static int body_int80_getpid(void)
 {
     long r;
-    __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+    /* In 64-bit mode int 0x80 zeroes r8-r11 on its way back. */
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory", "r8", "r9", "r10", "r11");
     fprintf(stderr, "i386 getpid returned %ld\n", r);
     return 0;
 }
@@ -460,7 +461,9 @@ START_TEST(sandbox_i386_calls_are_never_allowed)
     struct run r;
     run_sandboxed(off, body_int80_getpid, &r);
     lust_sandbox_free(off);
-    if (!WIFEXITED(r.status)) {
+    /* Without IA32 emulation int 0x80 faults: a SIGSEGV, or under ASan its report and exit 1. */
+    if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0 ||
+        !strstr(r.err, "i386 getpid returned")) {
         printf("SKIP %s: this kernel runs no i386 calls at all (IA32 emulation off)\n", __func__);
         return;
     }
@@ -468,7 +471,7 @@ START_TEST(sandbox_i386_calls_are_never_allowed)
     run_sandboxed(sb, body_int80_getpid, &r);
     ck_assert_msg(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSYS, "status 0x%x: %s",
                   (unsigned)r.status, r.err);
-    ck_assert_ptr_nonnull(strstr(r.err, "of another ABI (audit arch 0x40000003)"));
+    ck_assert_msg(strstr(r.err, "of another ABI (audit arch 0x40000003)"), "%s", r.err);
     lust_sandbox_free(sb);
 #else
     printf("SKIP %s: int 0x80 is an x86-64 matter\n", __func__);

@@ -82,6 +82,20 @@ for doc in README.md NEWS; do
         { echo "FAIL: liblust-dev lacks /usr/share/doc/liblust-dev/$doc"; exit 1; }
 done
 
+echo "--- manual pages render from the installed package"
+for page in "3 lust_pidfile_open" "7 lust" "5 lust.conf"; do
+    # shellcheck disable=SC2086
+    out=$(MANWIDTH=80 man -P cat $page 2> "$tmp/man.err") ||
+        { echo "FAIL: man $page"; cat "$tmp/man.err"; exit 1; }
+    name=${page#* }
+    if ! printf '%s\n' "$out" | grep -q "^NAME" || ! printf '%s\n' "$out" | grep -q "$name"; then
+        echo "FAIL: man $page does not render its page"
+        printf '%s\n' "$out" | head
+        exit 1
+    fi
+    echo "man $page: $(printf '%s\n' "$out" | sed -n '/^NAME/{n;p;q}' | sed 's/^ *//')"
+done
+
 echo "--- autopkgtest (debian/tests), each test run directly against the installed packages"
 for t in $(sed -n 's/^Tests: //p' debian/tests/control); do
     mkdir "$tmp/autopkgtest-$t"
