@@ -3,6 +3,7 @@
  * socket nobody reads, not on control-socket clients that say nothing (and a command waits out
  * a full queue), and `stop` never takes the control socket of a server started meanwhile.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -76,6 +77,35 @@ START_TEST(control_clients_that_never_write_delay_neither_reload_nor_stop)
 END_TEST
 
 /*
+ * SIGSTOP to pid, and waits until each of its threads is stopped (state T in /proc): a thread
+ * that was running takes the stop only on its way back to user space, and may accept a few
+ * connections first.
+ */
+static void stop_all_threads(pid_t pid)
+{
+    char path[64], stat_path[384], buf[512];
+    ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+    snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+    for (int tries = 0; tries < 500; tries++, poll(NULL, 0, 10)) {
+        DIR *d = opendir(path);
+        ck_assert_ptr_nonnull(d);
+        int running = 0;
+        for (struct dirent *e; (e = readdir(d));) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(stat_path, sizeof stat_path, "%s/%s/stat", path, e->d_name);
+            const char *text = read_text(stat_path, buf, sizeof buf);
+            const char *state = text ? strrchr(text, ')') : NULL;
+            running += !state || state[1] != ' ' || state[2] != 'T';
+        }
+        closedir(d);
+        if (!running)
+            return;
+    }
+    ck_abort_msg("pid %ld did not stop within 5 s", (long)pid);
+}
+
+/*
  * Fills the queue of the control socket of a server stopped with SIGSTOP (its thread takes no
  * connection), as clients that connect and say nothing do when they outrun it. Returns how
  * many sockets it took (closed by the caller).
@@ -111,7 +141,7 @@ START_TEST(a_full_control_queue_is_waited_out_for_start_timeout)
     char *argv[] = {(char *)thread_server, "-c", (char *)at("thread_server", "conf"), "reload",
                     NULL};
 
-    ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+    stop_all_threads(pid);
     int n = fill_control_queue(fds, 64);
     pid_t cmd = spawn(argv, NULL, &out, &err);
     poll(NULL, 0, 500);
@@ -123,7 +153,7 @@ START_TEST(a_full_control_queue_is_waited_out_for_start_timeout)
         close(fds[i]);
 
     write_conf("thread_server", "listen = {\"127.0.0.1:%d\"}\nstart_timeout = 1\n", port);
-    ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+    stop_all_threads(pid);
     n = fill_control_queue(fds, 64);
     ck_assert_int_eq(RUN(&r, thread_server, "thread_server", "reload"), 1);
     ck_assert_msg(strstr(r.err, "took no connection within start_timeout"), "%s", r.err);
