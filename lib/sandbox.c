@@ -6,7 +6,6 @@
  */
 #include "sandbox_private.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,10 +52,6 @@ void lust_sandbox_free(struct lust_sandbox *sb)
     free(sb->bind.port);
     free(sb->connect.port);
     free(sb->report);
-    /* The library stays loaded when a filter is in force: it owns nothing the process uses,
-     * and an unload would only save memory at the price of a dlclose inside a jail. */
-    if (sb->api.handle && !sb->applied)
-        dlclose(sb->api.handle);
     free(sb);
 }
 

@@ -2,9 +2,9 @@
  * lib/sandbox_filter.c - the seccomp rules of each promise, compiled by sandbox_bpf.c.
  *
  * An allow list: a call is allowed by the promises' rules or meets the default action. Calls
- * are named, not numbered; libseccomp gives each name its number on the running architecture
- * and names the architecture lacks are skipped. The program checks the architecture first
- * (another ABI, and x32 numbers on x86-64, meet a trap).
+ * are named, not numbered; sandbox_calls.c gives each name its number on this build's
+ * architecture and names the architecture lacks are skipped. The program checks the architecture
+ * first (another ABI, and x32 numbers on x86-64, meet a trap).
  *
  * The lists must stay in step with the promise table in include/lust/sandbox.h.
  */
@@ -83,7 +83,6 @@ static const char fattr_calls[] =
     "setxattr lsetxattr fsetxattr removexattr lremovexattr fremovexattr";
 
 struct rules {
-    const struct lust__seccomp_api *api;
     struct lust__bpf_rule *rule;
     size_t n, cap;
     int err;
@@ -91,11 +90,11 @@ struct rules {
 };
 
 static void add(struct rules *c, uint32_t action, const char *name, unsigned n,
-                const struct scmp_arg_cmp *cmp)
+                const struct lust__arg_cmp *cmp)
 {
     if (c->err)
         return;
-    int nr = c->api->resolve_name(name);
+    int nr = lust__call_number(name);
     if (nr < 0) /* not a call of this architecture */
         return;
     if (c->n == c->cap) {
@@ -120,16 +119,16 @@ static void allow_all(struct rules *c, const char *names)
 {
     char name[32];
     while (lust__sandbox_word(&names, name, sizeof name) > 0)
-        add(c, SCMP_ACT_ALLOW, name, 0, NULL);
+        add(c, SECCOMP_RET_ALLOW, name, 0, NULL);
 }
 
 /* Allow name when its argument arg, masked with mask, equals value (mask ~0: plain equality). */
 static void allow_if(struct rules *c, const char *name, unsigned arg, uint64_t mask, uint64_t value)
 {
-    struct scmp_arg_cmp cmp = {arg, SCMP_CMP_MASKED_EQ, mask, value};
+    struct lust__arg_cmp cmp = {arg, LUST__CMP_MASKED_EQ, mask, value};
     if (mask == ~0ull)
-        cmp = (struct scmp_arg_cmp){arg, SCMP_CMP_EQ, value, 0};
-    add(c, SCMP_ACT_ALLOW, name, 1, &cmp);
+        cmp = (struct lust__arg_cmp){arg, LUST__CMP_EQ, value, 0};
+    add(c, SECCOMP_RET_ALLOW, name, 1, &cmp);
 }
 
 /*
@@ -145,7 +144,7 @@ static void open_rules(struct rules *c, bool r, bool w, bool cr)
         return;
     }
     /* openat2 takes its flags through a pointer the filter cannot follow. */
-    add(c, SCMP_ACT_ERRNO(ENOSYS), "openat2", 0, NULL);
+    add(c, LUST__RET_ERRNO(ENOSYS), "openat2", 0, NULL);
     for (uint64_t acc = 0; acc <= O_ACCMODE; acc++)
         for (unsigned extra = 0; extra < 8; extra++) {
             uint64_t flags = acc | (extra & 1 ? O_CREAT : 0) | (extra & 2 ? O_TRUNC : 0) |
@@ -183,8 +182,8 @@ static void stdio_rules(struct rules *c, const struct lust_sandbox *sb, pid_t se
     allow_if(c, "tgkill", 0, ~0ull, (uint64_t)self);
     allow_if(c, "rt_sigqueueinfo", 0, ~0ull, (uint64_t)self);
     allow_if(c, "rt_tgsigqueueinfo", 0, ~0ull, (uint64_t)self);
-    struct scmp_arg_cmp own_limits[] = {{0, SCMP_CMP_EQ, 0, 0}, {2, SCMP_CMP_EQ, 0, 0}};
-    add(c, SCMP_ACT_ALLOW, "prlimit64", 2, own_limits);
+    struct lust__arg_cmp own_limits[] = {{0, LUST__CMP_EQ, 0, 0}, {2, LUST__CMP_EQ, 0, 0}};
+    add(c, SECCOMP_RET_ALLOW, "prlimit64", 2, own_limits);
     /*
      * Nobody replaces the SIGSYS handler that names refused calls, but a program about to
      * exec: posix_spawn resets every handler in its child.
@@ -192,12 +191,12 @@ static void stdio_rules(struct rules *c, const struct lust_sandbox *sb, pid_t se
     if (lust__promised(sb, LUST__P_EXEC)) {
         allow_all(c, "rt_sigaction");
     } else {
-        struct scmp_arg_cmp other = {0, SCMP_CMP_NE, SIGSYS, 0};
-        add(c, SCMP_ACT_ALLOW, "rt_sigaction", 1, &other);
+        struct lust__arg_cmp other = {0, LUST__CMP_NE, SIGSYS, 0};
+        add(c, SECCOMP_RET_ALLOW, "rt_sigaction", 1, &other);
         allow_if(c, "rt_sigaction", 1, ~0ull, 0);
     }
     /* clone3 passes its flags in memory; the C library falls back to clone, checked below. */
-    add(c, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
+    add(c, LUST__RET_ERRNO(ENOSYS), "clone3", 0, NULL);
 }
 
 static void task_rules(struct rules *c, const struct lust_sandbox *sb, bool log)
@@ -217,13 +216,13 @@ static void task_rules(struct rules *c, const struct lust_sandbox *sb, bool log)
      * kernel's audit log names them: a clone cannot be re-issued from a signal handler (the
      * child would return into it on another stack). Namespace flags still meet the trap.
      */
-    uint32_t refused = log ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(EPERM);
+    uint32_t refused = log ? SECCOMP_RET_LOG : LUST__RET_ERRNO(EPERM);
     if (!thread) {
-        struct scmp_arg_cmp threads = {0, SCMP_CMP_MASKED_EQ, mask, CLONE_THREAD};
+        struct lust__arg_cmp threads = {0, LUST__CMP_MASKED_EQ, mask, CLONE_THREAD};
         add(c, refused, "clone", 1, &threads);
     }
     if (!proc) {
-        struct scmp_arg_cmp forks = {0, SCMP_CMP_MASKED_EQ, mask, 0};
+        struct lust__arg_cmp forks = {0, LUST__CMP_MASKED_EQ, mask, 0};
         add(c, refused, "clone", 1, &forks);
         add(c, refused, "fork", 0, NULL);
         add(c, refused, "vfork", 0, NULL);
@@ -275,15 +274,15 @@ static void never_rules(struct rules *c)
     const char *names = lust__sandbox_never;
     while (lust__sandbox_word(&names, name, sizeof name) > 0)
         if (strcmp(name, "personality") != 0)
-            add(c, SCMP_ACT_TRAP, name, 0, NULL);
-    struct scmp_arg_cmp change = {0, SCMP_CMP_NE, 0xffffffffu, 0};
-    add(c, SCMP_ACT_TRAP, "personality", 1, &change);
+            add(c, SECCOMP_RET_TRAP, name, 0, NULL);
+    struct lust__arg_cmp change = {0, LUST__CMP_NE, 0xffffffffu, 0};
+    add(c, SECCOMP_RET_TRAP, "personality", 1, &change);
 }
 
 int lust__filter_build(struct lust_sandbox *sb, uint32_t default_action, struct sock_filter **prog,
                        size_t *len)
 {
-    struct rules c = {.api = &sb->api};
+    struct rules c = {0};
     bool log = sb->mode == LUST_SANDBOX_LOG;
     stdio_rules(&c, sb, getpid());
     task_rules(&c, sb, log);
@@ -295,7 +294,7 @@ int lust__filter_build(struct lust_sandbox *sb, uint32_t default_action, struct 
     if (c.err)
         r = lust__fail(-c.err, "sandbox: seccomp rule for %s", c.failed);
     else
-        r = lust__bpf_compile(c.rule, c.n, sb->api.arch_native(), default_action, prog, len);
+        r = lust__bpf_compile(c.rule, c.n, lust__call_arch(), default_action, prog, len);
     free(c.rule);
     return r;
 }

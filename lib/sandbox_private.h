@@ -1,20 +1,18 @@
 /*
  * lib/sandbox_private.h - what the sandbox module's files share; never installed.
  *
- * The module is six files, one job each: sandbox.c (the specification and its report),
- * sandbox_steps.c (prepare and apply: libseccomp loaded, the kernel probed, the steps in
- * order), sandbox_privs.c (bounding set, securebits, rlimits), sandbox_landlock.c (unveil and
- * ports), sandbox_filter.c + sandbox_bpf.c (the seccomp rules, and their program) and
- * sandbox_trap.c (the SIGSYS handler and the filter's installation).
- *
- * libseccomp's header gives the types of the functions liblust calls through pointers, so the
- * compiler checks every call; nothing links against the library.
+ * The module is seven files, one job each: sandbox.c (the specification and its report),
+ * sandbox_steps.c (prepare and apply: the kernel probed, the steps in order), sandbox_privs.c
+ * (bounding set, securebits, rlimits), sandbox_landlock.c (unveil and ports), sandbox_filter.c
+ * + sandbox_bpf.c (the seccomp rules, and their program), sandbox_calls.c (the system calls'
+ * names and numbers, from <sys/syscall.h> at build time) and sandbox_trap.c (the SIGSYS
+ * handler and the filter's installation). No library is loaded for any of it.
  */
 #ifndef LUST_SANDBOX_PRIVATE_H
 #define LUST_SANDBOX_PRIVATE_H
 
 #include <linux/filter.h>
-#include <seccomp.h>
+#include <linux/seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,14 +43,6 @@ enum lust__promise {
 #define LUST__UNVEIL_C 0x4u
 #define LUST__UNVEIL_X 0x8u
 
-/* The libseccomp functions used (call names and numbers, the architecture), by dlsym. */
-struct lust__seccomp_api {
-    void *handle;
-    __typeof__(seccomp_syscall_resolve_name) *resolve_name;
-    __typeof__(seccomp_syscall_resolve_num_arch) *resolve_num_arch;
-    __typeof__(seccomp_arch_native) *arch_native;
-};
-
 struct lust__unveil {
     char *path;
     unsigned rights;
@@ -73,9 +63,8 @@ struct lust_sandbox {
     struct lust__ports bind, connect;
     int landlock_abi; /* 0: none */
     char landlock_why[96];
-    bool seccomp_ok;  /* libseccomp loaded and the kernel has filters with SECCOMP_RET_TRAP */
+    bool seccomp_ok;  /* an architecture known, and the kernel has filters with SECCOMP_RET_TRAP */
     bool seccomp_log; /* the kernel has SECCOMP_RET_LOG */
-    struct lust__seccomp_api api;
     char *report;
     size_t report_len;
 };
@@ -106,11 +95,34 @@ LUST__HIDDEN int lust__landlock_apply(struct lust_sandbox *sb);
 /* Test hook: behave as if the kernel's Landlock ABI were at most abi (0: none; -1: the real). */
 LUST__HIDDEN void lust__sandbox_fake_landlock_abi(int abi);
 
-/* Test hook: dlopen this name instead of libseccomp.so.2 (NULL: the real one). */
-LUST__HIDDEN void lust__sandbox_fake_libseccomp(const char *name);
+/* Test hook: behave as if liblust knew no audit architecture for this build (true), or as
+ * built (false). */
+LUST__HIDDEN void lust__sandbox_fake_no_arch(bool none);
 
 /* sandbox_privs.c: RLIMIT_CORE, RLIMIT_NPROC. */
 LUST__HIDDEN int lust__sandbox_limits(struct lust_sandbox *sb);
+
+/* A rule's action when it returns an errno: SECCOMP_RET_ERRNO with the errno in its data. */
+#define LUST__RET_ERRNO(e) (SECCOMP_RET_ERRNO | ((uint32_t)(e)&SECCOMP_RET_DATA))
+
+/* One comparison of a call's argument (all 64 bits of it). */
+enum lust__cmp_op {
+    LUST__CMP_EQ,       /* args[arg] == a */
+    LUST__CMP_NE,       /* args[arg] != a */
+    LUST__CMP_MASKED_EQ /* (args[arg] & a) == b */
+};
+struct lust__arg_cmp {
+    unsigned arg;
+    enum lust__cmp_op op;
+    uint64_t a, b;
+};
+
+/* sandbox_calls.c: this build's audit architecture (0: none known), and its calls. */
+LUST__HIDDEN uint32_t lust__call_arch(void);
+/* The number of the call named name on this architecture, or -1 when it has none. */
+LUST__HIDDEN int lust__call_number(const char *name);
+/* The name of call nr, or NULL. Async-signal-safe. */
+LUST__HIDDEN const char *lust__call_name(int nr);
 
 /* The most comparisons of arguments one rule makes (all must hold). */
 #define LUST__BPF_CMP_MAX 2
@@ -121,7 +133,7 @@ struct lust__bpf_rule {
     unsigned order; /* rules of one call are tried in the order they were added */
     uint32_t action;
     unsigned ncmp;
-    struct scmp_arg_cmp cmp[LUST__BPF_CMP_MAX];
+    struct lust__arg_cmp cmp[LUST__BPF_CMP_MAX];
 };
 
 /*
@@ -134,7 +146,7 @@ LUST__HIDDEN int lust__bpf_compile(struct lust__bpf_rule *rules, size_t n, uint3
 
 /*
  * sandbox_filter.c: the BPF program for the promises (lust__bpf_compile).
- * default_action is SCMP_ACT_TRAP, or SCMP_ACT_LOG in log mode without re-issuing. On success
+ * default_action is SECCOMP_RET_TRAP, or SECCOMP_RET_LOG in log mode without re-issuing. On success
  * *prog is malloc'd (the caller frees it) and *len its instruction count.
  */
 LUST__HIDDEN int lust__filter_build(struct lust_sandbox *sb, uint32_t default_action,

@@ -1,12 +1,8 @@
 /*
- * lib/sandbox_steps.c - prepare (real /: libseccomp, the kernel's offer) and apply (in force).
- *
- * libseccomp is loaded here with dlopen, never linked: every exec of a program that leaves the
- * sandbox off (and every `status` or `stop`) would otherwise pay for mapping and relocating it.
+ * lib/sandbox_steps.c - prepare (real /: the kernel's offer) and apply (in force).
  */
 #include "sandbox_private.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
@@ -18,11 +14,11 @@
 
 #include <lust/sandbox.h>
 
-static const char *libseccomp = "libseccomp.so.2";
+static bool no_arch;
 
-void lust__sandbox_fake_libseccomp(const char *name)
+void lust__sandbox_fake_no_arch(bool none)
 {
-    libseccomp = name ? name : "libseccomp.so.2";
+    no_arch = none;
 }
 
 static bool kernel_action(uint32_t action)
@@ -42,41 +38,14 @@ static bool kernel_has_filters(struct lust_sandbox *sb, char *why, size_t size)
     return true;
 }
 
-static void *symbol(void *handle, const char *name, const char **missing)
-{
-    void *p = dlsym(handle, name);
-    if (!p && !*missing)
-        *missing = name;
-    return p;
-}
-
-#define RESOLVE(api, field, name) \
-    ((api)->field = (__typeof__((api)->field))symbol((api)->handle, name, &missing))
-
-static bool load_library(struct lust__seccomp_api *api, char *why, size_t size)
-{
-    api->handle = dlopen(libseccomp, RTLD_NOW | RTLD_LOCAL);
-    if (!api->handle) {
-        const char *e = dlerror();
-        snprintf(why, size, "%s", e ? e : libseccomp);
-        return false;
-    }
-    const char *missing = NULL;
-    RESOLVE(api, resolve_name, "seccomp_syscall_resolve_name");
-    RESOLVE(api, resolve_num_arch, "seccomp_syscall_resolve_num_arch");
-    RESOLVE(api, arch_native, "seccomp_arch_native");
-    if (!missing)
-        return true;
-    snprintf(why, size, "%s has no %s", libseccomp, missing);
-    dlclose(api->handle);
-    memset(api, 0, sizeof *api);
-    return false;
-}
-
 static int seccomp_prepare(struct lust_sandbox *sb)
 {
     char why[256];
-    if (!kernel_has_filters(sb, why, sizeof why) || !load_library(&sb->api, why, sizeof why))
+    if (no_arch || lust__call_arch() == 0)
+        return lust__sandbox_lack(sb, true, ENOSYS,
+                                  "seccomp filters unavailable: liblust knows no audit "
+                                  "architecture for the calls of this build");
+    if (!kernel_has_filters(sb, why, sizeof why))
         return lust__sandbox_lack(sb, true, ENOSYS, "seccomp filters unavailable: %s", why);
     sb->seccomp_ok = true;
     if (sb->mode != LUST_SANDBOX_LOG)
@@ -103,9 +72,6 @@ int lust_sandbox_prepare(struct lust_sandbox *sb)
         if (r == 0)
             r = lust__landlock_prepare(sb);
         if (r < 0) {
-            if (sb->api.handle)
-                dlclose(sb->api.handle);
-            memset(&sb->api, 0, sizeof sb->api);
             sb->seccomp_ok = false;
             return r;
         }

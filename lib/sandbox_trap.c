@@ -32,8 +32,7 @@
 #define SYS_SECCOMP 1
 #endif
 
-#define NAMED_CALLS 1024 /* call numbers with a name in the table: 0 .. NAMED_CALLS-1 */
-#define MAX_FATAL   48
+#define MAX_FATAL 48
 
 #if defined(__x86_64__)
 #define CAN_RERUN 1
@@ -67,8 +66,6 @@ LUST__HIDDEN extern const char lust__sandbox_syscall_ip[];
 
 /* Everything the handler reads; written before the handler is installed, then never again. */
 static struct {
-    char *names;     /* "read\0write\0..." */
-    uint16_t *where; /* per call number: offset into names + 1, or 0 */
     int fatal[MAX_FATAL];
     unsigned nfatal;
     uint32_t arch;
@@ -149,8 +146,9 @@ static void say(int nr, uint32_t arch, bool foreign, bool never, bool fatal)
     struct line l = {.n = 0};
     put_stamp(&l);
     put(&l, fatal ? " ERROR sandbox: system call " : " WARNING sandbox: system call ");
-    if (!foreign && nr >= 0 && nr < NAMED_CALLS && trap.where && trap.where[nr]) {
-        put(&l, trap.names + trap.where[nr] - 1);
+    const char *name = foreign ? NULL : lust__call_name(nr);
+    if (name) {
+        put(&l, name);
         put(&l, " (");
         put_num(&l, (unsigned long)nr, 1, 10);
         put(&l, ")");
@@ -197,60 +195,31 @@ static void on_sigsys(int sig, siginfo_t *si, void *context)
     errno = saved;
 }
 
-static int build_names(const struct lust__seccomp_api *api)
-{
-    if (trap.where)
-        return 0;
-    /* About 450 names of 12 bytes on x86-64; a name that does not fit is printed as a number. */
-    const size_t cap = 16384;
-    char *names = malloc(cap);
-    uint16_t *where = calloc(NAMED_CALLS, sizeof *where);
-    if (!names || !where) {
-        free(names);
-        free(where);
-        return lust__fail(ENOMEM, "sandbox: system call names");
-    }
-    size_t used = 0;
-    for (int nr = 0; nr < NAMED_CALLS; nr++) {
-        char *name = api->resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-        size_t len = name ? strlen(name) + 1 : 0;
-        if (len && used + len <= cap) {
-            memcpy(names + used, name, len);
-            where[nr] = (uint16_t)(used + 1);
-            used += len;
-        }
-        free(name);
-    }
-    trap.names = names;
-    trap.where = where;
-    return 0;
-}
-
 /*
  * The calls that stay fatal in log mode: those never allowed, and a clone that reaches the trap
  * (its allowed and its merely unpromised forms have rules of their own: only namespace flags
  * are left), which no handler could re-issue anyway.
  */
-static void fatal_calls(const struct lust__seccomp_api *api)
+static void fatal_calls(void)
 {
     char name[32];
     const char *names = lust__sandbox_never;
     trap.nfatal = 0;
     while (lust__sandbox_word(&names, name, sizeof name) > 0 && trap.nfatal < MAX_FATAL - 4) {
-        int nr = api->resolve_name(name);
+        int nr = lust__call_number(name);
         if (nr >= 0)
             trap.fatal[trap.nfatal++] = nr;
     }
     names = "clone clone3 fork vfork";
     while (lust__sandbox_word(&names, name, sizeof name) > 0) {
-        int nr = api->resolve_name(name);
+        int nr = lust__call_number(name);
         if (nr >= 0)
             trap.fatal[trap.nfatal++] = nr;
     }
 }
 
 #if CAN_RERUN
-/* Let the one syscall instruction of lust__sandbox_syscall through, before libseccomp's rules. */
+/* Let the one syscall instruction of lust__sandbox_syscall through, before the rules. */
 static int add_rerun_gate(struct sock_filter **prog, size_t *len)
 {
     uint64_t ip = (uint64_t)(uintptr_t)lust__sandbox_syscall_ip;
@@ -297,15 +266,14 @@ int lust__seccomp_build(struct lust_sandbox *sb, struct sock_filter **prog, size
 {
     bool log = sb->mode == LUST_SANDBOX_LOG;
     trap.rerun = log && CAN_RERUN;
-    trap.arch = sb->api.arch_native();
-    fatal_calls(&sb->api);
+    trap.arch = lust__call_arch();
+    fatal_calls();
     /* The time zone is read now, while its file may still be opened. */
     time_t now = time(NULL);
     struct tm tm;
     trap.utc_offset = localtime_r(&now, &tm) ? tm.tm_gmtoff : 0;
-    int r = build_names(&sb->api);
-    if (r == 0)
-        r = lust__filter_build(sb, log && !trap.rerun ? SCMP_ACT_LOG : SCMP_ACT_TRAP, prog, len);
+    int r =
+        lust__filter_build(sb, log && !trap.rerun ? SECCOMP_RET_LOG : SECCOMP_RET_TRAP, prog, len);
 #if CAN_RERUN
     if (r == 0 && trap.rerun && (r = add_rerun_gate(prog, len)) < 0) {
         free(*prog);

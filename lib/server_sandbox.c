@@ -9,12 +9,12 @@
  * connected before the jail, descriptors received with recvmsg, a reload's memfd (read, lseek,
  * fstat), a log handed over and put in place with dup2.
  *
- * The steps follow the dance: prepared in step 3 with the real `/` (libseccomp loaded, the
- * kernel probed; a REQUIRE the kernel cannot meet stops the start there, on the terminal, with
- * exit 6: the config asks for what this host cannot give), the bounding set and securebits
- * locked as root before the chroot, then applied after the drop and before the signal thread
- * starts, so that a failure fails the start. Only `start` comes here: no other command loads
- * libseccomp. The framework's thread asks lust__sandbox_allows() before it opens a path.
+ * The steps follow the dance: prepared in step 3 with the real `/` (the kernel probed; a REQUIRE
+ * the kernel cannot meet stops the start there, on the terminal, with exit 6: the config asks for
+ * what this host cannot give), the bounding set and securebits locked as root before the chroot,
+ * then applied after the drop and before the signal thread starts, so that a failure fails the
+ * start. Only `start` comes here. The framework's thread asks lust__sandbox_allows() before it
+ * opens a path.
  */
 #include "server_internal.h"
 

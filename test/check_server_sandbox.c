@@ -244,8 +244,9 @@ START_TEST(thread_server_in_its_sandbox_talks_to_its_manager_and_exits_0)
 END_TEST
 
 /*
- * Only `start` loads libseccomp, before the fork, as the dynamic loader's LD_DEBUG lines show;
- * the other commands never. The lines go to a file: under a sanitizer there are many.
+ * No command loads libseccomp, start included: the filter is compiled by liblust from its own
+ * table of calls. The dynamic loader's LD_DEBUG lines name every object it maps; they go to a
+ * file: under a sanitizer there are many.
  */
 static int loads_libseccomp(const char *command)
 {
@@ -256,17 +257,18 @@ static int loads_libseccomp(const char *command)
     ck_assert_msg(run_how(&r, &debug, thread_server, "thread_server", command, (char *)NULL) == 0,
                   "%s exited %d", command, r.code);
     char *text = slurp(path, NULL);
-    int loaded = strstr(text, "file=libseccomp.so.2") != NULL;
+    int loaded = strstr(text, "libseccomp") != NULL;
     free(text);
     return loaded;
 }
 
-START_TEST(only_start_loads_libseccomp)
+START_TEST(no_command_loads_libseccomp)
 {
     thread_conf_lines(THREAD_PROFILE);
-    ck_assert_msg(loads_libseccomp("start"), "start did not load libseccomp");
+    ck_assert_msg(!loads_libseccomp("start"), "start loaded libseccomp");
     pid_t pid = holder("thread_server");
     ck_assert_int_gt(pid, 0);
+    expect_status(pid, "Seccomp", "2");
     static const char *const commands[] = {"status", "reload", "reopen", "stop"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         ck_assert_msg(!loads_libseccomp(commands[i]), "%s loaded libseccomp", commands[i]);
@@ -578,7 +580,7 @@ static Suite *server_sandbox_suite(void)
     tcase_add_test(tc, sandbox_off_leaves_the_daemon_as_before);
     tcase_add_test(tc, sighup_without_rpath_rereads_the_file_opened_at_start);
     tcase_add_test(tc, thread_server_in_its_sandbox_talks_to_its_manager_and_exits_0);
-    tcase_add_test(tc, only_start_loads_libseccomp);
+    tcase_add_test(tc, no_command_loads_libseccomp);
     tcase_add_test(tc, a_bad_sandbox_key_is_a_config_error_naming_its_line);
     tcase_add_test(tc, a_reload_names_a_changed_sandbox_key_as_needing_a_restart);
     suite_add_tcase(s, tc);

@@ -11,7 +11,7 @@
  *     lust_sandbox_promise(sb, "stdio inet rpath");
  *     lust_sandbox_unveil(sb, "/data", "r");        // as seen after the chroot
  *     lust_sandbox_allow_bind(sb, 8080);
- *     lust_sandbox_prepare(sb);                     // real /: loads libseccomp, checks the kernel
+ *     lust_sandbox_prepare(sb);                     // real /: asks the kernel what it offers
  *     ... daemonize, jail ...
  *     lust_sandbox_lock_privs(sb);                  // still root: bounding set, securebits
  *     lust_privs_drop(creds, 0);
@@ -22,11 +22,11 @@
  * The server framework (lust/server.h) does these steps for a daemon whose config has the keys
  * sandbox, promises and unveil (lust/config.h).
  *
- * Each step needs what the next one takes away: prepare needs the real / (libseccomp.so.2 is
- * loaded with dlopen there, never linked: a program that leaves the sandbox off never loads it);
- * lock_privs needs CAP_SETPCAP, which the drop removes; apply opens the unveiled paths, so it
- * runs where they will be seen (inside the jail), and comes after the drop because the filter
- * forbids the calls the drop makes.
+ * Each step needs what the next one takes away: prepare needs the real / (it reads what the
+ * kernel offers; no library is loaded: liblust compiles the filter itself, from its build's
+ * table of system calls); lock_privs needs CAP_SETPCAP, which the drop removes; apply opens the
+ * unveiled paths, so it runs where they will be seen (inside the jail), and comes after the drop
+ * because the filter forbids the calls the drop makes.
  *
  * Modes (lust_sandbox_set_mode):
  *   LUST_SANDBOX_REQUIRE  (the default) refuses, with a sentence in lust_error(), when the kernel
@@ -35,7 +35,7 @@
  *   LUST_SANDBOX_BEST     applies what the kernel has; lust_sandbox_report() says what was not.
  *   LUST_SANDBOX_LOG      as BEST, but a call outside the promises is allowed and logged
  *                         instead of killing the process: for writing the promise list.
- *   LUST_SANDBOX_OFF      every step does nothing and succeeds; libseccomp is never loaded.
+ *   LUST_SANDBOX_OFF      every step does nothing and succeeds.
  *
  * Promises. The filter allows exactly the calls of the promised groups; "stdio" is always in.
  * Names of calls that an architecture lacks (open, stat on arm64) are skipped there.
@@ -226,20 +226,20 @@ LUST_API int lust_sandbox_set_mode(struct lust_sandbox *sb, int mode);
 LUST_API int lust_sandbox_mode_from_name(const char *name);
 
 /**
- * lust_sandbox_prepare - load libseccomp and check the kernel, while / is the real one.
+ * lust_sandbox_prepare - check what the kernel offers, while / is the real one.
  *
- * Call once, before the chroot (not necessarily as root). It dlopens libseccomp.so.2 when there
- * are promises (for the calls' numbers on this architecture; liblust compiles the filter
- * itself), and reads which seccomp actions and which Landlock ABI the kernel offers. In
+ * Call once, before the chroot (not necessarily as root). It reads which seccomp actions and
+ * which Landlock ABI the kernel offers; it loads no library (the filter is compiled by liblust,
+ * with the system calls' numbers of the architecture it was built for). In
  * REQUIRE mode, it fails here, where the operator can still be told, when something explicitly
  * asked cannot be enforced:
- *   -ENOSYS      `seccomp filters unavailable: ...` (no libseccomp.so.2, or a kernel without
- *                seccomp filters: the sentence says which); in every mode, log mode on a
+ *   -ENOSYS      `seccomp filters unavailable: ...` (a kernel without seccomp filters, or a
+ *                build for an architecture liblust has no filter for: x32, big-endian arm;
+ *                the sentence says which); in every mode, log mode on a
  *                kernel without SECCOMP_RET_LOG (before Linux 4.14);
  *   -EOPNOTSUPP  `unveil needs Landlock: ...` or `TCP port rules need Landlock ABI 4 ...`.
  * In BEST and LOG modes these become lines of lust_sandbox_report() instead. Other errors:
- * -EINVAL (NULL, prepared twice), -ENOMEM. OFF mode: returns 0 and loads nothing.
- * Call it while no other thread calls dlopen or dlclose with the same library.
+ * -EINVAL (NULL, prepared twice), -ENOMEM. OFF mode: returns 0 and changes nothing.
  */
 LUST_API int lust_sandbox_prepare(struct lust_sandbox *sb);
 

@@ -119,8 +119,8 @@
  * when given, get the framework's own added: "thread" for its signal thread and, with a control
  * socket, "unix" to accept on it; all else it does after the drop (signalfd, timerfd and eventfd
  * reads, notify datagrams, descriptors received with recvmsg, a reload's memfd, dup2 for the log)
- * is "stdio". Only `start` loads libseccomp, in step 3, where "require" on a kernel (or a system
- * without libseccomp.so.2) that cannot enforce what is asked stops the start with the sentence,
+ * is "stdio". `start` prepares it in step 3, where "require" on a kernel (or an architecture)
+ * that cannot enforce what is asked stops the start with the sentence,
  * exit 6 (the config asks what this host cannot give; "best" starts and logs what it could not
  * enforce). A failure to apply it (an unveiled path missing in the jail) fails the start like any
  * other step. The log names the sandbox in force. Listening sockets are bound before the drop:
