@@ -91,7 +91,10 @@ struct stamp {
     char offset[8]; /* "+HH:MM" */
 };
 
-static _Thread_local struct stamp stamp_cache;
+/* initial-exec: read at every line, where the default model for a shared library costs a
+ * __tls_get_addr() call each time. 64 bytes of the static TLS glibc keeps in reserve for
+ * libraries loaded with dlopen, should a program load liblust that way. */
+static _Thread_local struct stamp stamp_cache __attribute__((tls_model("initial-exec")));
 
 static void load_zone(void)
 {
