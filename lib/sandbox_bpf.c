@@ -13,8 +13,9 @@
  *   each call with comparisons: its rules in the order they were added, each its comparisons
  *   then its `ret`, then `ret default` when none matched;
  *   `ret default`.
- * A call with a rule without comparison takes that rule's action whatever its other rules say:
- * the rules of the promises only ever add an unconditional ALLOW to a conditional one.
+ * A call with a rule without comparison takes that rule's action; any other rule of that call
+ * must have the same action (the promises only ever add an unconditional ALLOW to a
+ * conditional one), and a program where one differs is refused.
  */
 #include "sandbox_private.h"
 
@@ -153,6 +154,22 @@ static const struct lust__bpf_rule *unconditional(const struct lust__bpf_rule *r
     return u;
 }
 
+/*
+ * A call with an unconditional rule is compiled to that rule's action alone, so every other
+ * rule of the call must have the same action: an ALLOW beside a conditional TRAP would
+ * silently open what the TRAP closes. The number of the first call that breaks it, or -1.
+ */
+static int conflicting_call(const struct lust__bpf_rule *r, size_t n)
+{
+    for (size_t i = 0, end; i < n; i = end) {
+        const struct lust__bpf_rule *u = unconditional(r, n, i, &end);
+        for (size_t j = i; u && j < end; j++)
+            if (r[j].action != u->action)
+                return r[i].nr;
+    }
+    return -1;
+}
+
 /* `jeq` lines for these numbers, each jumping to one shared `ret action` after them. */
 static void jump_table(struct program *p, const uint32_t *nrs, size_t k, uint32_t action)
 {
@@ -214,6 +231,14 @@ int lust__bpf_compile(struct lust__bpf_rule *rules, size_t n, uint32_t arch,
     if (!done)
         return lust__fail(ENOMEM, "sandbox: seccomp filter");
     qsort(rules, n, sizeof *rules, by_number);
+    int conflict = conflicting_call(rules, n);
+    if (conflict >= 0) {
+        free(done);
+        return lust__fail_plain(EINVAL,
+                                "sandbox: call %d has an unconditional rule and another "
+                                "with a different action",
+                                conflict);
+    }
 
     load(&p, offsetof(struct seccomp_data, arch));
     emit(&p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0));

@@ -258,6 +258,16 @@ START_TEST(sandbox_compiled_rules_answer_as_written)
                       SECCOMP_RET_LOG);
     ck_assert_uint_eq(verdict(prog, len, ARCH, 1000, 0, 0), TRAP);
     free(prog);
+
+    /* An unconditional ALLOW beside a conditional TRAP of the same call would open the hole
+     * the TRAP closes: refused, not compiled. */
+    struct lust__bpf_rule clash[] = {
+        {.nr = 20, .order = 0, .action = TRAP, .ncmp = 1, .cmp = {{0, LUST__CMP_NE, 1, 0}}},
+        {.nr = 20, .order = 1, .action = ALLOW},
+    };
+    ck_assert_int_eq(lust__bpf_compile(clash, 2, ARCH, TRAP, &prog, &len), -EINVAL);
+    ck_assert_str_eq(lust_error(), "sandbox: call 20 has an unconditional rule and another with "
+                                   "a different action");
 }
 END_TEST
 
